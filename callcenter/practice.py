@@ -1,0 +1,239 @@
+"""Practices: one YAML file each in ``$CALLCENTER_HOME/practices/``.
+
+The called number (``To``) selects the practice.  Files are read and validated
+once at start-up and held in memory, so the fallback answer and the error path
+can still name the practice and ring its secretaries with the database down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_lib
+import yaml
+
+from callcenter.phone import normalize
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class PracticeError(Exception):
+    """A practice file is invalid; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Practice:
+    id: str
+    name: str
+    number: str
+    language: str = "fr-FR"
+    voice: str = "Polly.Lea-Neural"
+    timezone: str = "Europe/Paris"
+    hours: dict[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+    holiday_country: str | None = "FR"
+    closures: frozenset[date] = frozenset()
+    secretaries: tuple[Person, ...] = ()
+    doctors: tuple[Person, ...] = ()
+    transfer_mode: str = "simultaneous"
+    ring_seconds: int = 20
+    flows_dir: Path | None = None
+    start_flow: str = "main"
+    prompts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def opening_status(self, now: datetime) -> str:
+        """``open``, ``lunch`` (between two sessions of the day), ``closed`` or ``holiday``."""
+        local = now.astimezone(self.tz)
+        if local.date() in self.closures or self._is_holiday(local.date()):
+            return "holiday"
+        sessions = self.hours.get(local.weekday(), ())
+        clock = local.time()
+        for start, end in sessions:
+            if start <= clock < end:
+                return "open"
+        if sessions and sessions[0][0] <= clock < sessions[-1][1]:
+            return "lunch"
+        return "closed"
+
+    def next_opening(self, now: datetime) -> datetime | None:
+        """The next moment the practice opens, within two weeks, or ``None``."""
+        local = now.astimezone(self.tz)
+        for offset in range(15):
+            day = local.date() + timedelta(days=offset)
+            if day in self.closures or self._is_holiday(day):
+                continue
+            for start, _end in self.hours.get(day.weekday(), ()):
+                moment = datetime.combine(day, start, tzinfo=self.tz)
+                if moment > local:
+                    return moment
+        return None
+
+    def _is_holiday(self, day: date) -> bool:
+        if not self.holiday_country:
+            return False
+        return day in holidays_lib.country_holidays(self.holiday_country, years=day.year)
+
+
+def _fail(path: Path, where: str, message: str) -> PracticeError:
+    return PracticeError(f"{path.name}: {where}: {message}")
+
+
+def _phone(path: Path, where: str, value: Any) -> str:
+    number = normalize(str(value)) if value is not None else None
+    if number is None:
+        raise _fail(path, where, f"{value!r} is not a valid phone number")
+    return number
+
+
+def _clock(path: Path, where: str, value: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise _fail(path, where, f"{value!r} is not a time (HH:MM)") from None
+
+
+def _hours(path: Path, raw: Any) -> dict[int, tuple[tuple[time, time], ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _fail(path, "hours", "must map weekdays to lists of 'HH:MM-HH:MM'")
+    result: dict[int, tuple[tuple[time, time], ...]] = {}
+    for day, sessions in raw.items():
+        if day not in WEEKDAYS:
+            raise _fail(path, f"hours.{day}", f"unknown weekday (use {', '.join(WEEKDAYS)})")
+        parsed: list[tuple[time, time]] = []
+        for i, session in enumerate(sessions or []):
+            where = f"hours.{day}[{i}]"
+            if not isinstance(session, str) or session.count("-") != 1:
+                raise _fail(path, where, f"{session!r} is not 'HH:MM-HH:MM'")
+            start, end = (_clock(path, where, part.strip()) for part in session.split("-"))
+            if end <= start or (parsed and start < parsed[-1][1]):
+                raise _fail(path, where, f"{session!r} is empty or overlaps the previous one")
+            parsed.append((start, end))
+        result[WEEKDAYS.index(day)] = tuple(parsed)
+    return result
+
+
+def _people(path: Path, key: str, raw: Any, need_phone: bool) -> tuple[Person, ...]:
+    people = []
+    for i, item in enumerate(raw or []):
+        where = f"{key}[{i}]"
+        if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
+            raise _fail(path, where, "needs an id and a name")
+        phone = item.get("phone")
+        if need_phone or phone is not None:
+            phone = _phone(path, f"{where}.phone", phone)
+        people.append(Person(id=str(item["id"]), name=str(item["name"]), phone=phone))
+    ids = [p.id for p in people]
+    if len(set(ids)) != len(ids):
+        raise _fail(path, key, "ids must be unique")
+    return tuple(people)
+
+
+def load_practice(path: Path) -> Practice:
+    """Read and validate one practice file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PracticeError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(raw, dict):
+        raise PracticeError(f"{path.name}: must be a mapping")
+    for key in ("id", "name", "number"):
+        if not raw.get(key):
+            raise _fail(path, key, "is required")
+    timezone = str(raw.get("timezone", "Europe/Paris"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(path, "timezone", f"{timezone!r} is not a time zone") from None
+    country = raw.get("holidays", "FR")
+    if country:
+        try:
+            holidays_lib.country_holidays(str(country))
+        except NotImplementedError:
+            raise _fail(path, "holidays", f"{country!r} is not a supported country") from None
+    closures = set()
+    for i, value in enumerate(raw.get("closures") or []):
+        if not isinstance(value, date):
+            raise _fail(path, f"closures[{i}]", f"{value!r} is not a date (YYYY-MM-DD)")
+        closures.add(value)
+    transfer = raw.get("transfer") or {}
+    mode = transfer.get("mode", "simultaneous")
+    if mode not in ("simultaneous", "sequential"):
+        raise _fail(path, "transfer.mode", "must be 'simultaneous' or 'sequential'")
+    ring = transfer.get("ring_seconds", 20)
+    if not isinstance(ring, int) or not 5 <= ring <= 120:
+        raise _fail(path, "transfer.ring_seconds", "must be a whole number from 5 to 120")
+    prompts = raw.get("prompts") or {}
+    if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
+        raise _fail(path, "prompts", "must map prompt keys to texts")
+    flows_dir = raw.get("flows_dir")
+    if flows_dir is not None:
+        flows_dir = (path.parent / str(flows_dir)).resolve()
+        if not flows_dir.is_dir():
+            raise _fail(path, "flows_dir", f"{flows_dir} is not a folder")
+    return Practice(
+        id=str(raw["id"]),
+        name=str(raw["name"]),
+        number=_phone(path, "number", raw["number"]),
+        language=str(raw.get("language", "fr-FR")),
+        voice=str(raw.get("voice", "Polly.Lea-Neural")),
+        timezone=timezone,
+        hours=_hours(path, raw.get("hours")),
+        holiday_country=str(country) if country else None,
+        closures=frozenset(closures),
+        secretaries=_people(path, "secretaries", raw.get("secretaries"), need_phone=True),
+        doctors=_people(path, "doctors", raw.get("doctors"), need_phone=False),
+        transfer_mode=mode,
+        ring_seconds=ring,
+        flows_dir=flows_dir,
+        start_flow=str(raw.get("start_flow", "main")),
+        prompts={str(k): v for k, v in prompts.items()},
+    )
+
+
+class PracticeDirectory:
+    """Every practice of the instance, found by id or by its called number."""
+
+    def __init__(self, practices: list[Practice]) -> None:
+        self._by_id: dict[str, Practice] = {}
+        self._by_number: dict[str, Practice] = {}
+        for practice in practices:
+            if practice.id in self._by_id:
+                raise PracticeError(f"practice id {practice.id!r} is used twice")
+            if practice.number in self._by_number:
+                raise PracticeError(f"practice number of {practice.id!r} is used twice")
+            self._by_id[practice.id] = practice
+            self._by_number[practice.number] = practice
+
+    @classmethod
+    def load(cls, folder: Path) -> PracticeDirectory:
+        files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        return cls([load_practice(path) for path in files])
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def by_id(self, practice_id: str) -> Practice | None:
+        return self._by_id.get(practice_id)
+
+    def by_number(self, called: str | None) -> Practice | None:
+        number = normalize(called) if called else None
+        return self._by_number.get(number) if number else None
