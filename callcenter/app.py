@@ -1,0 +1,46 @@
+"""The Flask application factory: it wires, it decides nothing."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from callcenter import logs
+from callcenter.services import Services, build_services
+from callcenter.settings import Settings, load_settings
+
+MAX_BODY = 128 * 1024  # Twilio's webhooks are a few kB; anything larger is refused with 413
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    settings = settings or (services.settings if services else load_settings())
+    logs.configure(settings.log_format)
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY,
+        PUBLIC_BASE_URL=settings.public_base_url,
+        TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
+    )
+    app.extensions["callcenter"] = services or build_services(settings)
+    if settings.now is not None:
+        logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
+
+    from callcenter.web import health, voice
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(voice.bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        # Plain short text: no HTML page, no echo of the request.
+        return f"{exc.code} {exc.name}: {exc.description}\n", exc.code or 500, {
+            "Content-Type": "text/plain; charset=utf-8"}
+
+    return app
+
+
+def wsgi() -> Flask:
+    """Entry point for gunicorn: ``gunicorn 'callcenter.app:wsgi()'``."""
+    return create_app()

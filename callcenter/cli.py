@@ -1,0 +1,152 @@
+"""The ``callcenter`` command."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from callcenter.settings import SettingsError, home_from_env, load_settings, parse_now
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _settings() -> Any:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+def main() -> None:
+    """Privacy-first call handling and IVR server for medical practices."""
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Add the demo practice (every journey works).")
+def init(demo: bool) -> None:
+    """Create the instance folder ($CALLCENTER_HOME, default ./instance)."""
+    from callcenter.instance import init_instance
+
+    home = home_from_env()
+    try:
+        for note in init_instance(home, demo=demo):
+            click.echo(note)
+    except Exception as exc:  # one clear line, whatever went wrong
+        _fail(str(exc))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=0, type=int,
+              help="Serve with gunicorn and N worker processes (production).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the webhooks (and, later, the console)."""
+    settings = _settings()
+    if workers > 0:
+        import os
+
+        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                                   "--bind", f"{host}:{port}", "callcenter.app:wsgi()"])
+    from callcenter.app import create_app
+
+    try:
+        app = create_app(settings)
+    except Exception as exc:
+        _fail(str(exc))
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.group()
+def flows() -> None:
+    """Check the IVR flows."""
+
+
+@flows.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--language", default="fr-FR", show_default=True)
+def flows_check(path: Path | None, language: str) -> None:
+    """Validate flow files: every error names file, node and field; exit 1 on any."""
+    from callcenter.flow.loader import check_flows
+    from callcenter.prompts import Catalogue, CatalogueError
+    from callcenter.settings import DEFAULT_FLOWS_DIR
+
+    folder = path or DEFAULT_FLOWS_DIR
+    if folder.is_file():
+        folder = folder.parent
+    try:
+        catalogue = Catalogue.load(folder, language)
+    except CatalogueError as exc:
+        _fail(str(exc))
+    flowset, errors = check_flows(folder, catalogue)
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    if errors:
+        sys.exit(1)
+    count = sum(len(f.nodes) for f in flowset.flows.values())
+    click.echo(f"{folder}: {len(flowset.flows)} flows, {count} nodes, no errors")
+
+
+@main.group()
+def practices() -> None:
+    """The practices this server answers for."""
+
+
+@practices.command("list")
+def practices_list() -> None:
+    """Print each practice's id, name and number."""
+    from callcenter.practice import PracticeDirectory, PracticeError
+
+    settings = _settings()
+    try:
+        directory = PracticeDirectory.load(settings.practices_dir)
+    except PracticeError as exc:
+        _fail(str(exc))
+    for practice in directory:
+        click.echo(f"{practice.id}\t{practice.name}\t{practice.number}")
+
+
+@main.command()
+@click.option("--from", "caller", required=True, help="The caller's number (or 'anonymous').")
+@click.option("--to", "called", help="The practice number (default: the first practice).")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+              help="The running server (as configured at Twilio).")
+@click.option("--at", "at", help="Place the call at this moment (ISO 8601 with offset); "
+                                  "runs the server in-process with its clock frozen.")
+@click.option("--in-process", is_flag=True, help="Run the server inside this command.")
+@click.option("--press", "-p", multiple=True, help="Scripted: press keys.")
+@click.option("--say", "-s", multiple=True, help="Scripted: say this.")
+@click.option("--silence", is_flag=True, multiple=True, help="Scripted: say nothing.")
+@click.option("--record", type=int, multiple=True, help="Scripted: speak N seconds after the beep.")
+@click.option("--answer", multiple=True, help="Scripted: the secretary picks up and presses KEY.")
+@click.option("--no-answer", is_flag=True, multiple=True, help="Scripted: nobody picks up.")
+@click.option("--hangup", is_flag=True, help="Scripted: hang up at that point.")
+def call(caller: str, called: str | None, url: str, at: str | None, in_process: bool,
+         **_script_options: Any) -> None:
+    """A local phone: call the practice as Twilio would, interactively or from a script.
+
+    Scripted inputs are played in the order given, e.g.
+    ``callcenter call --from +33612345678 --press 3 --answer 1``.
+    """
+    from callcenter.phone_cli import run_call, script_from_argv
+
+    settings = _settings()
+    if at:
+        try:
+            settings = dataclasses.replace(settings, now=parse_now(at))
+        except SettingsError as exc:
+            _fail(str(exc))
+    script = script_from_argv(sys.argv[1:])
+    sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script))
+
+
+if __name__ == "__main__":
+    main()

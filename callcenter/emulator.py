@@ -1,0 +1,364 @@
+"""A Twilio emulator: places calls against the server exactly as Twilio would.
+
+It signs form-encoded requests with twilio's own ``RequestValidator``, follows
+TwiML verb by verb (Say, Play, Pause, Gather, Record, Dial with whisper URLs,
+Redirect, Hangup), resolves relative URLs against the current document, and
+reports what the caller heard.  The tests, ``callcenter call`` and the
+benchmark all drive the server through it (TWILIO.md §7).
+"""
+
+from __future__ import annotations
+
+import secrets
+import urllib.error
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from twilio.request_validator import RequestValidator
+
+APPLICATION_ERROR = "An application error has occurred. Goodbye."
+VERBS = {"Say", "Play", "Pause", "Gather", "Record", "Dial", "Redirect", "Hangup", "Reject"}
+GATHER_CHILDREN = {"Say", "Play", "Pause"}
+MAX_TWIML = 64 * 1024
+MAX_SAY = 4096
+
+
+class EmulatorError(AssertionError):
+    """The server answered something Twilio would reject (invalid TwiML, a 5xx...)."""
+
+
+class Transport(Protocol):
+    def post(self, path: str, data: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        """POST a form to ``path`` (with its query); return status and body."""
+        ...
+
+
+class FlaskTransport:
+    """In-process: a Flask test client."""
+
+    def __init__(self, client: object) -> None:
+        self.client = client
+
+    def post(self, path: str, data: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        response = self.client.post(path, data=data, headers=headers)  # type: ignore[attr-defined]
+        return response.status_code, response.get_data(as_text=True)
+
+
+class HttpTransport:
+    """A running server on loopback (``callcenter serve``)."""
+
+    def __init__(self, base_url: str, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def post(self, path: str, data: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        body = urlencode(data).encode()
+        request = urllib.request.Request(self.base_url + path, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+
+def new_sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@dataclass
+class Waiting:
+    """The verb the call is blocked on, and the rest of its document."""
+
+    verb: ET.Element
+    rest: list[ET.Element]
+    url: str
+
+
+@dataclass
+class PhoneCall:
+    """One emulated call; drive it with press/say/silence/hangup and the Dial outcomes."""
+
+    emulator: TwilioEmulator
+    sid: str
+    caller: str
+    called: str
+    heard: list[str] = field(default_factory=list)
+    whispers: list[str] = field(default_factory=list)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    waiting: Waiting | None = None
+    ended: bool = False
+    application_error: bool = False
+    _mark: int = 0
+
+    # -- what the caller hears ------------------------------------------------
+    @property
+    def text(self) -> str:
+        return " ".join(self.heard)
+
+    def last_heard(self) -> str:
+        """What was said since the caller's last action."""
+        return " ".join(self.heard[self._mark:])
+
+    @property
+    def waiting_for(self) -> str | None:
+        return self.waiting.verb.tag if self.waiting else None
+
+    # -- caller actions ---------------------------------------------------------
+    def press(self, digits: str) -> PhoneCall:
+        return self._gather({"Digits": digits})
+
+    def say(self, speech: str, confidence: float = 0.92) -> PhoneCall:
+        return self._gather({"SpeechResult": speech, "Confidence": f"{confidence:.2f}"})
+
+    def silence(self) -> PhoneCall:
+        """No input: a Gather falls through, a Record records nothing."""
+        waiting = self._need("Gather", "Record")
+        self._continue(waiting.rest, waiting.url)
+        return self
+
+    def record(self, seconds: int = 8, finish: str = "#") -> PhoneCall:
+        """Speak after the beep for ``seconds``, then press ``finish`` (or ``hangup``)."""
+        waiting = self._need("Record")
+        sid = new_sid("RE")
+        params = {
+            "RecordingSid": sid,
+            "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/"
+                            f"{self.emulator.account_sid}/Recordings/{sid}",
+            "RecordingDuration": str(seconds),
+            "Digits": finish,
+        }
+        action = urljoin(waiting.url, waiting.verb.get("action") or waiting.url)
+        if finish == "hangup":
+            self._post(action, params)  # Twilio ignores the TwiML of a hung-up call
+            self._end()
+        else:
+            self._fetch(action, params)
+        return self
+
+    def hangup(self) -> PhoneCall:
+        if self.ended:
+            return self
+        if self.waiting is not None and self.waiting.verb.tag == "Dial":
+            self._post(self._action(self.waiting), {"DialCallStatus": "canceled"})
+        self._end()
+        return self
+
+    # -- what happens to a Dial ---------------------------------------------------
+    def answer(self, press: str | None = "1", index: int = 0, seconds: int = 60) -> PhoneCall:
+        """The ``index``-th number picks up, hears its whisper and presses ``press``."""
+        waiting = self._need("Dial")
+        numbers = [n for n in waiting.verb if n.tag == "Number"]
+        number = numbers[index]
+        accepted = self._whisper(number, waiting, press)
+        status = {"DialCallStatus": "completed", "DialCallSid": new_sid("CA"),
+                  "DialCallDuration": str(seconds)} if accepted else {"DialCallStatus": "no-answer"}
+        self._fetch(self._action(waiting), status)
+        return self
+
+    def no_answer(self) -> PhoneCall:
+        return self._dial_ends("no-answer")
+
+    def busy(self) -> PhoneCall:
+        return self._dial_ends("busy")
+
+    def dial_numbers(self) -> list[str]:
+        waiting = self._need("Dial")
+        return [(n.text or "").strip() for n in waiting.verb if n.tag == "Number"]
+
+    # -- internals -----------------------------------------------------------------
+    def _dial_ends(self, status: str) -> PhoneCall:
+        waiting = self._need("Dial")
+        self._fetch(self._action(waiting), {"DialCallStatus": status})
+        return self
+
+    def _whisper(self, number: ET.Element, waiting: Waiting, press: str | None) -> bool:
+        url = number.get("url")
+        if not url:
+            return True
+        leg = {"CallSid": new_sid("CA"), "ParentCallSid": self.sid,
+               "To": (number.text or "").strip(), "From": waiting.verb.get("callerId", ""),
+               "Direction": "outbound-dial"}
+        url = urljoin(waiting.url, url)
+        body = self.emulator.request(url, self.emulator.call_params(self, leg))
+        root = self.emulator.parse(body)
+        for verb in root:
+            if verb.tag == "Say":
+                self.whispers.append(verb.text or "")
+            elif verb.tag == "Gather":
+                self.whispers.extend(c.text or "" for c in verb if c.tag == "Say")
+                if press is None:
+                    continue  # no key: fall through to the next verb
+                action = urljoin(url, verb.get("action") or url)
+                reply = self.emulator.request(
+                    action, self.emulator.call_params(self, {**leg, "Digits": press}))
+                return not any(v.tag in ("Hangup", "Reject") for v in self.emulator.parse(reply))
+            elif verb.tag in ("Hangup", "Reject"):
+                return False
+        return True
+
+    def _gather(self, params: dict[str, str]) -> PhoneCall:
+        waiting = self._need("Gather")
+        self._fetch(self._action(waiting), params)
+        return self
+
+    def _action(self, waiting: Waiting) -> str:
+        return urljoin(waiting.url, waiting.verb.get("action") or waiting.url)
+
+    def _need(self, *verbs: str) -> Waiting:
+        if self.ended or self.waiting is None or self.waiting.verb.tag not in verbs:
+            state = "ended" if self.ended else self.waiting_for
+            raise EmulatorError(f"the call is not waiting on {'/'.join(verbs)} (it is: {state})")
+        self._mark = len(self.heard)
+        return self.waiting
+
+    def _post(self, url: str, extra: dict[str, str]) -> tuple[int, str]:
+        params = self.emulator.call_params(self, extra)
+        self.requests.append((url, params))
+        return self.emulator.post(url, params)
+
+    def _fetch(self, url: str, extra: dict[str, str]) -> None:
+        """Request a TwiML document and run it; failures go to the fallback URL."""
+        self.waiting = None
+        status, body = self._post(url, extra)
+        if status != 200:
+            self.emulator.failures.append((url, status))
+            fallback = urljoin(url, self.emulator.fallback_path)
+            status, body = self._post(fallback, {**extra, "ErrorCode": "11200", "ErrorUrl": url})
+            if status != 200:
+                self.heard.append(APPLICATION_ERROR)
+                self.application_error = True
+                self._end()
+                return
+        self._continue(list(self.emulator.parse(body)), url)
+
+    def _continue(self, verbs: list[ET.Element], url: str) -> None:
+        self.waiting = None
+        for i, verb in enumerate(verbs):
+            rest = verbs[i + 1:]
+            if verb.tag == "Say":
+                self.heard.append(verb.text or "")
+            elif verb.tag == "Play":
+                self.heard.append("[musique]")
+            elif verb.tag in ("Gather", "Record", "Dial"):
+                if verb.tag == "Gather":
+                    self.heard.extend(c.text or "" for c in verb if c.tag == "Say")
+                self.waiting = Waiting(verb, rest, url)
+                return
+            elif verb.tag == "Redirect":
+                self._fetch(urljoin(url, (verb.text or "").strip()), {})
+                return
+            elif verb.tag in ("Hangup", "Reject"):
+                break
+        self._end()  # the end of a document ends the call
+
+    def _end(self) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self.waiting = None
+        self.emulator.post(self.emulator.url(self.emulator.status_path),
+                           self.emulator.call_params(self, {"CallStatus": "completed",
+                                                            "CallDuration": "42"}))
+
+
+class TwilioEmulator:
+    """Signs and sends webhooks for a Twilio account whose number points at the server."""
+
+    def __init__(self, transport: Transport, auth_token: str, public_base_url: str,
+                 account_sid: str = "AC" + "0" * 32, voice_path: str = "/twilio/voice",
+                 status_path: str = "/twilio/status", fallback_path: str = "/twilio/fallback",
+                 on_request: Callable[[str, dict[str, str]], None] | None = None) -> None:
+        self.transport = transport
+        self.validator = RequestValidator(auth_token)
+        self.base = public_base_url.rstrip("/")
+        self.account_sid = account_sid
+        self.voice_path, self.status_path, self.fallback_path = (
+            voice_path, status_path, fallback_path)
+        self.failures: list[tuple[str, int]] = []
+        self.last: tuple[str, dict[str, str], dict[str, str]] | None = None
+        self.on_request = on_request
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def call_params(self, call: PhoneCall, extra: dict[str, str]) -> dict[str, str]:
+        params = {
+            "CallSid": call.sid, "AccountSid": self.account_sid, "From": call.caller,
+            "To": call.called, "Caller": call.caller, "Called": call.called,
+            "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01",
+            "FromCountry": "FR", "ToCountry": "FR",
+        }
+        params.update(extra)
+        return params
+
+    def sign(self, url: str, params: dict[str, str]) -> str:
+        return self.validator.compute_signature(url, params)
+
+    def post(self, url: str, params: dict[str, str],
+             headers: dict[str, str] | None = None) -> tuple[int, str]:
+        """POST a signed form to an absolute public URL, as Twilio does."""
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" != self.base:
+            raise EmulatorError(f"TwiML sent Twilio to another host: {url}")
+        sent = {
+            "X-Twilio-Signature": self.sign(url, params),
+            "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+            "User-Agent": "TwilioProxy/1.1",
+            "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+            **(headers or {}),
+        }
+        self.last = (url, params, sent)
+        if self.on_request:
+            self.on_request(url, params)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.transport.post(path, params, sent)
+
+    def replay(self) -> tuple[int, str]:
+        """Send the last request again, byte for byte, as a Twilio retry would."""
+        if self.last is None:
+            raise EmulatorError("nothing to replay")
+        url, params, headers = self.last
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.transport.post(path, params, headers)
+
+    def request(self, url: str, params: dict[str, str]) -> str:
+        status, body = self.post(url, params)
+        if status != 200:
+            raise EmulatorError(f"{url} answered {status}")
+        return body
+
+    @staticmethod
+    def parse(body: str) -> ET.Element:
+        """Parse and check TwiML as strictly as Twilio does (unknown verbs, sizes, nesting)."""
+        if len(body.encode()) > MAX_TWIML:
+            raise EmulatorError("TwiML larger than 64 kB (Twilio error 11750)")
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError as exc:
+            raise EmulatorError(f"invalid TwiML (Twilio error 12100): {exc}") from None
+        if root.tag != "Response":
+            raise EmulatorError(f"TwiML root is <{root.tag}>, not <Response>")
+        for verb in root:
+            if verb.tag not in VERBS:
+                raise EmulatorError(f"unknown TwiML verb <{verb.tag}>")
+            says = [verb] if verb.tag == "Say" else [c for c in verb if c.tag == "Say"]
+            if verb.tag == "Gather" and any(c.tag not in GATHER_CHILDREN for c in verb):
+                raise EmulatorError("<Gather> may only nest Say, Play and Pause")
+            for say in says:
+                if not say.get("language"):
+                    raise EmulatorError("<Say> without a language would speak English")
+                if len(say.text or "") > MAX_SAY:
+                    raise EmulatorError("<Say> longer than 4096 characters (error 13521)")
+        return root
+
+    def place_call(self, caller: str, called: str, sid: str | None = None) -> PhoneCall:
+        """Ring the number: Twilio requests the Voice URL and the call begins."""
+        call = PhoneCall(self, sid or new_sid("CA"), caller, called)
+        call._fetch(self.url(self.voice_path), {"CallStatus": "ringing"})
+        return call

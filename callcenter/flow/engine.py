@@ -1,0 +1,212 @@
+"""Running flows on calls: the domain behind the voice webhooks.
+
+It knows nothing of Flask.  Each request of a call carries a sequence
+number; the answer to it is stored with the call's new state in one
+transaction under a unique (call, seq) key, so a request Twilio retries finds
+the first answer and changes nothing twice (DESIGN.md rule 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from callcenter import repository
+from callcenter.flow.base import CallContext, FlowError, Node
+from callcenter.flow.loader import MAX_CHAIN, FlowSet
+from callcenter.models import Call
+from callcenter.practice import Practice, PracticeDirectory
+from callcenter.prompts import Catalogue
+from callcenter.twiml import Reply, Voice
+
+TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@dataclass(frozen=True)
+class PracticeRuntime:
+    practice: Practice
+    catalogue: Catalogue
+    flows: FlowSet
+
+    @property
+    def voice(self) -> Voice:
+        return Voice(self.practice.language, self.practice.voice)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """TwiML and what the log line may say about it (no personal data)."""
+
+    twiml: str
+    node: str = ""
+    outcome: str = ""
+
+
+class CallEngine:
+    def __init__(self, practices: PracticeDirectory, runtimes: Mapping[str, PracticeRuntime],
+                 default_catalogue: Catalogue) -> None:
+        self.practices = practices
+        self.runtimes = dict(runtimes)
+        self.default_catalogue = default_catalogue
+
+    # -- calls -------------------------------------------------------------
+    def incoming(self, session: Session, params: Mapping[str, str], now: datetime) -> Answer:
+        """A new call: pick the practice by the called number and start its flows."""
+        call_sid = params["CallSid"]
+        known = repository.call_by_sid(session, call_sid)
+        if known is not None:
+            return self._replay(session, known, 0)
+        practice = self.practices.by_number(params.get("To"))
+        if practice is None:
+            return Answer(self.unknown_number(), outcome="unknown-number")
+        runtime = self.runtimes[practice.id]
+        flow = runtime.flows.flows[practice.start_flow]
+        call = Call(practice_id=practice.id, call_sid=call_sid, started_at=now,
+                    flow=flow.name, node=flow.start, seq=0, state={})
+        ctx = CallContext(practice, runtime.catalogue, call, now, params, seq=0)
+        reply = Reply(runtime.voice)
+        self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
+        return self._store(session, call, 0, reply, now)
+
+    def step(self, session: Session, params: Mapping[str, str], seq: int, now: datetime) -> Answer:
+        """Twilio's request back to the waiting node (Gather, Record or Dial action)."""
+        call = repository.call_by_sid(session, params["CallSid"])
+        if call is None or call.practice_id not in self.runtimes:
+            # Not a call we know (or its practice left): route it to people.
+            practice = self.practices.by_number(params.get("To"))
+            return Answer(self.safe_answer(practice), outcome="unknown-call")
+        if repository.step(session, call.id, seq) is not None or seq != call.seq:
+            return self._replay(session, call, seq)
+        runtime = self.runtimes[call.practice_id]
+        ctx = CallContext(runtime.practice, runtime.catalogue, call, now, params, seq=seq)
+        reply = Reply(runtime.voice)
+        node = runtime.flows.node(call.flow, call.node)
+        self._run(runtime.flows, ctx, reply, node, resume=True)
+        return self._store(session, call, seq, reply, now)
+
+    def status(self, session: Session, params: Mapping[str, str], now: datetime) -> str:
+        """Close the call record; late, repeated or unknown callbacks change nothing."""
+        call = repository.call_by_sid(session, params.get("CallSid", ""))
+        status = params.get("CallStatus", "")
+        if call is None or status not in TERMINAL_STATUSES or call.ended_at is not None:
+            return "ignored"
+        call.status = status
+        call.ended_at = now
+        duration = params.get("CallDuration", "")
+        call.duration = int(duration) if duration.isdigit() and len(duration) < 7 else None
+        if call.outcome is None:
+            call.outcome = "hung-up"
+        return call.outcome
+
+    # -- transfers ---------------------------------------------------------
+    def whisper(self, session: Session, call_id: str, reason: str) -> Answer:
+        """What a secretary hears before taking the call: practice first, no name or number."""
+        call = session.get(Call, call_id)
+        runtime = self.runtimes.get(call.practice_id) if call else None
+        if call is None or runtime is None:
+            return Answer(Reply(Voice()).hangup().to_xml(), outcome="whisper-unknown")
+        catalogue = runtime.catalogue
+        variables = {"practice_name": runtime.practice.name}
+        reason_key = f"reason_{reason}" if catalogue.has(f"reason_{reason}") else "reason_other"
+        texts = [catalogue.text("whisper_intro", variables), catalogue.text(reason_key)]
+        if call.urgent:
+            texts.append(catalogue.text("whisper_urgent"))
+        texts.append(catalogue.text("whisper_accept"))
+        action = "/twilio/whisper/accept?" + urlencode({"call": call.id})
+        reply = Reply(runtime.voice).gather(action, texts, digits=1, speech=False, timeout=8)
+        # The redirect after the Gather comes back without digits: that is a refusal.
+        return Answer(reply.to_xml(), outcome="whisper")
+
+    @staticmethod
+    def whisper_accept(digits: str) -> Answer:
+        """Pressing 1 bridges the call; anything else (or a voicemail) hangs up this leg."""
+        if digits == "1":
+            return Answer('<?xml version="1.0" encoding="UTF-8"?><Response />', outcome="accepted")
+        return Answer(Reply(Voice()).hangup().to_xml(), outcome="refused")
+
+    # -- answers that need no database ---------------------------------------
+    def catalogue_for(self, practice: Practice | None) -> tuple[Catalogue, Voice]:
+        if practice is not None and practice.id in self.runtimes:
+            runtime = self.runtimes[practice.id]
+            return runtime.catalogue, runtime.voice
+        return self.default_catalogue, Voice()
+
+    def unknown_number(self) -> str:
+        catalogue, voice = self.catalogue_for(None)
+        return Reply(voice).say(catalogue.text("unknown_number")).hangup().to_xml()
+
+    def safe_answer(self, practice: Practice | None) -> str:
+        """Reach a person, else take a message: the answer when anything went wrong.
+
+        Built from the practice file held in memory, so it works with the
+        database down; its Dial and Record actions go to the fallback URL.
+        """
+        catalogue, voice = self.catalogue_for(practice)
+        variables = {"practice_name": practice.name if practice else ""}
+        reply = Reply(voice).say(catalogue.text("technical_difficulty", variables))
+        numbers = [s.phone for s in practice.secretaries if s.phone] if practice else []
+        if numbers and practice is not None:
+            reply.dial([(n, None) for n in numbers], action="/twilio/fallback?stage=dialed",
+                       timeout=practice.ring_seconds, caller_id=practice.number)
+            return reply.to_xml()
+        return self.fallback_message(practice)
+
+    def fallback_message(self, practice: Practice | None) -> str:
+        catalogue, voice = self.catalogue_for(practice)
+        reply = Reply(voice).say(catalogue.text("fallback_leave_message"))
+        reply.record("/twilio/fallback?stage=recorded", max_length=120)
+        return reply.to_xml()
+
+    def fallback_goodbye(self, practice: Practice | None) -> str:
+        catalogue, voice = self.catalogue_for(practice)
+        return Reply(voice).say(catalogue.text("goodbye")).hangup().to_xml()
+
+    # -- internals -----------------------------------------------------------
+    def _run(self, flows: FlowSet, ctx: CallContext, reply: Reply, node: Node,
+             resume: bool) -> None:
+        ref = node.resume(ctx, reply) if resume else node.enter(ctx, reply)
+        hops = 0
+        while ref is not None:
+            hops += 1
+            if hops > MAX_CHAIN:
+                raise FlowError(node.file, node.id, None, "too many nodes without waiting")
+            node = flows.resolve(node.flow, ref)
+            ctx.reset_attempts(node.key)
+            ctx.call.flow, ctx.call.node = node.flow, node.id
+            ref = node.enter(ctx, reply)
+        if not reply.waits and not reply.ends:
+            reply.hangup()
+
+    def _store(self, session: Session, call: Call, seq: int, reply: Reply,
+               now: datetime) -> Answer:
+        twiml = reply.to_xml()
+        call.seq = seq + 1
+        node = f"{call.flow}.{call.node}"
+        try:
+            if call not in session:
+                session.add(call)
+            repository.add_step(session, call, seq, node, twiml, now)
+            session.flush()
+        except (IntegrityError, StaleDataError):
+            # The same request was answered meanwhile by another worker (the step
+            # key is unique and the call row is versioned by seq): use its answer.
+            session.rollback()
+            known = repository.call_by_sid(session, call.call_sid)
+            if known is None:
+                raise
+            return self._replay(session, known, seq)
+        return Answer(twiml, node=node, outcome=call.outcome or "")
+
+    def _replay(self, session: Session, call: Call, seq: int) -> Answer:
+        stored = repository.step(session, call.id, seq) or repository.last_step(session, call.id)
+        if stored is None:
+            runtime = self.runtimes.get(call.practice_id)
+            return Answer(self.safe_answer(runtime.practice if runtime else None),
+                          outcome="no-step")
+        return Answer(stored.twiml, node=stored.node, outcome="replayed")

@@ -1,0 +1,301 @@
+"""The node types flow files can use.
+
+Each is a small class: its fields (checked in ``parse``, errors naming the
+field), the references and prompts it uses (for ``flows check``) and what it
+does on a call.  A new journey adds node types here or in a module of its own
+registered the same way; the engine does not change.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from callcenter.flow.base import CallContext, Node, node_type
+from callcenter.twiml import Reply
+
+
+@node_type("say")
+class Say(Node):
+    """Speak one or more prompts, then go on (or hang up when there is no ``next``)."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompts", "next"})
+
+    def parse(self) -> None:
+        self.texts = self.prompt_list("prompts")
+        if not self.texts:
+            raise self.error("prompts", "needs at least one prompt key")
+        self.next: str | None = self.opt("next", str)
+
+    def targets(self) -> dict[str, str]:
+        return {"next": self.next} if self.next else {}
+
+    def prompts(self) -> dict[str, str]:
+        return {f"prompts[{i}]": key for i, key in enumerate(self.texts)}
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        reply.say(*(ctx.text(key) for key in self.texts))
+        if self.next is None:
+            reply.hangup()
+        return self.next
+
+
+@node_type("hangup")
+class Hangup(Node):
+    """Say goodbye and end the call."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompts", "outcome"})
+
+    def parse(self) -> None:
+        self.texts = self.prompt_list("prompts")
+        self.outcome: str | None = self.opt("outcome", str)
+
+    def prompts(self) -> dict[str, str]:
+        return {f"prompts[{i}]": key for i, key in enumerate(self.texts)}
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        if self.outcome:
+            ctx.call.outcome = self.outcome
+        reply.say(*(ctx.text(key) for key in self.texts)).hangup()
+        return None
+
+
+@node_type("goto")
+class Goto(Node):
+    """Continue in another flow (from its start node)."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"flow"})
+
+    def parse(self) -> None:
+        self.target = "@" + self.req("flow", str)
+
+    def targets(self) -> dict[str, str]:
+        return {"flow": self.target}
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        return self.target
+
+
+@node_type("flag")
+class Flag(Node):
+    """Mark the call (urgent, outcome) and go on: facts the digests and console count."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"urgent", "outcome", "next"})
+
+    def parse(self) -> None:
+        self.urgent: bool | None = self.opt("urgent", bool)
+        self.outcome: str | None = self.opt("outcome", str)
+        self.next: str = self.req("next", str)
+
+    def targets(self) -> dict[str, str]:
+        return {"next": self.next}
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        if self.urgent is not None:
+            ctx.call.urgent = self.urgent
+        if self.outcome:
+            ctx.call.outcome = self.outcome
+        return self.next
+
+
+@node_type("hours")
+class Hours(Node):
+    """Branch on the practice's opening hours: open, lunch break, closed, public holiday."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"open", "lunch", "closed", "holiday"})
+
+    def parse(self) -> None:
+        self.branches: dict[str, str] = {"open": self.req("open", str)}
+        self.branches["closed"] = self.req("closed", str)
+        self.branches["lunch"] = self.opt("lunch", str) or self.branches["closed"]
+        self.branches["holiday"] = self.opt("holiday", str) or self.branches["closed"]
+
+    def targets(self) -> dict[str, str]:
+        return dict(self.branches)
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        status = ctx.practice.opening_status(ctx.now)
+        ctx.remember(opening=status)
+        return self.branches[status]
+
+
+@node_type("menu")
+class Menu(Node):
+    """Offer choices by keypad and speech, re-prompting a bounded number of times."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"prompt", "options", "speech", "max_attempts", "no_input", "no_match", "on_failure",
+         "timeout"}
+    )
+
+    def parse(self) -> None:
+        self.prompt: str = self.req("prompt", str)
+        self.speech: bool = self.opt("speech", bool, True)
+        self.max_attempts = self.int_in("max_attempts", 3, 1, 5)
+        self.timeout = self.int_in("timeout", 6, 2, 20)
+        self.no_input: str = self.opt("no_input", str, "menu_no_input")
+        self.no_match: str = self.opt("no_match", str, "menu_no_match")
+        self.on_failure: str = self.req("on_failure", str)
+        raw_options = self.req("options", list)
+        self.options: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for i, option in enumerate(raw_options):
+            where = f"options[{i}]"
+            if not isinstance(option, dict) or not isinstance(option.get("next"), str):
+                raise self.error(where, "needs 'next' (a node reference)")
+            unknown = set(option) - {"key", "intent", "next"}
+            if unknown:
+                raise self.error(f"{where}.{sorted(unknown)[0]}", "unknown field")
+            key = option.get("key")
+            if key is not None:
+                key = str(key)
+                if len(key) != 1 or key not in "0123456789*#":
+                    raise self.error(f"{where}.key", f"{key!r} is not a single phone key")
+                if key in seen:
+                    raise self.error(f"{where}.key", f"key {key} is used twice")
+                seen.add(key)
+            intent = option.get("intent")
+            if intent is not None and not isinstance(intent, str):
+                raise self.error(f"{where}.intent", "must be an intent name")
+            if key is None and intent is None:
+                raise self.error(where, "needs a 'key', an 'intent' or both")
+            self.options.append({"key": key, "intent": intent, "next": option["next"]})
+
+    def targets(self) -> dict[str, str]:
+        refs = {f"options[{i}].next": o["next"] for i, o in enumerate(self.options)}
+        refs["on_failure"] = self.on_failure
+        return refs
+
+    def prompts(self) -> dict[str, str]:
+        return {"prompt": self.prompt, "no_input": self.no_input, "no_match": self.no_match}
+
+    def intents(self) -> list[str]:
+        return [o["intent"] for o in self.options if o["intent"]]
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        self._ask(ctx, reply, [ctx.text(self.prompt)])
+        return None
+
+    def _ask(self, ctx: CallContext, reply: Reply, texts: list[str]) -> None:
+        hints = [p for i in self.intents() for p in ctx.catalogue.intents.get(i, ())[:5]]
+        reply.gather(ctx.action(), texts, digits=1, speech=self.speech,
+                     timeout=self.timeout, hints=hints)
+
+    def choose(self, ctx: CallContext) -> str | None:
+        """The reference chosen by the request's keys or speech, if any."""
+        digits = ctx.params.get("Digits", "")[:1]
+        for option in self.options:
+            if digits and option["key"] == digits:
+                return str(option["next"])
+        speech = ctx.params.get("SpeechResult", "")
+        if speech and self.speech:
+            intent = ctx.catalogue.match_intent(speech, self.intents())
+            for option in self.options:
+                if intent and option["intent"] == intent:
+                    return str(option["next"])
+        return None
+
+    def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        chosen = self.choose(ctx)
+        if chosen is not None:
+            ctx.remember(last_choice=f"{self.key}:{chosen}")
+            return chosen
+        heard_something = bool(ctx.params.get("Digits") or ctx.params.get("SpeechResult"))
+        if ctx.count_attempt(self.key) >= self.max_attempts:
+            return self.on_failure
+        retry = self.no_match if heard_something else self.no_input
+        self._ask(ctx, reply, [ctx.text(retry), ctx.text(self.prompt)])
+        return None
+
+
+@node_type("transfer")
+class Transfer(Node):
+    """Ring the secretaries; each hears a whisper and presses 1 to take the call."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "reason", "on_no_answer", "next"})
+
+    def parse(self) -> None:
+        self.prompt: str | None = self.opt("prompt", str)
+        self.reason: str = self.opt("reason", str, "other")
+        self.on_no_answer: str = self.req("on_no_answer", str)
+        self.next: str | None = self.opt("next", str)
+
+    def targets(self) -> dict[str, str]:
+        refs = {"on_no_answer": self.on_no_answer}
+        if self.next:
+            refs["next"] = self.next
+        return refs
+
+    def prompts(self) -> dict[str, str]:
+        refs = {"reason": f"reason_{self.reason}"}
+        if self.prompt:
+            refs["prompt"] = self.prompt
+        return refs
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        numbers = [s.phone for s in ctx.practice.secretaries if s.phone]
+        if not numbers:
+            return self.on_no_answer
+        whisper = "/twilio/whisper?" + urlencode({"call": ctx.call.id, "reason": self.reason})
+        if self.prompt:
+            reply.say(ctx.text(self.prompt))
+        ctx.remember(transfer_reason=self.reason)
+        reply.dial(
+            [(number, whisper) for number in numbers],
+            action=ctx.action(),
+            timeout=ctx.practice.ring_seconds,
+            caller_id=ctx.practice.number,
+            sequential=ctx.practice.transfer_mode == "sequential",
+        )
+        return None
+
+    def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        status = ctx.params.get("DialCallStatus", "")
+        if status in ("completed", "answered"):
+            ctx.call.outcome = "transferred"
+            if self.next:
+                return self.next
+            reply.hangup()
+            return None
+        return self.on_no_answer
+
+
+@node_type("record")
+class Record(Node):
+    """Record a message after the beep; silence re-prompts once, then gives up politely."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"prompt", "max_length", "next", "on_failure", "max_attempts", "no_input"}
+    )
+
+    def parse(self) -> None:
+        self.prompt: str = self.req("prompt", str)
+        self.max_length = self.int_in("max_length", 120, 5, 600)
+        self.max_attempts = self.int_in("max_attempts", 2, 1, 3)
+        self.next: str = self.req("next", str)
+        self.on_failure: str = self.req("on_failure", str)
+        self.no_input: str = self.opt("no_input", str, "record_nothing_heard")
+
+    def targets(self) -> dict[str, str]:
+        return {"next": self.next, "on_failure": self.on_failure}
+
+    def prompts(self) -> dict[str, str]:
+        return {"prompt": self.prompt, "no_input": self.no_input}
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        reply.say(ctx.text(self.prompt))
+        reply.record(ctx.action(), max_length=self.max_length,
+                     status_callback="/twilio/recording")
+        return None
+
+    def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        sid = ctx.params.get("RecordingSid", "")
+        if sid.startswith("RE"):
+            recordings = [*ctx.state.get("recordings", []), sid[:64]]
+            ctx.remember(recordings=recordings)
+            ctx.call.outcome = "message"
+            return self.next
+        if ctx.count_attempt(self.key) >= self.max_attempts:
+            return self.on_failure
+        reply.say(ctx.text(self.no_input))
+        return self.enter(ctx, reply)

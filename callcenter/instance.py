@@ -1,0 +1,83 @@
+"""Creating an instance folder: settings, database and (with ``--demo``) a practice."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import yaml
+
+from callcenter.db import Database
+from callcenter.settings import SETTINGS_FILE, load_settings
+
+DEMO_PRACTICE = {
+    "id": "demo",
+    "name": "cabinet médical des Tilleuls",
+    "number": "+33184880000",
+    "language": "fr-FR",
+    "voice": "Polly.Lea-Neural",
+    "timezone": "Europe/Paris",
+    "holidays": "FR",
+    "hours": {
+        "monday": ["08:30-12:30", "14:00-19:00"],
+        "tuesday": ["08:30-12:30", "14:00-19:00"],
+        "wednesday": ["08:30-12:30"],
+        "thursday": ["08:30-12:30", "14:00-19:00"],
+        "friday": ["08:30-12:30", "14:00-18:00"],
+        "saturday": ["09:00-12:00"],
+    },
+    "doctors": [
+        {"id": "dr-martin", "name": "docteur Claire Martin"},
+        {"id": "dr-bernard", "name": "docteur Paul Bernard"},
+    ],
+    "secretaries": [
+        {"id": "sec-lea", "name": "Léa", "phone": "+33612000001"},
+    ],
+    "transfer": {"mode": "simultaneous", "ring_seconds": 20},
+}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (it holds secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def init_instance(home: Path, demo: bool = False) -> list[str]:
+    """Create what is missing in ``home``; never overwrite what exists.  Returns notes."""
+    notes: list[str] = []
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "practices").mkdir(exist_ok=True)
+    settings_path = home / SETTINGS_FILE
+    if not settings_path.exists():
+        settings = {
+            "twilio_account_sid": "AC" + secrets.token_hex(16),
+            "twilio_auth_token": secrets.token_hex(16),
+            "log_format": "console",
+        }
+        header = (
+            "# callcenter instance settings.  Environment variables override them:\n"
+            "# DATABASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL.\n"
+            "# The generated Twilio credentials are for local calls (callcenter call);\n"
+            "# put your account's SID and auth token here, or in the environment.\n"
+        )
+        _write_private(settings_path, header + yaml.safe_dump(settings, sort_keys=False))
+        notes.append(f"created {settings_path}")
+    if demo:
+        practice_path = home / "practices" / "demo.yaml"
+        if not practice_path.exists():
+            practice_path.write_text(
+                "# The demo practice: edit it, or add one file per practice beside it.\n"
+                + yaml.safe_dump(DEMO_PRACTICE, sort_keys=False, allow_unicode=True),
+                encoding="utf-8",
+            )
+            notes.append(f"created {practice_path}")
+    settings = load_settings({**os.environ, "CALLCENTER_HOME": str(home)})
+    database = Database(settings.database_url)
+    database.create_all()
+    database.dispose()
+    notes.append("database ready")
+    return notes

@@ -1,0 +1,119 @@
+"""Logging without personal data.
+
+One structlog chain for our events and for the standard library's loggers
+(werkzeug, sqlalchemy, apscheduler, twilio).  :func:`redact` runs before the
+renderer: personal fields are dropped by name, and anything that looks like a
+phone number, a date of birth or a recording URL is masked in every value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+MASK = "[redacted]"
+
+# Field names whose values never reach a log line (compared lower-cased).
+PERSONAL_FIELDS = frozenset({
+    "from", "to", "caller", "called", "callername", "forwardedfrom", "digits", "speechresult",
+    "unstablespeechresult", "stablespeechresult", "transcriptiontext", "transcriptiondata",
+    "recordingurl", "transcriptionurl", "body", "phone", "phone_number", "number", "from_number",
+    "to_number", "name", "first_name", "last_name", "dob", "birth_date", "date_of_birth",
+    "transcript", "message", "speech", "callback_number", "auth_token", "token", "password",
+    "signature", "x-twilio-signature", "cookie", "secret", "key",
+})
+
+_PATTERNS = [
+    # Recording and media URLs (they open the audio) and any URL with credentials.
+    re.compile(r"https?://[^\s\"']*(?:/Recordings/|/Transcriptions/|/Media/)[^\s\"']*", re.I),
+    re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@[^\s\"']*", re.I),
+    # Phone numbers: seven digits or more, possibly with +, spaces, dots or dashes.
+    re.compile(r"(?<![\w])\+?\d(?:[\s.\-]?\d){6,}(?![\w])"),
+    # Dates as callers key them or speak them.
+    re.compile(r"\b\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b"),
+    re.compile(r"\b\d{4}-\d{2}-\d{2}\b(?!T\d)"),
+]
+
+
+def mask_text(text: str) -> str:
+    for pattern in _PATTERNS:
+        text = pattern.sub(MASK, text)
+    return text
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if depth > 4:
+        return MASK
+    if isinstance(value, dict):
+        return {k: MASK if str(k).lower() in PERSONAL_FIELDS else _clean(v, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_clean(v, depth + 1) for v in value]
+    return value
+
+
+def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    """structlog processor: personal fields dropped by name, patterns masked in values."""
+    for key in list(event_dict):
+        if key.lower() in PERSONAL_FIELDS:
+            event_dict[key] = MASK
+        elif key == "exc_info":
+            continue
+        else:
+            event_dict[key] = _clean(event_dict[key])
+    return event_dict
+
+
+def _mask_rendered(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    # Tracebacks are rendered into "exception" by format_exc_info: mask them too.
+    if isinstance(event_dict.get("exception"), str):
+        event_dict["exception"] = mask_text(event_dict["exception"])
+    return event_dict
+
+
+def configure(log_format: str = "console", level: int = logging.INFO,
+              stream: Any = None) -> None:
+    """Route structlog and stdlib logging through one redacting chain."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        redact,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _mask_rendered,
+    ]
+    renderer: Any = (structlog.processors.JSONRenderer() if log_format == "json"
+                     else structlog.dev.ConsoleRenderer(colors=False))
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_callcenter", False):
+            root.removeHandler(old)
+    handler._callcenter = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Twilio's client logs request bodies (SMS texts) at DEBUG and INFO: keep it quiet.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+
+
+def get_logger(name: str = "callcenter") -> Any:
+    return structlog.get_logger(name)

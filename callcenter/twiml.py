@@ -1,0 +1,149 @@
+"""The only place that builds TwiML.
+
+A :class:`Reply` wraps twilio's ``VoiceResponse`` so that every ``<Say>``
+carries the practice's language and voice, and every ``<Gather>`` is followed
+by the ``<Redirect>`` that catches "no input" (a Gather with no input falls
+through to the next verb).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import VoiceResponse
+
+
+@dataclass(frozen=True)
+class Voice:
+    language: str = "fr-FR"
+    voice: str = "Polly.Lea-Neural"
+
+
+class Reply:
+    """A TwiML document under construction."""
+
+    def __init__(self, voice: Voice) -> None:
+        self.voice = voice
+        self._response = VoiceResponse()
+        self.waits = False  # True once a verb hands control back to Twilio
+        self.ends = False
+
+    def say(self, *texts: str) -> Reply:
+        for text in texts:
+            if text:
+                self._response.say(text, language=self.voice.language, voice=self.voice.voice)
+        return self
+
+    def pause(self, seconds: int = 1) -> Reply:
+        self._response.pause(length=seconds)
+        return self
+
+    def gather(
+        self,
+        action: str,
+        prompts: Iterable[str],
+        *,
+        digits: int | None = 1,
+        speech: bool = True,
+        timeout: int = 5,
+        hints: Iterable[str] = (),
+        finish_on_key: str | None = None,
+    ) -> Reply:
+        """Ask for keys (and speech), then come back to ``action`` even on silence."""
+        kwargs: dict[str, object] = {
+            "action": action,
+            "method": "POST",
+            "input": "dtmf speech" if speech else "dtmf",
+            "timeout": timeout,
+            "action_on_empty_result": False,
+        }
+        if digits:
+            kwargs["num_digits"] = digits
+        if finish_on_key is not None:
+            kwargs["finish_on_key"] = finish_on_key
+        if speech:
+            kwargs["language"] = self.voice.language
+            kwargs["speech_timeout"] = "auto"
+            hint_list = [h for h in hints if h]
+            if hint_list:
+                kwargs["hints"] = ",".join(hint_list)
+        gather = self._response.gather(**kwargs)
+        for text in prompts:
+            if text:
+                gather.say(text, language=self.voice.language, voice=self.voice.voice)
+        self._response.redirect(action, method="POST")
+        self.waits = True
+        return self
+
+    def record(
+        self,
+        action: str,
+        *,
+        max_length: int,
+        timeout: int = 5,
+        status_callback: str | None = None,
+        transcribe_callback: str | None = None,
+    ) -> Reply:
+        """Record; an empty recording makes Twilio skip the action, hence the redirect."""
+        kwargs: dict[str, object] = {
+            "action": action,
+            "method": "POST",
+            "max_length": max_length,
+            "timeout": timeout,
+            "finish_on_key": "#",
+            "play_beep": True,
+            "trim": "trim-silence",
+        }
+        if status_callback:
+            kwargs["recording_status_callback"] = status_callback
+            kwargs["recording_status_callback_method"] = "POST"
+        if transcribe_callback:
+            kwargs["transcribe"] = True
+            kwargs["transcribe_callback"] = transcribe_callback
+        self._response.record(**kwargs)
+        self._response.redirect(action, method="POST")
+        self.waits = True
+        return self
+
+    def dial(
+        self,
+        numbers: Iterable[tuple[str, str | None]],
+        *,
+        action: str,
+        timeout: int,
+        caller_id: str | None = None,
+        sequential: bool = False,
+    ) -> Reply:
+        """Ring ``(number, whisper_url)`` pairs; the action hears how it ended."""
+        kwargs: dict[str, object] = {"action": action, "method": "POST", "timeout": timeout}
+        if caller_id:
+            kwargs["caller_id"] = caller_id
+        if sequential:
+            kwargs["sequential"] = True
+        dial = self._response.dial(**kwargs)
+        for number, whisper in numbers:
+            if whisper:
+                dial.number(number, url=whisper, method="POST")
+            else:
+                dial.number(number)
+        self.waits = True
+        return self
+
+    def redirect(self, url: str) -> Reply:
+        self._response.redirect(url, method="POST")
+        self.waits = True
+        return self
+
+    def hangup(self) -> Reply:
+        self._response.hangup()
+        self.ends = True
+        return self
+
+    def to_xml(self) -> str:
+        return str(self._response)
+
+
+def empty() -> str:
+    """``<Response/>``: the answer to callbacks, and to a whisper that accepts."""
+    return str(VoiceResponse())

@@ -1,0 +1,26 @@
+"""Liveness and readiness for load balancers and supervisors."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """The process is alive."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """The database answers: without it, calls can only take the fallback path."""
+    try:
+        with current_app.extensions["callcenter"].db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return jsonify(status="database unavailable"), 503
+    return jsonify(status="ready")

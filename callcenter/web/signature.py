@@ -1,0 +1,41 @@
+"""Twilio request signatures (``X-Twilio-Signature``), checked on every webhook.
+
+The URL Twilio signed is the public one: ``PUBLIC_BASE_URL`` (the server sits
+behind a proxy) plus the path and the *raw* query string.  ``request.url`` is
+not used: Werkzeug re-encodes it and valid signatures would fail (TWILIO.md §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, current_app, request
+from twilio.request_validator import RequestValidator
+
+
+def public_url() -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    query = request.query_string.decode("latin-1")
+    return f"{base}{request.path}" + (f"?{query}" if query else "")
+
+
+def is_valid_signature(auth_token: str) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or len(signature) > 200:
+        return False
+    params = request.form if request.method == "POST" else {}
+    return RequestValidator(auth_token).validate(public_url(), params, signature)
+
+
+def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse with 403 any request Twilio did not sign for this exact URL."""
+
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not is_valid_signature(current_app.config["TWILIO_AUTH_TOKEN"]):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return checked

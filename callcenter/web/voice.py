@@ -1,0 +1,153 @@
+"""Voice webhooks: parse Twilio's parameters, call the engine, answer TwiML.
+
+Errors are caught here, once: whatever fails inside a call's webhook, the
+caller still gets TwiML that reaches a person or takes a message (DESIGN.md
+rule 1), and the log line says what failed without any personal data.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.orm import Session
+
+from callcenter.flow.engine import Answer
+from callcenter.logs import get_logger
+from callcenter.services import Services
+from callcenter.web.signature import twilio_signed
+
+bp = Blueprint("voice", __name__, url_prefix="/twilio")
+log = get_logger("callcenter.webhook")
+
+CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+MAX_VALUE = 4096  # longer values are cut: no Twilio parameter needs more
+
+
+def services() -> Services:
+    return current_app.extensions["callcenter"]  # type: ignore[no-any-return]
+
+
+def params() -> dict[str, str]:
+    """Twilio's form parameters as plain text, each value bounded."""
+    return {k: v[:MAX_VALUE] for k, v in request.form.items()}
+
+
+def call_params() -> dict[str, str]:
+    form = params()
+    if not CALL_SID.match(form.get("CallSid", "")):
+        abort(400, description="CallSid is missing or malformed")
+    return form
+
+
+def twiml(text: str) -> Response:
+    return Response(text, mimetype="text/xml")
+
+
+def answer(form: dict[str, str], work: Callable[[Session], Answer]) -> Response:
+    """Run ``work`` in a request session; on any error, answer safely instead."""
+    svc = services()
+    started = time.perf_counter()
+    try:
+        with svc.db.session() as session:
+            result = work(session)
+    except Exception as exc:
+        practice = svc.practices.by_number(form.get("To"))
+        log.error("webhook_failed", route=request.path, call_sid=form.get("CallSid"),
+                  error=type(exc).__name__, latency_ms=_ms(started))
+        return twiml(svc.engine.safe_answer(practice))
+    log.info("webhook", route=request.path, call_sid=form.get("CallSid"), node=result.node,
+             outcome=result.outcome, latency_ms=_ms(started))
+    return twiml(result.twiml)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+@bp.post("/voice")
+@twilio_signed
+def voice() -> Response:
+    """The number's Voice URL: a new call."""
+    form = call_params()
+    svc = services()
+    return answer(form, lambda s: svc.engine.incoming(s, form, svc.clock.now()))
+
+
+@bp.post("/step")
+@twilio_signed
+def step() -> Response:
+    """Gather, Record and Dial actions: the caller's answer to the waiting node."""
+    form = call_params()
+    seq = request.args.get("seq", "")
+    if not seq.isdigit() or len(seq) > 6:
+        abort(400, description="seq is missing or malformed")
+    svc = services()
+    return answer(form, lambda s: svc.engine.step(s, form, int(seq), svc.clock.now()))
+
+
+@bp.post("/status")
+@twilio_signed
+def status() -> Response:
+    """Call status callback: closes the call record.
+
+    Unknown, late or repeated callbacks get 204 too: an error would only make
+    Twilio log a warning and retry, and there is nothing left to do.
+    """
+    form = params()
+    svc = services()
+    try:
+        with svc.db.session() as session:
+            outcome = svc.engine.status(session, form, svc.clock.now())
+    except Exception as exc:
+        log.error("status_failed", call_sid=form.get("CallSid"), error=type(exc).__name__)
+        return Response(status=204)
+    log.info("webhook", route=request.path, call_sid=form.get("CallSid"),
+             status=form.get("CallStatus"), outcome=outcome)
+    return Response(status=204)
+
+
+@bp.post("/whisper")
+@twilio_signed
+def whisper() -> Response:
+    """Played to the secretary who picks up, before the caller is connected."""
+    form = params()
+    call_id = request.args.get("call", "")[:64]
+    reason = request.args.get("reason", "other")[:32]
+    svc = services()
+    return answer(form, lambda s: svc.engine.whisper(s, call_id, reason))
+
+
+@bp.post("/whisper/accept")
+@twilio_signed
+def whisper_accept() -> Response:
+    result = services().engine.whisper_accept(request.form.get("Digits", ""))
+    log.info("webhook", route=request.path, call_sid=request.form.get("CallSid"),
+             outcome=result.outcome)
+    return twiml(result.twiml)
+
+
+@bp.post("/fallback")
+@twilio_signed
+def fallback() -> Response:
+    """The number's Voice Fallback URL, and the error path's Dial/Record actions.
+
+    Touches no database: practices and prompts are held in memory.
+    """
+    svc = services()
+    practice = svc.practices.by_number(request.form.get("To"))
+    stage = request.args.get("stage", "")
+    if stage == "dialed":
+        if request.form.get("DialCallStatus") in ("completed", "answered"):
+            text = svc.engine.fallback_goodbye(practice)
+        else:
+            text = svc.engine.fallback_message(practice)
+    elif stage == "recorded":
+        text = svc.engine.fallback_goodbye(practice)
+    else:
+        text = svc.engine.safe_answer(practice)
+    log.warning("fallback", stage=stage or "twilio", call_sid=request.form.get("CallSid"),
+                error_code=request.form.get("ErrorCode", "")[:8])
+    return twiml(text)
