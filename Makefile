@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` serves the demo practice,
+# `make test` runs the whole suite (on SQLite, and on PostgreSQL when it answers).
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+CALLCENTER_HOME ?= $(CURDIR)/instance
+export CALLCENTER_HOME
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format fuzz bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	@test -f "$(CALLCENTER_HOME)/settings.yaml" || $(BIN)/callcenter init --demo
+	$(BIN)/callcenter serve
+
+test: $(VENV)/.installed
+	@if $(PY) -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=test', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "PostgreSQL answers: the suite runs on SQLite and PostgreSQL"; \
+		TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
+	else \
+		echo "PostgreSQL does not answer: the suite runs on SQLite only"; \
+		$(BIN)/pytest $(PYTEST_ARGS); \
+	fi
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
