@@ -177,29 +177,38 @@ class PhoneCall:
         return self
 
     def _whisper(self, number: ET.Element, waiting: Waiting, press: str | None) -> bool:
+        """Run the whisper TwiML on the answering leg; True when the call is bridged.
+
+        The end of the whisper document bridges the call; a Hangup refuses it.
+        """
         url = number.get("url")
         if not url:
             return True
         leg = {"CallSid": new_sid("CA"), "ParentCallSid": self.sid,
                "To": (number.text or "").strip(), "From": waiting.verb.get("callerId", ""),
                "Direction": "outbound-dial"}
-        url = urljoin(waiting.url, url)
-        body = self.emulator.request(url, self.emulator.call_params(self, leg))
-        root = self.emulator.parse(body)
-        for verb in root:
-            if verb.tag == "Say":
-                self.whispers.append(verb.text or "")
-            elif verb.tag == "Gather":
-                self.whispers.extend(c.text or "" for c in verb if c.tag == "Say")
-                if press is None:
-                    continue  # no key: fall through to the next verb
-                action = urljoin(url, verb.get("action") or url)
-                reply = self.emulator.request(
-                    action, self.emulator.call_params(self, {**leg, "Digits": press}))
-                return not any(v.tag in ("Hangup", "Reject") for v in self.emulator.parse(reply))
-            elif verb.tag in ("Hangup", "Reject"):
-                return False
-        return True
+        url, extra = urljoin(waiting.url, url), {}
+        for _ in range(10):
+            root = self.emulator.parse(
+                self.emulator.request(url, self.emulator.call_params(self, {**leg, **extra})))
+            target: tuple[str, dict[str, str]] | None = None
+            for verb in root:
+                if verb.tag == "Say":
+                    self.whispers.append(verb.text or "")
+                elif verb.tag == "Gather":
+                    self.whispers.extend(c.text or "" for c in verb if c.tag == "Say")
+                    if press is not None:
+                        target = (urljoin(url, verb.get("action") or url), {"Digits": press})
+                        break
+                elif verb.tag == "Redirect":
+                    target = (urljoin(url, (verb.text or "").strip()), {})
+                    break
+                elif verb.tag in ("Hangup", "Reject"):
+                    return False
+            if target is None:
+                return True
+            url, extra = target
+        raise EmulatorError("the whisper keeps redirecting")
 
     def _gather(self, params: dict[str, str]) -> PhoneCall:
         waiting = self._need("Gather")

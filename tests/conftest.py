@@ -1,0 +1,122 @@
+"""Shared fixtures: an instance on SQLite (and PostgreSQL when TEST_DATABASE_URL is set),
+the app, and the Twilio emulator that drives it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+from callcenter.app import create_app
+from callcenter.db import Database
+from callcenter.emulator import FlaskTransport, TwilioEmulator
+from callcenter.instance import DEMO_PRACTICE
+from callcenter.services import Services
+from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
+
+PUBLIC_BASE = "https://cc.example.test"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+ACCOUNT_SID = "AC" + "1" * 32
+# A Tuesday, mid-morning, in Paris: the practice is open.
+OPEN_HOURS = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
+CALLER = "+33612345678"
+
+DB_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'callcenter.db'}"
+        return
+    base = os.environ["TEST_DATABASE_URL"]
+    schema = "t_" + secrets.token_hex(6)
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def write_practice(home: Path, **overrides: object) -> dict[str, object]:
+    practice = {**DEMO_PRACTICE, **overrides}
+    folder = home / "practices"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{practice['id']}.yaml").write_text(
+        yaml.safe_dump(practice, allow_unicode=True), encoding="utf-8")
+    return practice
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "instance"
+    write_practice(path)
+    return path
+
+
+@pytest.fixture
+def settings(home: Path, database_url: str) -> Settings:
+    return Settings(
+        home=home,
+        database_url=database_url,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        public_base_url=PUBLIC_BASE,
+        flows_dir=DEFAULT_FLOWS_DIR,
+        now=OPEN_HOURS,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    services(app).db.create_all()
+    yield app
+    services(app).db.dispose()
+
+
+def services(app: Flask) -> Services:
+    return app.extensions["callcenter"]  # type: ignore[no-any-return]
+
+
+def set_clock(app: Flask, moment: str) -> None:
+    services(app).clock.frozen = datetime.fromisoformat(moment)
+
+
+@pytest.fixture
+def twilio(app: Flask) -> TwilioEmulator:
+    """Twilio, with the demo practice's number pointing at the app."""
+    return TwilioEmulator(FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE,
+                          account_sid=ACCOUNT_SID)
+
+
+@pytest.fixture
+def practice_number() -> str:
+    return str(DEMO_PRACTICE["number"])
+
+
+def broken_database() -> Database:
+    """A database that cannot be reached: every query raises OperationalError."""
+    return Database("sqlite:////nonexistent-folder/callcenter.db")
+
+
+@pytest.fixture
+def database_down(app: Flask) -> Iterator[None]:
+    """The app's database becomes unreachable for the test."""
+    svc = services(app)
+    original = svc.db
+    svc.db = broken_database()
+    yield
+    svc.db.dispose()
+    svc.db = original

@@ -1,0 +1,227 @@
+"""Whole calls through the Twilio emulator, as a caller would live them."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from callcenter.models import Call, CallStep
+from tests.conftest import CALLER, services, set_clock
+
+
+def stored_call(app: Flask, sid: str) -> Call:
+    with services(app).db.session() as session:
+        return session.scalars(select(Call).where(Call.call_sid == sid)).one()
+
+
+def test_the_caller_hears_the_greeting_notice_and_menu_in_french(twilio, practice_number):
+    """The first answer names the practice, reads the notice and offers keys 1-3 and 9."""
+    call = twilio.place_call(CALLER, practice_number)
+    assert "cabinet médical des Tilleuls" in call.heard[0]
+    assert "15 ou le 112" in call.text
+    assert "tapez 1" in call.text and "tapez 9" in call.text
+    assert call.waiting_for == "Gather"
+
+
+def test_every_say_carries_the_practice_language_and_voice(twilio, practice_number):
+    """The emulator refuses a Say without language; here we check the configured voice."""
+    twilio.place_call(CALLER, practice_number)
+    _, _, headers = twilio.last
+    status, body = twilio.replay()
+    assert status == 200
+    assert 'language="fr-FR"' in body and 'voice="Polly.Lea-Neural"' in body
+
+
+def test_pressing_3_rings_the_secretary_who_accepts_with_1(app, twilio, practice_number):
+    """The whisper names the practice first and the reason, never the caller's number."""
+    call = twilio.place_call(CALLER, practice_number)
+    call.press("3")
+    assert call.waiting_for == "Dial"
+    assert call.dial_numbers() == ["+33612000001"]
+    call.answer(press="1")
+    assert call.ended
+    whisper = " ".join(call.whispers)
+    assert whisper.startswith("Appel pour le cabinet médical des Tilleuls")
+    assert "secrétariat" in whisper and "tapez 1" in whisper
+    assert "612345678" not in whisper
+    row = stored_call(app, call.sid)
+    assert row.outcome == "transferred" and row.status == "completed"
+    assert row.ended_at is not None
+
+
+def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(app, twilio,
+                                                                        practice_number):
+    """A voicemail or a refusal never takes the call: the caller may leave a message."""
+    call = twilio.place_call(CALLER, practice_number).press("3")
+    call.answer(press=None)
+    assert "ne peut pas vous répondre" in call.last_heard()
+    assert call.waiting_for == "Record"
+    call.record(seconds=12)
+    assert "message a bien été enregistré" in call.last_heard()
+    assert call.ended
+    row = stored_call(app, call.sid)
+    assert row.outcome == "message"
+    assert row.state["recordings"][0].startswith("RE")
+
+
+def test_nobody_answering_leads_to_a_message(twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("3").no_answer()
+    assert call.waiting_for == "Record"
+
+
+def test_silence_in_the_menu_reprompts_then_reaches_a_person(twilio, practice_number):
+    """Three silences: two re-prompts, then the secretaries; never a loop, never cut off."""
+    call = twilio.place_call(CALLER, practice_number)
+    call.silence()
+    assert "pas entendu" in call.last_heard() and "tapez 1" in call.last_heard()
+    call.silence()
+    assert call.waiting_for == "Gather"
+    call.silence()
+    assert call.waiting_for == "Dial"
+
+
+def test_a_wrong_key_is_named_as_not_understood(twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("7")
+    assert "pas compris" in call.last_heard()
+    assert call.waiting_for == "Gather"
+
+
+def test_saying_rendez_vous_chooses_the_appointment_branch(app, twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).say("je voudrais un rendez-vous")
+    assert call.waiting_for == "Dial"
+    assert stored_call(app, call.sid).state["transfer_reason"] == "appointment"
+
+
+def test_urgent_by_speech_gives_advice_first_and_flags_the_call(app, twilio, practice_number):
+    """'Douleur à la poitrine' jumps to urgent: 15/112/114 advice, then a person."""
+    call = twilio.place_call(CALLER, practice_number)
+    call.say("Mon mari a une douleur à la poitrine")
+    heard = call.last_heard()
+    assert "15 ou le 112" in heard and "114" in heard
+    assert call.waiting_for == "Dial"
+    call.answer(press="1")
+    assert "Appel urgent." in call.whispers
+    assert stored_call(app, call.sid).urgent is True
+
+
+def test_urgent_by_key_9(app, twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("9")
+    assert "114" in call.last_heard()
+    assert stored_call(app, call.sid).urgent is True
+
+
+def test_closed_hours_say_when_the_practice_reopens_and_keep_urgent_and_messages(
+        app, twilio, practice_number):
+    """Sunday night: closed, reopening Monday 8:30; 2 (message) and 9 (urgent) remain."""
+    set_clock(app, "2026-11-29T22:00:00+01:00")
+    call = twilio.place_call(CALLER, practice_number)
+    assert "actuellement fermé" in call.text
+    assert "lundi 30 novembre à 8 h 30" in call.text
+    assert "tapez 9" in call.text and "tapez 1" not in call.text
+    call.press("2")
+    assert call.waiting_for == "Record"
+
+
+def test_a_public_holiday_is_announced(app, twilio, practice_number):
+    """Christmas Day (a French public holiday) on a Friday."""
+    set_clock(app, "2026-12-25T10:00:00+01:00")
+    call = twilio.place_call(CALLER, practice_number)
+    assert "jour férié" in call.text
+
+
+def test_the_lunch_break_is_announced(app, twilio, practice_number):
+    set_clock(app, "2026-11-24T13:00:00+01:00")
+    call = twilio.place_call(CALLER, practice_number)
+    assert "en pause" in call.text and "mardi 24 novembre à 14 h" in call.text
+
+
+def test_a_message_with_silence_twice_ends_politely_without_a_message(app, twilio,
+                                                                      practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("2")
+    call.silence()
+    assert "rien entendu" in call.last_heard()
+    call.silence()
+    assert "Aucun message" in call.last_heard() and call.ended
+    assert stored_call(app, call.sid).outcome == "no-message"
+
+
+def test_hanging_up_during_the_recording_keeps_the_message(app, twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("2")
+    call.record(seconds=6, finish="hangup")
+    row = stored_call(app, call.sid)
+    assert row.outcome == "message" and row.status == "completed"
+
+
+def test_an_unknown_called_number_gets_a_polite_closing_message(twilio):
+    call = twilio.place_call(CALLER, "+33184889999")
+    assert "n'est pas attribué" in call.text and call.ended
+    assert not call.application_error
+
+
+def test_two_practices_on_one_server_are_each_reached_by_their_own_number(settings):
+    """Each number selects its practice, its name and its secretaries."""
+    from callcenter.app import create_app
+    from callcenter.emulator import FlaskTransport, TwilioEmulator
+    from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, write_practice
+
+    write_practice(settings.home, id="second", name="cabinet du Port",
+                   number="+33491000000", secretaries=[
+                       {"id": "s2", "name": "Marc", "phone": "+33612000002"}])
+    app = create_app(settings)
+    services(app).db.create_all()
+    twilio = TwilioEmulator(FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE,
+                            account_sid=ACCOUNT_SID)
+    first = twilio.place_call(CALLER, "+33184880000")
+    second = twilio.place_call(CALLER, "04 91 00 00 00")
+    assert "Tilleuls" in first.heard[0] and "cabinet du Port" in second.heard[0]
+    second.press("3")
+    assert second.dial_numbers() == ["+33612000002"]
+    second.answer()
+    assert second.whispers[0] == "Appel pour le cabinet du Port."
+    assert stored_call(app, second.sid).practice_id == "second"
+    services(app).db.dispose()
+
+
+def test_the_same_gather_posted_twice_gives_the_same_answer_and_one_state_change(
+        app, twilio, practice_number):
+    """Twilio retries: the replayed request finds the first answer, nothing moves twice."""
+    call = twilio.place_call(CALLER, practice_number)
+    call.press("7")  # a wrong key counts one re-prompt attempt
+    before = stored_call(app, call.sid)
+    status, body = twilio.replay()
+    assert status == 200
+    after = stored_call(app, call.sid)
+    assert after.seq == before.seq and after.state == before.state
+    assert after.state["attempts"] == {"main.menu_open": 1}
+    with services(app).db.session() as session:
+        steps = session.scalar(select(func.count()).select_from(CallStep)
+                               .where(CallStep.call_id == after.id))
+        assert steps == 2
+        first_answer = session.scalars(select(CallStep.twiml).where(
+            CallStep.call_id == after.id, CallStep.seq == 1)).one()
+    assert body == first_answer
+
+
+def test_a_retried_incoming_call_creates_one_call(app, twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number)
+    first = call.requests[0]
+    status, body = twilio.post(*first)
+    assert status == 200 and "Tilleuls" in body
+    with services(app).db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Call)) == 1
+
+
+def test_a_late_or_repeated_status_callback_changes_nothing(app, twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("3").answer()
+    ended = stored_call(app, call.sid).ended_at
+    set_clock(app, "2026-11-24T11:00:00+01:00")
+    status, _ = twilio.post(twilio.url("/twilio/status"),
+                            {"CallSid": call.sid, "CallStatus": "completed"})
+    assert status == 204
+    assert stored_call(app, call.sid).ended_at == ended
+
+
+def test_a_status_callback_for_an_unknown_call_is_accepted_and_ignored(twilio):
+    status, _ = twilio.post(twilio.url("/twilio/status"),
+                            {"CallSid": "CA" + "f" * 32, "CallStatus": "completed"})
+    assert status == 204
