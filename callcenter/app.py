@@ -35,8 +35,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         # Plain short text: no HTML page, no echo of the request.
-        return f"{exc.code} {exc.name}: {exc.description}\n", exc.code or 500, {
-            "Content-Type": "text/plain; charset=utf-8"}
+        return (
+            f"{exc.code} {exc.name}: {exc.description}\n",
+            exc.code or 500,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
 
     return app
 

@@ -46,21 +46,37 @@ def init(demo: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=0, type=int,
-              help="Serve with gunicorn and N worker processes (production).")
+@click.option(
+    "--workers",
+    default=0,
+    type=int,
+    help="Serve with gunicorn and N worker processes (production).",
+)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the webhooks (and, later, the console)."""
     settings = _settings()
     if workers > 0:
         import os
 
-        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                                   "--bind", f"{host}:{port}", "callcenter.app:wsgi()"])
+        os.execvp(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"{host}:{port}",
+                "callcenter.app:wsgi()",
+            ],
+        )
     from callcenter.app import create_app
+    from callcenter.services import StartupError
 
     try:
         app = create_app(settings)
-    except Exception as exc:
+    except StartupError as exc:
         _fail(str(exc))
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
@@ -117,10 +133,18 @@ def practices_list() -> None:
 @main.command()
 @click.option("--from", "caller", required=True, help="The caller's number (or 'anonymous').")
 @click.option("--to", "called", help="The practice number (default: the first practice).")
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
-              help="The running server (as configured at Twilio).")
-@click.option("--at", "at", help="Place the call at this moment (ISO 8601 with offset); "
-                                  "runs the server in-process with its clock frozen.")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="The running server (as configured at Twilio).",
+)
+@click.option(
+    "--at",
+    "at",
+    help="Place the call at this moment (ISO 8601 with offset); "
+    "runs the server in-process with its clock frozen.",
+)
 @click.option("--in-process", is_flag=True, help="Run the server inside this command.")
 @click.option("--press", "-p", multiple=True, help="Scripted: press keys.")
 @click.option("--say", "-s", multiple=True, help="Scripted: say this.")
@@ -129,8 +153,14 @@ def practices_list() -> None:
 @click.option("--answer", multiple=True, help="Scripted: the secretary picks up and presses KEY.")
 @click.option("--no-answer", is_flag=True, multiple=True, help="Scripted: nobody picks up.")
 @click.option("--hangup", is_flag=True, help="Scripted: hang up at that point.")
-def call(caller: str, called: str | None, url: str, at: str | None, in_process: bool,
-         **_script_options: Any) -> None:
+def call(
+    caller: str,
+    called: str | None,
+    url: str,
+    at: str | None,
+    in_process: bool,
+    **_script_options: Any,
+) -> None:
     """A local phone: call the practice as Twilio would, interactively or from a script.
 
     Scripted inputs are played in the order given, e.g.

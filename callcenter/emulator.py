@@ -102,7 +102,7 @@ class PhoneCall:
 
     def last_heard(self) -> str:
         """What was said since the caller's last action."""
-        return " ".join(self.heard[self._mark:])
+        return " ".join(self.heard[self._mark :])
 
     @property
     def waiting_for(self) -> str | None:
@@ -128,7 +128,7 @@ class PhoneCall:
         params = {
             "RecordingSid": sid,
             "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/"
-                            f"{self.emulator.account_sid}/Recordings/{sid}",
+            f"{self.emulator.account_sid}/Recordings/{sid}",
             "RecordingDuration": str(seconds),
             "Digits": finish,
         }
@@ -155,8 +155,15 @@ class PhoneCall:
         numbers = [n for n in waiting.verb if n.tag == "Number"]
         number = numbers[index]
         accepted = self._whisper(number, waiting, press)
-        status = {"DialCallStatus": "completed", "DialCallSid": new_sid("CA"),
-                  "DialCallDuration": str(seconds)} if accepted else {"DialCallStatus": "no-answer"}
+        status = (
+            {
+                "DialCallStatus": "completed",
+                "DialCallSid": new_sid("CA"),
+                "DialCallDuration": str(seconds),
+            }
+            if accepted
+            else {"DialCallStatus": "no-answer"}
+        )
         self._fetch(self._action(waiting), status)
         return self
 
@@ -184,13 +191,19 @@ class PhoneCall:
         url = number.get("url")
         if not url:
             return True
-        leg = {"CallSid": new_sid("CA"), "ParentCallSid": self.sid,
-               "To": (number.text or "").strip(), "From": waiting.verb.get("callerId", ""),
-               "Direction": "outbound-dial"}
-        url, extra = urljoin(waiting.url, url), {}
+        leg = {
+            "CallSid": new_sid("CA"),
+            "ParentCallSid": self.sid,
+            "To": (number.text or "").strip(),
+            "From": waiting.verb.get("callerId", ""),
+            "Direction": "outbound-dial",
+        }
+        extra: dict[str, str] = {}
+        url = urljoin(waiting.url, url)
         for _ in range(10):
             root = self.emulator.parse(
-                self.emulator.request(url, self.emulator.call_params(self, {**leg, **extra})))
+                self.emulator.request(url, self.emulator.call_params(self, {**leg, **extra}))
+            )
             target: tuple[str, dict[str, str]] | None = None
             for verb in root:
                 if verb.tag == "Say":
@@ -248,7 +261,7 @@ class PhoneCall:
     def _continue(self, verbs: list[ET.Element], url: str) -> None:
         self.waiting = None
         for i, verb in enumerate(verbs):
-            rest = verbs[i + 1:]
+            rest = verbs[i + 1 :]
             if verb.tag == "Say":
                 self.heard.append(verb.text or "")
             elif verb.tag == "Play":
@@ -270,24 +283,35 @@ class PhoneCall:
             return
         self.ended = True
         self.waiting = None
-        self.emulator.post(self.emulator.url(self.emulator.status_path),
-                           self.emulator.call_params(self, {"CallStatus": "completed",
-                                                            "CallDuration": "42"}))
+        self.emulator.post(
+            self.emulator.url(self.emulator.status_path),
+            self.emulator.call_params(self, {"CallStatus": "completed", "CallDuration": "42"}),
+        )
 
 
 class TwilioEmulator:
     """Signs and sends webhooks for a Twilio account whose number points at the server."""
 
-    def __init__(self, transport: Transport, auth_token: str, public_base_url: str,
-                 account_sid: str = "AC" + "0" * 32, voice_path: str = "/twilio/voice",
-                 status_path: str = "/twilio/status", fallback_path: str = "/twilio/fallback",
-                 on_request: Callable[[str, dict[str, str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        auth_token: str,
+        public_base_url: str,
+        account_sid: str = "AC" + "0" * 32,
+        voice_path: str = "/twilio/voice",
+        status_path: str = "/twilio/status",
+        fallback_path: str = "/twilio/fallback",
+        on_request: Callable[[str, dict[str, str]], None] | None = None,
+    ) -> None:
         self.transport = transport
         self.validator = RequestValidator(auth_token)
         self.base = public_base_url.rstrip("/")
         self.account_sid = account_sid
         self.voice_path, self.status_path, self.fallback_path = (
-            voice_path, status_path, fallback_path)
+            voice_path,
+            status_path,
+            fallback_path,
+        )
         self.failures: list[tuple[str, int]] = []
         self.last: tuple[str, dict[str, str], dict[str, str]] | None = None
         self.on_request = on_request
@@ -297,10 +321,17 @@ class TwilioEmulator:
 
     def call_params(self, call: PhoneCall, extra: dict[str, str]) -> dict[str, str]:
         params = {
-            "CallSid": call.sid, "AccountSid": self.account_sid, "From": call.caller,
-            "To": call.called, "Caller": call.caller, "Called": call.called,
-            "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01",
-            "FromCountry": "FR", "ToCountry": "FR",
+            "CallSid": call.sid,
+            "AccountSid": self.account_sid,
+            "From": call.caller,
+            "To": call.called,
+            "Caller": call.caller,
+            "Called": call.called,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+            "FromCountry": "FR",
+            "ToCountry": "FR",
         }
         params.update(extra)
         return params
@@ -308,8 +339,9 @@ class TwilioEmulator:
     def sign(self, url: str, params: dict[str, str]) -> str:
         return self.validator.compute_signature(url, params)
 
-    def post(self, url: str, params: dict[str, str],
-             headers: dict[str, str] | None = None) -> tuple[int, str]:
+    def post(
+        self, url: str, params: dict[str, str], headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
         """POST a signed form to an absolute public URL, as Twilio does."""
         parts = urlsplit(url)
         if f"{parts.scheme}://{parts.netloc}" != self.base:

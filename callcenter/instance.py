@@ -75,8 +75,7 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
                 encoding="utf-8",
             )
             notes.append(f"created {practice_path}")
-    settings = load_settings({**os.environ, "CALLCENTER_HOME": str(home)})
-    database = Database(settings.database_url)
+    database = Database(load_settings({**os.environ, "CALLCENTER_HOME": str(home)}).database_url)
     database.create_all()
     database.dispose()
     notes.append("database ready")

@@ -19,14 +19,48 @@ import structlog
 MASK = "[redacted]"
 
 # Field names whose values never reach a log line (compared lower-cased).
-PERSONAL_FIELDS = frozenset({
-    "from", "to", "caller", "called", "callername", "forwardedfrom", "digits", "speechresult",
-    "unstablespeechresult", "stablespeechresult", "transcriptiontext", "transcriptiondata",
-    "recordingurl", "transcriptionurl", "body", "phone", "phone_number", "number", "from_number",
-    "to_number", "name", "first_name", "last_name", "dob", "birth_date", "date_of_birth",
-    "transcript", "message", "speech", "callback_number", "auth_token", "token", "password",
-    "signature", "x-twilio-signature", "cookie", "secret", "key",
-})
+PERSONAL_FIELDS = frozenset(
+    {
+        "from",
+        "to",
+        "caller",
+        "called",
+        "callername",
+        "forwardedfrom",
+        "digits",
+        "speechresult",
+        "unstablespeechresult",
+        "stablespeechresult",
+        "transcriptiontext",
+        "transcriptiondata",
+        "recordingurl",
+        "transcriptionurl",
+        "body",
+        "phone",
+        "phone_number",
+        "number",
+        "from_number",
+        "to_number",
+        "name",
+        "first_name",
+        "last_name",
+        "dob",
+        "birth_date",
+        "date_of_birth",
+        "transcript",
+        "message",
+        "speech",
+        "callback_number",
+        "auth_token",
+        "token",
+        "password",
+        "signature",
+        "x-twilio-signature",
+        "cookie",
+        "secret",
+        "key",
+    }
+)
 
 _PATTERNS = [
     # Recording and media URLs (they open the audio) and any URL with credentials.
@@ -52,8 +86,10 @@ def _clean(value: Any, depth: int = 0) -> Any:
     if depth > 4:
         return MASK
     if isinstance(value, dict):
-        return {k: MASK if str(k).lower() in PERSONAL_FIELDS else _clean(v, depth + 1)
-                for k, v in value.items()}
+        return {
+            k: MASK if str(k).lower() in PERSONAL_FIELDS else _clean(v, depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple | set):
         return [_clean(v, depth + 1) for v in value]
     return value
@@ -78,8 +114,7 @@ def _mask_rendered(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     return event_dict
 
 
-def configure(log_format: str = "console", level: int = logging.INFO,
-              stream: Any = None) -> None:
+def configure(log_format: str = "console", level: int = logging.INFO, stream: Any = None) -> None:
     """Route structlog and stdlib logging through one redacting chain."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -90,8 +125,11 @@ def configure(log_format: str = "console", level: int = logging.INFO,
         structlog.processors.format_exc_info,
         _mask_rendered,
     ]
-    renderer: Any = (structlog.processors.JSONRenderer() if log_format == "json"
-                     else structlog.dev.ConsoleRenderer(colors=False))
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -11,8 +11,17 @@ import phonenumbers
 # Sentinels carriers use when the caller ID is withheld (TWILIO.md §1), keypad
 # spelled or as words; compared case-insensitively, with and without "+".
 _WITHHELD = {
-    "266696687", "7378742833", "2562533", "8656696", "86282452253",
-    "anonymous", "restricted", "unknown", "private", "unavailable", "blocked",
+    "266696687",
+    "7378742833",
+    "2562533",
+    "8656696",
+    "86282452253",
+    "anonymous",
+    "restricted",
+    "unknown",
+    "private",
+    "unavailable",
+    "blocked",
 }
 
 

@@ -17,8 +17,15 @@ from callcenter.settings import Settings
 
 # Command-line options that script the caller (and the secretary), in argv order.
 SCRIPT_OPTIONS = {
-    "--press": "press", "-p": "press", "--say": "say", "-s": "say", "--record": "record",
-    "--answer": "answer", "--silence": "silence", "--no-answer": "no-answer", "--hangup": "hangup",
+    "--press": "press",
+    "-p": "press",
+    "--say": "say",
+    "-s": "say",
+    "--record": "record",
+    "--answer": "answer",
+    "--silence": "silence",
+    "--no-answer": "no-answer",
+    "--hangup": "hangup",
 }
 FLAGS = {"silence", "no-answer", "hangup"}
 
@@ -63,18 +70,24 @@ def _ask(call: PhoneCall) -> tuple[str, str]:
     waiting = call.waiting_for
     if waiting == "Dial":
         numbers = ", ".join(call.dial_numbers())
-        choice = click.prompt(f"  [sonne chez {numbers}] 1 = décroche et accepte, "
-                              "r = refuse, n = pas de réponse, b = occupé", default="1")
+        choice = click.prompt(
+            f"  [sonne chez {numbers}] 1 = décroche et accepte, "
+            "r = refuse, n = pas de réponse, b = occupé",
+            default="1",
+        )
         return {"r": ("refuse", ""), "n": ("no-answer", ""), "b": ("busy", "")}.get(
-            choice, ("answer", choice))
+            choice, ("answer", choice)
+        )
     if waiting == "Record":
-        text = click.prompt("  [enregistrement] durée en secondes (0 = silence, q = raccrocher)",
-                            default="8")
+        text = click.prompt(
+            "  [enregistrement] durée en secondes (0 = silence, q = raccrocher)", default="8"
+        )
         if text == "q":
             return ("hangup", "")
         return ("silence", "") if text == "0" else ("record", text)
-    text = click.prompt("  touches ou parole (vide = silence, q = raccrocher)", default="",
-                        show_default=False)
+    text = click.prompt(
+        "  touches ou parole (vide = silence, q = raccrocher)", default="", show_default=False
+    )
     if text == "q":
         return ("hangup", "")
     if not text:
@@ -84,13 +97,24 @@ def _ask(call: PhoneCall) -> tuple[str, str]:
     return ("say", text)
 
 
-def run_call(settings: Settings, caller: str, called: str | None, url: str, in_process: bool,
-             script: list[tuple[str, str]]) -> int:
+def run_call(
+    settings: Settings,
+    caller: str,
+    called: str | None,
+    url: str,
+    in_process: bool,
+    script: list[tuple[str, str]],
+) -> int:
     """Place the call; 0 when it ended normally, 1 on an application error."""
     if in_process:
         from callcenter.app import create_app
+        from callcenter.services import StartupError
 
-        app = create_app(settings)
+        try:
+            app = create_app(settings)
+        except StartupError as exc:
+            click.echo(f"error: {exc}", err=True)
+            return 1
         transport: FlaskTransport | HttpTransport = FlaskTransport(app.test_client())
         base = settings.public_base_url or "http://localhost"
         if called is None:
@@ -106,8 +130,9 @@ def run_call(settings: Settings, caller: str, called: str | None, url: str, in_p
                 click.echo("error: no practice; run 'callcenter init --demo'", err=True)
                 return 1
             called = practices[0].number
-    emulator = TwilioEmulator(transport, settings.twilio_auth_token, base,
-                              account_sid=settings.twilio_account_sid)
+    emulator = TwilioEmulator(
+        transport, settings.twilio_auth_token, base, account_sid=settings.twilio_account_sid
+    )
     try:
         call = emulator.place_call(caller, called)
         shown = 0

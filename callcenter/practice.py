@@ -7,6 +7,7 @@ can still name the practice and ring its secretaries with the database down.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -225,7 +226,7 @@ class PracticeDirectory:
         files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
         return cls([load_practice(path) for path in files])
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Practice]:
         return iter(self._by_id.values())
 
     def __len__(self) -> int:

@@ -54,7 +54,9 @@ class Catalogue:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise CatalogueError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from None
+            raise CatalogueError(
+                f"{path.name}: not valid YAML ({exc.__class__.__name__})"
+            ) from None
         if not isinstance(raw, dict):
             raise CatalogueError(f"{path.name}: must map prompt keys to texts")
         raw_intents = raw.pop("intents", {}) or {}

@@ -20,13 +20,15 @@ def step(session: Session, call_id: str, seq: int) -> CallStep | None:
 
 
 def last_step(session: Session, call_id: str) -> CallStep | None:
-    query = (select(CallStep).where(CallStep.call_id == call_id)
-             .order_by(CallStep.seq.desc()).limit(1))
+    query = (
+        select(CallStep).where(CallStep.call_id == call_id).order_by(CallStep.seq.desc()).limit(1)
+    )
     return session.scalars(query).first()
 
 
-def add_step(session: Session, call: Call, seq: int, node: str, twiml: str,
-             now: datetime) -> CallStep:
+def add_step(
+    session: Session, call: Call, seq: int, node: str, twiml: str, now: datetime
+) -> CallStep:
     row = CallStep(call=call, seq=seq, node=node, twiml=twiml, created_at=now)
     session.add(row)
     return row

@@ -119,8 +119,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not flows_dir.is_dir():
         raise SettingsError(f"flows_dir: {flows_dir} is not a folder")
     now = parse_now(env["CALLCENTER_NOW"]) if env.get("CALLCENTER_NOW") else None
-    known = {"database_url", "twilio_account_sid", "twilio_auth_token", "public_base_url",
-             "flows_dir", "log_format"}
+    known = {
+        "database_url",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "public_base_url",
+        "flows_dir",
+        "log_format",
+    }
     return Settings(
         home=home,
         database_url=str(database_url),

@@ -54,7 +54,8 @@ def write_practice(home: Path, **overrides: object) -> dict[str, object]:
     folder = home / "practices"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{practice['id']}.yaml").write_text(
-        yaml.safe_dump(practice, allow_unicode=True), encoding="utf-8")
+        yaml.safe_dump(practice, allow_unicode=True), encoding="utf-8"
+    )
     return practice
 
 
@@ -97,8 +98,9 @@ def set_clock(app: Flask, moment: str) -> None:
 @pytest.fixture
 def twilio(app: Flask) -> TwilioEmulator:
     """Twilio, with the demo practice's number pointing at the app."""
-    return TwilioEmulator(FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE,
-                          account_sid=ACCOUNT_SID)
+    return TwilioEmulator(
+        FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID
+    )
 
 
 @pytest.fixture

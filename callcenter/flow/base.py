@@ -155,7 +155,13 @@ class Node:
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a text", int: "a whole number", list: "a list", dict: "a mapping", bool: "true/false"}
+    names = {
+        str: "a text",
+        int: "a whole number",
+        list: "a list",
+        dict: "a mapping",
+        bool: "true/false",
+    }
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 

@@ -49,8 +49,12 @@ class Answer:
 
 
 class CallEngine:
-    def __init__(self, practices: PracticeDirectory, runtimes: Mapping[str, PracticeRuntime],
-                 default_catalogue: Catalogue) -> None:
+    def __init__(
+        self,
+        practices: PracticeDirectory,
+        runtimes: Mapping[str, PracticeRuntime],
+        default_catalogue: Catalogue,
+    ) -> None:
         self.practices = practices
         self.runtimes = dict(runtimes)
         self.default_catalogue = default_catalogue
@@ -67,8 +71,15 @@ class CallEngine:
             return Answer(self.unknown_number(), outcome="unknown-number")
         runtime = self.runtimes[practice.id]
         flow = runtime.flows.flows[practice.start_flow]
-        call = Call(practice_id=practice.id, call_sid=call_sid, started_at=now,
-                    flow=flow.name, node=flow.start, seq=0, state={})
+        call = Call(
+            practice_id=practice.id,
+            call_sid=call_sid,
+            started_at=now,
+            flow=flow.name,
+            node=flow.start,
+            seq=0,
+            state={},
+        )
         ctx = CallContext(practice, runtime.catalogue, call, now, params, seq=0)
         reply = Reply(runtime.voice)
         self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
@@ -152,8 +163,12 @@ class CallEngine:
         reply = Reply(voice).say(catalogue.text("technical_difficulty", variables))
         numbers = [s.phone for s in practice.secretaries if s.phone] if practice else []
         if numbers and practice is not None:
-            reply.dial([(n, None) for n in numbers], action="/twilio/fallback?stage=dialed",
-                       timeout=practice.ring_seconds, caller_id=practice.number)
+            reply.dial(
+                [(n, None) for n in numbers],
+                action="/twilio/fallback?stage=dialed",
+                timeout=practice.ring_seconds,
+                caller_id=practice.number,
+            )
             return reply.to_xml()
         return self.fallback_message(practice)
 
@@ -168,8 +183,9 @@ class CallEngine:
         return Reply(voice).say(catalogue.text("goodbye")).hangup().to_xml()
 
     # -- internals -----------------------------------------------------------
-    def _run(self, flows: FlowSet, ctx: CallContext, reply: Reply, node: Node,
-             resume: bool) -> None:
+    def _run(
+        self, flows: FlowSet, ctx: CallContext, reply: Reply, node: Node, resume: bool
+    ) -> None:
         ref = node.resume(ctx, reply) if resume else node.enter(ctx, reply)
         hops = 0
         while ref is not None:
@@ -183,8 +199,7 @@ class CallEngine:
         if not reply.waits and not reply.ends:
             reply.hangup()
 
-    def _store(self, session: Session, call: Call, seq: int, reply: Reply,
-               now: datetime) -> Answer:
+    def _store(self, session: Session, call: Call, seq: int, reply: Reply, now: datetime) -> Answer:
         twiml = reply.to_xml()
         call.seq = seq + 1
         node = f"{call.flow}.{call.node}"
@@ -207,6 +222,7 @@ class CallEngine:
         stored = repository.step(session, call.id, seq) or repository.last_step(session, call.id)
         if stored is None:
             runtime = self.runtimes.get(call.practice_id)
-            return Answer(self.safe_answer(runtime.practice if runtime else None),
-                          outcome="no-step")
+            return Answer(
+                self.safe_answer(runtime.practice if runtime else None), outcome="no-step"
+            )
         return Answer(stored.twiml, node=stored.node, outcome="replayed")

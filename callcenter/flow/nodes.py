@@ -124,8 +124,16 @@ class Menu(Node):
     """Offer choices by keypad and speech, re-prompting a bounded number of times."""
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"prompt", "options", "speech", "max_attempts", "no_input", "no_match", "on_failure",
-         "timeout"}
+        {
+            "prompt",
+            "options",
+            "speech",
+            "max_attempts",
+            "no_input",
+            "no_match",
+            "on_failure",
+            "timeout",
+        }
     )
 
     def parse(self) -> None:
@@ -178,8 +186,9 @@ class Menu(Node):
 
     def _ask(self, ctx: CallContext, reply: Reply, texts: list[str]) -> None:
         hints = [p for i in self.intents() for p in ctx.catalogue.intents.get(i, ())[:5]]
-        reply.gather(ctx.action(), texts, digits=1, speech=self.speech,
-                     timeout=self.timeout, hints=hints)
+        reply.gather(
+            ctx.action(), texts, digits=1, speech=self.speech, timeout=self.timeout, hints=hints
+        )
 
     def choose(self, ctx: CallContext) -> str | None:
         """The reference chosen by the request's keys or speech, if any."""
@@ -284,8 +293,7 @@ class Record(Node):
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         reply.say(ctx.text(self.prompt))
-        reply.record(ctx.action(), max_length=self.max_length,
-                     status_callback="/twilio/recording")
+        reply.record(ctx.action(), max_length=self.max_length, status_callback="/twilio/recording")
         return None
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:

@@ -27,7 +27,8 @@ MAX_VALUE = 4096  # longer values are cut: no Twilio parameter needs more
 
 
 def services() -> Services:
-    return current_app.extensions["callcenter"]  # type: ignore[no-any-return]
+    svc: Services = current_app.extensions["callcenter"]
+    return svc
 
 
 def params() -> dict[str, str]:
@@ -55,11 +56,22 @@ def answer(form: dict[str, str], work: Callable[[Session], Answer]) -> Response:
             result = work(session)
     except Exception as exc:
         practice = svc.practices.by_number(form.get("To"))
-        log.error("webhook_failed", route=request.path, call_sid=form.get("CallSid"),
-                  error=type(exc).__name__, latency_ms=_ms(started))
+        log.error(
+            "webhook_failed",
+            route=request.path,
+            call_sid=form.get("CallSid"),
+            error=type(exc).__name__,
+            latency_ms=_ms(started),
+        )
         return twiml(svc.engine.safe_answer(practice))
-    log.info("webhook", route=request.path, call_sid=form.get("CallSid"), node=result.node,
-             outcome=result.outcome, latency_ms=_ms(started))
+    log.info(
+        "webhook",
+        route=request.path,
+        call_sid=form.get("CallSid"),
+        node=result.node,
+        outcome=result.outcome,
+        latency_ms=_ms(started),
+    )
     return twiml(result.twiml)
 
 
@@ -104,8 +116,13 @@ def status() -> Response:
     except Exception as exc:
         log.error("status_failed", call_sid=form.get("CallSid"), error=type(exc).__name__)
         return Response(status=204)
-    log.info("webhook", route=request.path, call_sid=form.get("CallSid"),
-             status=form.get("CallStatus"), outcome=outcome)
+    log.info(
+        "webhook",
+        route=request.path,
+        call_sid=form.get("CallSid"),
+        status=form.get("CallStatus"),
+        outcome=outcome,
+    )
     return Response(status=204)
 
 
@@ -124,8 +141,9 @@ def whisper() -> Response:
 @twilio_signed
 def whisper_accept() -> Response:
     result = services().engine.whisper_accept(request.form.get("Digits", ""))
-    log.info("webhook", route=request.path, call_sid=request.form.get("CallSid"),
-             outcome=result.outcome)
+    log.info(
+        "webhook", route=request.path, call_sid=request.form.get("CallSid"), outcome=result.outcome
+    )
     return twiml(result.twiml)
 
 
@@ -148,6 +166,10 @@ def fallback() -> Response:
         text = svc.engine.fallback_goodbye(practice)
     else:
         text = svc.engine.safe_answer(practice)
-    log.warning("fallback", stage=stage or "twilio", call_sid=request.form.get("CallSid"),
-                error_code=request.form.get("ErrorCode", "")[:8])
+    log.warning(
+        "fallback",
+        stage=stage or "twilio",
+        call_sid=request.form.get("CallSid"),
+        error_code=request.form.get("ErrorCode", "")[:8],
+    )
     return twiml(text)

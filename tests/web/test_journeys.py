@@ -26,7 +26,6 @@ def test_the_caller_hears_the_greeting_notice_and_menu_in_french(twilio, practic
 def test_every_say_carries_the_practice_language_and_voice(twilio, practice_number):
     """The emulator refuses a Say without language; here we check the configured voice."""
     twilio.place_call(CALLER, practice_number)
-    _, _, headers = twilio.last
     status, body = twilio.replay()
     assert status == 200
     assert 'language="fr-FR"' in body and 'voice="Polly.Lea-Neural"' in body
@@ -49,8 +48,9 @@ def test_pressing_3_rings_the_secretary_who_accepts_with_1(app, twilio, practice
     assert row.ended_at is not None
 
 
-def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(app, twilio,
-                                                                        practice_number):
+def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
+    app, twilio, practice_number
+):
     """A voicemail or a refusal never takes the call: the caller may leave a message."""
     call = twilio.place_call(CALLER, practice_number).press("3")
     call.answer(press=None)
@@ -111,7 +111,8 @@ def test_urgent_by_key_9(app, twilio, practice_number):
 
 
 def test_closed_hours_say_when_the_practice_reopens_and_keep_urgent_and_messages(
-        app, twilio, practice_number):
+    app, twilio, practice_number
+):
     """Sunday night: closed, reopening Monday 8:30; 2 (message) and 9 (urgent) remain."""
     set_clock(app, "2026-11-29T22:00:00+01:00")
     call = twilio.place_call(CALLER, practice_number)
@@ -135,8 +136,7 @@ def test_the_lunch_break_is_announced(app, twilio, practice_number):
     assert "en pause" in call.text and "mardi 24 novembre à 14 h" in call.text
 
 
-def test_a_message_with_silence_twice_ends_politely_without_a_message(app, twilio,
-                                                                      practice_number):
+def test_a_message_with_silence_twice_ends_politely_without_a_message(app, twilio, practice_number):
     call = twilio.place_call(CALLER, practice_number).press("2")
     call.silence()
     assert "rien entendu" in call.last_heard()
@@ -164,13 +164,18 @@ def test_two_practices_on_one_server_are_each_reached_by_their_own_number(settin
     from callcenter.emulator import FlaskTransport, TwilioEmulator
     from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, write_practice
 
-    write_practice(settings.home, id="second", name="cabinet du Port",
-                   number="+33491000000", secretaries=[
-                       {"id": "s2", "name": "Marc", "phone": "+33612000002"}])
+    write_practice(
+        settings.home,
+        id="second",
+        name="cabinet du Port",
+        number="+33491000000",
+        secretaries=[{"id": "s2", "name": "Marc", "phone": "+33612000002"}],
+    )
     app = create_app(settings)
     services(app).db.create_all()
-    twilio = TwilioEmulator(FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE,
-                            account_sid=ACCOUNT_SID)
+    twilio = TwilioEmulator(
+        FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID
+    )
     first = twilio.place_call(CALLER, "+33184880000")
     second = twilio.place_call(CALLER, "04 91 00 00 00")
     assert "Tilleuls" in first.heard[0] and "cabinet du Port" in second.heard[0]
@@ -183,7 +188,8 @@ def test_two_practices_on_one_server_are_each_reached_by_their_own_number(settin
 
 
 def test_the_same_gather_posted_twice_gives_the_same_answer_and_one_state_change(
-        app, twilio, practice_number):
+    app, twilio, practice_number
+):
     """Twilio retries: the replayed request finds the first answer, nothing moves twice."""
     call = twilio.place_call(CALLER, practice_number)
     call.press("7")  # a wrong key counts one re-prompt attempt
@@ -194,11 +200,13 @@ def test_the_same_gather_posted_twice_gives_the_same_answer_and_one_state_change
     assert after.seq == before.seq and after.state == before.state
     assert after.state["attempts"] == {"main.menu_open": 1}
     with services(app).db.session() as session:
-        steps = session.scalar(select(func.count()).select_from(CallStep)
-                               .where(CallStep.call_id == after.id))
+        steps = session.scalar(
+            select(func.count()).select_from(CallStep).where(CallStep.call_id == after.id)
+        )
         assert steps == 2
-        first_answer = session.scalars(select(CallStep.twiml).where(
-            CallStep.call_id == after.id, CallStep.seq == 1)).one()
+        first_answer = session.scalars(
+            select(CallStep.twiml).where(CallStep.call_id == after.id, CallStep.seq == 1)
+        ).one()
     assert body == first_answer
 
 
@@ -215,13 +223,15 @@ def test_a_late_or_repeated_status_callback_changes_nothing(app, twilio, practic
     call = twilio.place_call(CALLER, practice_number).press("3").answer()
     ended = stored_call(app, call.sid).ended_at
     set_clock(app, "2026-11-24T11:00:00+01:00")
-    status, _ = twilio.post(twilio.url("/twilio/status"),
-                            {"CallSid": call.sid, "CallStatus": "completed"})
+    status, _ = twilio.post(
+        twilio.url("/twilio/status"), {"CallSid": call.sid, "CallStatus": "completed"}
+    )
     assert status == 204
     assert stored_call(app, call.sid).ended_at == ended
 
 
 def test_a_status_callback_for_an_unknown_call_is_accepted_and_ignored(twilio):
-    status, _ = twilio.post(twilio.url("/twilio/status"),
-                            {"CallSid": "CA" + "f" * 32, "CallStatus": "completed"})
+    status, _ = twilio.post(
+        twilio.url("/twilio/status"), {"CallSid": "CA" + "f" * 32, "CallStatus": "completed"}
+    )
     assert status == 204

@@ -9,8 +9,14 @@ from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE
 
 SID = "CA" + "a" * 32
 PARAMS = {"CallSid": SID, "From": CALLER, "To": "+33184880000", "CallStatus": "ringing"}
-ROUTES = ["/twilio/voice", "/twilio/step?seq=0", "/twilio/status", "/twilio/fallback",
-          "/twilio/whisper?call=x", "/twilio/whisper/accept?call=x"]
+ROUTES = [
+    "/twilio/voice",
+    "/twilio/step?seq=0",
+    "/twilio/status",
+    "/twilio/fallback",
+    "/twilio/whisper?call=x",
+    "/twilio/whisper/accept?call=x",
+]
 
 
 def signed(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[str, str]:
@@ -19,10 +25,17 @@ def signed(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[st
 
 def test_twilios_own_signature_vector_validates():
     """The reference vector from twilio-python's tests (TWILIO.md §2)."""
-    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
-              "From": "+14158675309", "To": "+18005551212"}
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+14158675309",
+        "Digits": "1234",
+        "From": "+14158675309",
+        "To": "+18005551212",
+    }
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    assert RequestValidator("12345").compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    assert (
+        RequestValidator("12345").compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    )
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -40,8 +53,9 @@ def test_a_forged_signature_is_refused(app, route):
 
 def test_a_changed_parameter_breaks_the_signature(app):
     headers = signed(PUBLIC_BASE + "/twilio/voice", PARAMS)
-    response = app.test_client().post("/twilio/voice", data={**PARAMS, "To": "+33100000000"},
-                                      headers=headers)
+    response = app.test_client().post(
+        "/twilio/voice", data={**PARAMS, "To": "+33100000000"}, headers=headers
+    )
     assert response.status_code == 403
 
 
@@ -63,6 +77,7 @@ def test_the_raw_query_string_is_signed_not_a_reencoded_one(app):
     """Werkzeug would turn %7E into ~ in request.url; the raw query must be used."""
     route = "/twilio/whisper?call=%7Eodd&reason=other"
     params = {"CallSid": "CA" + "b" * 32}
-    response = app.test_client().post(route, data=params,
-                                      headers=signed(PUBLIC_BASE + route, params))
+    response = app.test_client().post(
+        route, data=params, headers=signed(PUBLIC_BASE + route, params)
+    )
     assert response.status_code == 200

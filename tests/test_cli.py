@@ -1,0 +1,210 @@
+"""The `callcenter` command: init, practices list, serve and the local phone."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from callcenter.cli import main
+from callcenter.phone_cli import script_from_argv
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "instance"
+    monkeypatch.setenv("CALLCENTER_HOME", str(home))
+    for name in (
+        "DATABASE_URL",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_ACCOUNT_SID",
+        "PUBLIC_BASE_URL",
+        "CALLCENTER_NOW",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def test_init_demo_creates_private_settings_a_practice_and_the_database(instance: Path):
+    result = CliRunner().invoke(main, ["init", "--demo"])
+    assert result.exit_code == 0, result.output
+    settings = instance / "settings.yaml"
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o600
+    assert yaml.safe_load(settings.read_text())["twilio_account_sid"].startswith("AC")
+    assert (instance / "practices" / "demo.yaml").exists()
+    assert (instance / "callcenter.db").exists()
+
+
+def test_init_twice_keeps_what_exists(instance: Path):
+    CliRunner().invoke(main, ["init", "--demo"])
+    token = yaml.safe_load((instance / "settings.yaml").read_text())["twilio_auth_token"]
+    CliRunner().invoke(main, ["init", "--demo"])
+    assert yaml.safe_load((instance / "settings.yaml").read_text())["twilio_auth_token"] == token
+
+
+def test_practices_list_prints_id_name_and_number(instance: Path):
+    CliRunner().invoke(main, ["init", "--demo"])
+    result = CliRunner().invoke(main, ["practices", "list"])
+    assert result.output == "demo\tcabinet médical des Tilleuls\t+33184880000\n"
+
+
+def test_a_command_without_an_instance_fails_with_one_clear_line(instance: Path):
+    result = CliRunner().invoke(main, ["practices", "list"])
+    assert result.exit_code == 1
+    assert "run 'callcenter init'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_an_invalid_practice_file_stops_start_up_naming_file_and_field(instance: Path):
+    CliRunner().invoke(main, ["init", "--demo"])
+    path = instance / "practices" / "demo.yaml"
+    path.write_text(path.read_text().replace("+33612000001", "not-a-number"))
+    result = CliRunner().invoke(main, ["call", "--from", "+33612345678", "--in-process"])
+    assert result.exit_code == 1
+    assert (
+        "demo.yaml: secretaries[0].phone: 'not-a-number' is not a valid phone number"
+        in result.output
+    )
+
+
+def test_the_script_keeps_the_order_of_the_command_line():
+    argv = [
+        "call",
+        "--from",
+        "+33612345678",
+        "--press",
+        "3",
+        "--no-answer",
+        "--say",
+        "rendez-vous",
+        "--record=5",
+        "-p",
+        "1",
+        "--hangup",
+    ]
+    assert script_from_argv(argv) == [
+        ("press", "3"),
+        ("no-answer", ""),
+        ("say", "rendez-vous"),
+        ("record", "5"),
+        ("press", "1"),
+        ("hangup", ""),
+    ]
+
+
+def test_call_at_a_chosen_moment_hears_the_closed_announcement(instance: Path, monkeypatch):
+    CliRunner().invoke(main, ["init", "--demo"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "callcenter",
+            "call",
+            "--from",
+            "+33612345678",
+            "--at",
+            "2026-11-29T22:00:00+01:00",
+            "--press",
+            "9",
+            "--no-answer",
+            "--record",
+            "5",
+        ],
+    )
+    result = CliRunner().invoke(main, sys.argv[1:])
+    assert result.exit_code == 0, result.output
+    assert "actuellement fermé" in result.output
+    assert "114" in result.output
+    assert "[appel terminé]" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_and_call_talk_over_http_as_twilio_would(instance: Path):
+    """`callcenter serve` in one process, `callcenter call` in another, on loopback."""
+    CliRunner().invoke(main, ["init", "--demo"])
+    port = _free_port()
+    exe = [sys.executable, "-m", "callcenter.cli"]
+    # Tuesday 10:00: the practice is open (the server logs that its clock is frozen).
+    env = {
+        **os.environ,
+        "CALLCENTER_HOME": str(instance),
+        "CALLCENTER_NOW": "2026-11-24T10:00:00+01:00",
+    }
+    server = subprocess.Popen(
+        [*exe, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        result = subprocess.run(
+            [
+                *exe,
+                "call",
+                "--from",
+                "+33612345678",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--press",
+                "3",
+                "--answer",
+                "1",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.terminate()
+        _, server_log = server.communicate(timeout=10)
+    assert result.returncode == 0, result.stderr
+    assert "Bonjour, vous êtes bien au cabinet médical des Tilleuls." in result.stdout
+    assert "Appel pour le cabinet médical des Tilleuls." in result.stdout
+    assert "[appel terminé]" in result.stdout
+    # The server's log lines carry no caller number.
+    assert "612345678" not in server_log.decode()
+
+
+def test_call_to_a_server_that_is_not_running_says_so(instance: Path):
+    CliRunner().invoke(main, ["init", "--demo"])
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "callcenter.cli",
+            "call",
+            "--from",
+            "+33612345678",
+            "--url",
+            f"http://127.0.0.1:{_free_port()}",
+            "--press",
+            "1",
+        ],
+        env={**os.environ, "CALLCENTER_HOME": str(instance)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "cannot reach the server" in result.stderr
