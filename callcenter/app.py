@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from callcenter import logs
-from callcenter.services import Services, build_services
+from callcenter.services import Services, build_services, check_keyring
 from callcenter.settings import Settings, load_settings
 
 MAX_BODY = 128 * 1024  # Twilio's webhooks are a few kB; anything larger is refused with 413
@@ -23,7 +23,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         PUBLIC_BASE_URL=settings.public_base_url,
         TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
     )
-    app.extensions["callcenter"] = services or build_services(settings)
+    services = services or build_services(settings)
+    app.extensions["callcenter"] = services
+    try:
+        if not check_keyring(services.db):
+            logs.get_logger().warning("database_unreachable_at_start")
+    except Exception:
+        services.db.dispose()
+        raise
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 

@@ -178,5 +178,14 @@ def call(
     sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script))
 
 
+def _register() -> None:
+    from callcenter.cli_data import audit_group, keys
+
+    main.add_command(keys)
+    main.add_command(audit_group)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from sqlalchemy import select
 
+from callcenter import audit
+from callcenter.crypto import FieldCipher
 from callcenter.db import Database
+from callcenter.encrypted import using_cipher
+from callcenter.keyring import KeyRing, load_keyring
+from callcenter.models import KeyCheck
 from callcenter.settings import SETTINGS_FILE, load_settings
+
+KEYRING_WARNING = (
+    "IMPORTANT: {path} holds the keys of every stored personal value. Losing it loses the "
+    "data; anyone holding it and the database can read them. Back it up now, apart from the "
+    "database backups (see README, 'Key ring')."
+)
 
 DEMO_PRACTICE = {
     "id": "demo",
@@ -75,8 +88,24 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
                 encoding="utf-8",
             )
             notes.append(f"created {practice_path}")
-    database = Database(load_settings({**os.environ, "CALLCENTER_HOME": str(home)}).database_url)
-    database.create_all()
-    database.dispose()
+    keyring_path = home / "keyring.json"
+    env_ring = os.environ.get("CALLCENTER_KEYRING") or os.environ.get("CALLCENTER_KEYRING_FILE")
+    if not keyring_path.exists() and not env_ring:
+        KeyRing.generate().save(keyring_path)
+        notes.append(f"created {keyring_path}")
+        notes.append(KEYRING_WARNING.format(path=keyring_path))
+    keyring = load_keyring(home, dict(os.environ))
+    settings = load_settings({**os.environ, "CALLCENTER_HOME": str(home)})
+    database = Database(settings.database_url)
+    try:
+        database.create_all()
+        with using_cipher(FieldCipher(keyring)), database.session() as session:
+            if session.scalars(select(KeyCheck)).first() is None:
+                session.add(KeyCheck(practice_id="-", value=KeyCheck.KNOWN))
+                audit.append(
+                    session, actor="cli:init", action="instance.init", now=datetime.now(UTC)
+                )
+    finally:
+        database.dispose()
     notes.append("database ready")
     return notes

@@ -1,8 +1,11 @@
-"""Stored rows of the call server.
+"""Stored rows: the least a journey needs, every personal value encrypted.
 
 Call state lives here, never in a process (DESIGN.md rule 4), so any worker
 of any instance can answer the next webhook of a call.  Every row belongs to
-one practice.  No caller number or other personal value is kept in clear.
+one practice.  Personal values are :class:`EncryptedField` attributes: the
+column holds AES-256-GCM ciphertext bound to its practice, table, column and
+row; lookups by phone number go through a truncated keyed blind index.  The
+README lists every field, why it is kept, for how long, and how.
 """
 
 from __future__ import annotations
@@ -10,22 +13,70 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callcenter.db import Base, UTCDateTime, new_id
+from callcenter.encrypted import EncryptedField, encrypted_fields
 
 
-class Call(Base):
-    """One phone call, keyed by Twilio's CallSid."""
+class EncryptedRow:
+    """Gives a row its id before any encrypted value is set (they are bound to it)."""
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("id", new_id())
+        secret = {k: values.pop(k) for k in list(values) if k in encrypted_fields(type(self))}
+        super().__init__(**values)
+        for name, value in secret.items():
+            setattr(self, name, value)
+
+
+class Patient(EncryptedRow, Base):
+    """A caller the practice knows: name, number and date of birth, all encrypted.
+
+    The date of birth tells family members sharing a number apart; it is
+    compared after decryption, never indexed.
+    """
+
+    __tablename__ = "patients"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    phone_index: Mapped[int | None] = mapped_column(Integer, index=True)
+    phone_ct: Mapped[bytes | None] = mapped_column("phone", LargeBinary)
+    name_ct: Mapped[bytes | None] = mapped_column("name", LargeBinary)
+    birth_date_ct: Mapped[bytes | None] = mapped_column("birth_date", LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    phone = EncryptedField("phone_ct")
+    name = EncryptedField("name_ct")
+    birth_date = EncryptedField("birth_date_ct")
+
+
+class Call(EncryptedRow, Base):
+    """One phone call, keyed by Twilio's CallSid; the caller's number only encrypted."""
 
     __tablename__ = "calls"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     practice_id: Mapped[str] = mapped_column(String(64), index=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    caller_index: Mapped[int | None] = mapped_column(Integer, index=True)
+    caller_ct: Mapped[bytes | None] = mapped_column("caller", LargeBinary)
+    patient_id: Mapped[str | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="SET NULL"), nullable=True
+    )
     status: Mapped[str] = mapped_column(String(32), default="in-progress")
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     duration: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Where the call stands in its flows: the node waiting for Twilio's next
@@ -33,11 +84,13 @@ class Call(Base):
     flow: Mapped[str] = mapped_column(String(64))
     node: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(Integer, default=0)
-    # Engine bookkeeping: re-prompt counters, the branch the caller chose...
-    # Never a personal value (those go to encrypted columns of their own).
+    # Engine bookkeeping: re-prompt counters, the branch the caller chose,
+    # Twilio SIDs.  Never a personal value (those have encrypted columns).
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    caller = EncryptedField("caller_ct")
 
     # seq doubles as the row version: two workers answering the same request
     # cannot both move the call on (the second UPDATE matches no row).
@@ -48,8 +101,8 @@ class Call(Base):
     )
 
 
-class CallStep(Base):
-    """The answer given to one request of a call.
+class CallStep(EncryptedRow, Base):
+    """The answer given to one request of a call (encrypted: it may name the patient).
 
     Twilio retries a webhook it got no answer to: the unique (call, seq) pair
     makes the second request find the first answer instead of acting twice.
@@ -58,11 +111,94 @@ class CallStep(Base):
     __tablename__ = "call_steps"
     __table_args__ = (UniqueConstraint("call_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    practice_id: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     node: Mapped[str] = mapped_column(String(130))
-    twiml: Mapped[str] = mapped_column(Text)
+    twiml_ct: Mapped[bytes] = mapped_column("twiml", LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    twiml = EncryptedField("twiml_ct")
+
     call: Mapped[Call] = relationship(back_populates="steps")
+
+
+class Message(EncryptedRow, Base):
+    """A message left by a caller: transcript and call-back number encrypted."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    call_id: Mapped[str | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    patient_id: Mapped[str | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    doctor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    callback_index: Mapped[int | None] = mapped_column(Integer, index=True)
+    callback_number_ct: Mapped[bytes | None] = mapped_column("callback_number", LargeBinary)
+    transcript_ct: Mapped[bytes | None] = mapped_column("transcript", LargeBinary)
+    callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(32), default="recorded")
+    recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    recording_duration: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    callback_number = EncryptedField("callback_number_ct")
+    transcript = EncryptedField("transcript_ct")
+
+
+class Appointment(Base):
+    """A slot with a doctor; the patient link is the only personal part."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    doctor_id: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(64), default="consultation")
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RemoteDeletion(Base):
+    """Something to delete at Twilio (a recording, a transcription, a call log).
+
+    Kept until Twilio confirms, so a failed deletion is retried later and
+    never forgotten.  Holds SIDs only.
+    """
+
+    __tablename__ = "remote_deletions"
+    __table_args__ = (UniqueConstraint("kind", "sid"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # recording | transcription | call
+    sid: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
+class KeyCheck(EncryptedRow, Base):
+    """A known value encrypted at ``init``: start-up proves the key ring opens this database."""
+
+    __tablename__ = "key_check"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    practice_id: Mapped[str] = mapped_column(String(64))
+    value_ct: Mapped[bytes] = mapped_column("value", LargeBinary)
+
+    value = EncryptedField("value_ct")
+
+    KNOWN = "callcenter key check"

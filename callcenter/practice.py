@@ -51,6 +51,10 @@ class Practice:
     flows_dir: Path | None = None
     start_flow: str = "main"
     prompts: dict[str, str] = field(default_factory=dict)
+    # Bits of the phone blind index: about log2(patients) - 1, so that a lookup
+    # returns a few candidates and the index never tells which rows share a
+    # number (SECURITY.md §2).
+    blind_index_bits: int = 12
 
     @property
     def tz(self) -> ZoneInfo:
@@ -182,6 +186,9 @@ def load_practice(path: Path) -> Practice:
     prompts = raw.get("prompts") or {}
     if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
         raise _fail(path, "prompts", "must map prompt keys to texts")
+    bits = raw.get("blind_index_bits", 12)
+    if not isinstance(bits, int) or isinstance(bits, bool) or not 8 <= bits <= 20:
+        raise _fail(path, "blind_index_bits", "must be a whole number from 8 to 20")
     flows_dir = raw.get("flows_dir")
     if flows_dir is not None:
         flows_dir = (path.parent / str(flows_dir)).resolve()
@@ -204,6 +211,7 @@ def load_practice(path: Path) -> Practice:
         flows_dir=flows_dir,
         start_flow=str(raw.get("start_flow", "main")),
         prompts={str(k): v for k, v in prompts.items()},
+        blind_index_bits=bits,
     )
 
 

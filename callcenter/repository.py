@@ -29,6 +29,8 @@ def last_step(session: Session, call_id: str) -> CallStep | None:
 def add_step(
     session: Session, call: Call, seq: int, node: str, twiml: str, now: datetime
 ) -> CallStep:
-    row = CallStep(call=call, seq=seq, node=node, twiml=twiml, created_at=now)
+    row = CallStep(
+        practice_id=call.practice_id, call=call, seq=seq, node=node, twiml=twiml, created_at=now
+    )
     session.add(row)
     return row

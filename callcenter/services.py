@@ -1,18 +1,27 @@
 """Everything a process needs, built once from the settings.
 
 Start-up fails here, with one line naming the problem, rather than mid-call:
-practice files, prompt catalogues and flows are all loaded and checked now.
+the key ring, practice files, prompt catalogues and flows are all loaded and
+checked now.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
 from callcenter.clock import Clock
+from callcenter.crypto import DecryptionError, FieldCipher
 from callcenter.db import Database
+from callcenter.encrypted import use_cipher
 from callcenter.flow.base import FlowError
 from callcenter.flow.engine import CallEngine, PracticeRuntime
 from callcenter.flow.loader import load_flows
+from callcenter.keyring import KeyRing, KeyRingError, load_keyring
+from callcenter.models import KeyCheck
 from callcenter.practice import Practice, PracticeDirectory, PracticeError
 from callcenter.prompts import Catalogue, CatalogueError
 from callcenter.settings import Settings
@@ -29,6 +38,8 @@ class Services:
     practices: PracticeDirectory
     engine: CallEngine
     clock: Clock
+    keyring: KeyRing
+    cipher: FieldCipher
 
 
 def runtime_for(practice: Practice, settings: Settings) -> PracticeRuntime:
@@ -39,17 +50,42 @@ def runtime_for(practice: Practice, settings: Settings) -> PracticeRuntime:
     )
 
 
+def check_keyring(db: Database) -> bool:
+    """Prove the key ring opens this database; False when the database is unreachable.
+
+    A wrong key ring must stop start-up: serving with it would store rows no
+    one can read beside rows it cannot read.
+    """
+    try:
+        with db.session() as session:
+            row = session.scalars(select(KeyCheck)).first()
+            if row is not None and row.value != KeyCheck.KNOWN:
+                raise DecryptionError("key check value differs")
+    except DecryptionError:
+        raise StartupError(
+            "the key ring cannot decrypt this database (wrong CALLCENTER_KEYRING or keyring.json?)"
+        ) from None
+    except SQLAlchemyError:
+        return False
+    return True
+
+
 def build_services(settings: Settings, db: Database | None = None) -> Services:
     try:
+        keyring = load_keyring(settings.home, dict(os.environ))
         practices = PracticeDirectory.load(settings.practices_dir)
         runtimes = {p.id: runtime_for(p, settings) for p in practices}
         default_catalogue = Catalogue.load(settings.flows_dir, "fr-FR")
-    except (PracticeError, CatalogueError, FlowError) as exc:
+    except (KeyRingError, PracticeError, CatalogueError, FlowError) as exc:
         raise StartupError(str(exc)) from None
+    cipher = FieldCipher(keyring)
+    use_cipher(cipher)
     return Services(
         settings=settings,
         db=db or Database(settings.database_url),
         practices=practices,
-        engine=CallEngine(practices, runtimes, default_catalogue),
+        engine=CallEngine(practices, runtimes, default_catalogue, cipher),
         clock=Clock(settings.now),
+        keyring=keyring,
+        cipher=cipher,
     )

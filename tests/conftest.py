@@ -18,6 +18,7 @@ from callcenter.app import create_app
 from callcenter.db import Database
 from callcenter.emulator import FlaskTransport, TwilioEmulator
 from callcenter.instance import DEMO_PRACTICE
+from callcenter.keyring import KeyRing
 from callcenter.services import Services
 from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
 
@@ -63,6 +64,7 @@ def write_practice(home: Path, **overrides: object) -> dict[str, object]:
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "instance"
     write_practice(path)
+    KeyRing.generate().save(path / "keyring.json")
     return path
 
 

@@ -16,6 +16,8 @@ from callcenter.spoken import spoken_datetime
 from callcenter.twiml import Reply
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from callcenter.models import Call
     from callcenter.practice import Practice
 
@@ -43,6 +45,7 @@ class CallContext:
     now: datetime
     params: Mapping[str, str]
     seq: int  # the sequence number of the request being answered
+    session: Session  # for nodes that store what the caller gave (never commits)
 
     @property
     def state(self) -> dict[str, Any]:

@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from callcenter import repository
+from callcenter.crypto import FieldCipher
 from callcenter.flow.base import CallContext, FlowError, Node
 from callcenter.flow.loader import MAX_CHAIN, FlowSet
 from callcenter.models import Call
+from callcenter.phone import normalize
 from callcenter.practice import Practice, PracticeDirectory
 from callcenter.prompts import Catalogue
 from callcenter.twiml import Reply, Voice
@@ -54,7 +56,9 @@ class CallEngine:
         practices: PracticeDirectory,
         runtimes: Mapping[str, PracticeRuntime],
         default_catalogue: Catalogue,
+        cipher: FieldCipher,
     ) -> None:
+        self.cipher = cipher
         self.practices = practices
         self.runtimes = dict(runtimes)
         self.default_catalogue = default_catalogue
@@ -71,16 +75,23 @@ class CallEngine:
             return Answer(self.unknown_number(), outcome="unknown-number")
         runtime = self.runtimes[practice.id]
         flow = runtime.flows.flows[practice.start_flow]
+        caller = normalize(params.get("From"))
         call = Call(
             practice_id=practice.id,
             call_sid=call_sid,
+            caller=caller,
+            caller_index=self.cipher.phone_index(
+                caller, practice=practice.id, bits=practice.blind_index_bits
+            )
+            if caller
+            else None,
             started_at=now,
             flow=flow.name,
             node=flow.start,
             seq=0,
             state={},
         )
-        ctx = CallContext(practice, runtime.catalogue, call, now, params, seq=0)
+        ctx = CallContext(practice, runtime.catalogue, call, now, params, seq=0, session=session)
         reply = Reply(runtime.voice)
         self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
         return self._store(session, call, 0, reply, now)
@@ -95,7 +106,9 @@ class CallEngine:
         if repository.step(session, call.id, seq) is not None or seq != call.seq:
             return self._replay(session, call, seq)
         runtime = self.runtimes[call.practice_id]
-        ctx = CallContext(runtime.practice, runtime.catalogue, call, now, params, seq=seq)
+        ctx = CallContext(
+            runtime.practice, runtime.catalogue, call, now, params, seq=seq, session=session
+        )
         reply = Reply(runtime.voice)
         node = runtime.flows.node(call.flow, call.node)
         self._run(runtime.flows, ctx, reply, node, resume=True)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from callcenter.flow.base import CallContext, Node, node_type
+from callcenter.models import Message
 from callcenter.twiml import Reply
 
 
@@ -293,14 +294,27 @@ class Record(Node):
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         reply.say(ctx.text(self.prompt))
-        reply.record(ctx.action(), max_length=self.max_length, status_callback="/twilio/recording")
+        reply.record(ctx.action(), max_length=self.max_length)
         return None
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
         sid = ctx.params.get("RecordingSid", "")
-        if sid.startswith("RE"):
-            recordings = [*ctx.state.get("recordings", []), sid[:64]]
-            ctx.remember(recordings=recordings)
+        if sid.startswith("RE") and len(sid) == 34:
+            duration = ctx.params.get("RecordingDuration", "")
+            ctx.session.add(
+                Message(
+                    practice_id=ctx.call.practice_id,
+                    call_id=ctx.call.id,
+                    callback_number=ctx.call.caller,
+                    callback_index=ctx.call.caller_index,
+                    urgent=ctx.call.urgent,
+                    recording_sid=sid,
+                    recording_duration=int(duration)
+                    if duration.isdigit() and len(duration) < 6
+                    else None,
+                    created_at=ctx.now,
+                )
+            )
             ctx.call.outcome = "message"
             return self.next
         if ctx.count_attempt(self.key) >= self.max_attempts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
-from callcenter.models import Call, CallStep
+from callcenter.models import Call, CallStep, Message
 from tests.conftest import CALLER, services, set_clock
 
 
@@ -61,7 +61,11 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
     assert call.ended
     row = stored_call(app, call.sid)
     assert row.outcome == "message"
-    assert row.state["recordings"][0].startswith("RE")
+    with services(app).db.session() as session:
+        message = session.scalars(select(Message)).one()
+        assert message.call_id == row.id and message.recording_sid.startswith("RE")
+        assert message.recording_duration == 12
+        assert message.callback_number == CALLER  # decrypted through the model
 
 
 def test_nobody_answering_leads_to_a_message(twilio, practice_number):
@@ -204,9 +208,11 @@ def test_the_same_gather_posted_twice_gives_the_same_answer_and_one_state_change
             select(func.count()).select_from(CallStep).where(CallStep.call_id == after.id)
         )
         assert steps == 2
-        first_answer = session.scalars(
-            select(CallStep.twiml).where(CallStep.call_id == after.id, CallStep.seq == 1)
-        ).one()
+        first_answer = (
+            session.scalars(select(CallStep).where(CallStep.call_id == after.id, CallStep.seq == 1))
+            .one()
+            .twiml
+        )
     assert body == first_answer
 
 

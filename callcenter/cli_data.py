@@ -1,0 +1,222 @@
+"""Commands over protected data: keys, audit, purge and the data subject's rights.
+
+Each command that changes keys or reads or deletes personal data writes an
+audit entry, then a signed checkpoint of the chain outside the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from callcenter import audit
+from callcenter.crypto import FieldCipher
+from callcenter.db import Database
+from callcenter.encrypted import use_cipher
+from callcenter.keyring import KeyRing, KeyRingError, load_keyring
+from callcenter.practice import PracticeDirectory, PracticeError
+from callcenter.settings import Settings, SettingsError, load_settings
+
+CHECKPOINT_FILE = "audit-checkpoints.jsonl"
+
+
+@dataclass
+class Context:
+    settings: Settings
+    keyring: KeyRing
+    cipher: FieldCipher
+    db: Database
+    practices: PracticeDirectory
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.settings.home / CHECKPOINT_FILE
+
+    def now(self) -> datetime:
+        return self.settings.now or datetime.now(UTC)
+
+    def bits(self, practice_id: str) -> int:
+        practice = self.practices.by_id(practice_id)
+        return practice.blind_index_bits if practice else 12
+
+    def checkpoint(self) -> None:
+        with self.db.session() as session:
+            audit.write_checkpoint(
+                session, self.checkpoint_path, self.keyring.signing_key(), self.now()
+            )
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def opened() -> Iterator[Context]:
+    """Settings, key ring and database for one command; errors in one line."""
+    try:
+        settings = load_settings()
+        keyring = load_keyring(settings.home, dict(os.environ))
+        practices = PracticeDirectory.load(settings.practices_dir)
+    except (SettingsError, KeyRingError, PracticeError) as exc:
+        fail(str(exc))
+    cipher = FieldCipher(keyring)
+    use_cipher(cipher)
+    db = Database(settings.database_url)
+    try:
+        db.create_all()
+        yield Context(settings, keyring, cipher, db, practices)
+    finally:
+        db.dispose()
+
+
+def audited(ctx: Context, session: Session, action: str, **details: object) -> None:
+    audit.append(session, actor="cli:admin", action=action, details=details or None, now=ctx.now())
+
+
+# -- keys -----------------------------------------------------------------------
+@click.group()
+def keys() -> None:
+    """The key ring: status, rotation, re-encryption."""
+
+
+@keys.command("status")
+def keys_status() -> None:
+    """Rows per key id in each table, and which key is active."""
+    from callcenter.keys import rows_per_key
+
+    with opened() as ctx, ctx.db.session() as session:
+        click.echo(f"active key: {ctx.keyring.active_id:08x}")
+        for key_id in ctx.keyring.key_ids():
+            click.echo(f"key {key_id:08x}: in the ring")
+        for table, counts in rows_per_key(session).items():
+            for key_id, count in sorted(counts.items()):
+                known = "" if key_id in ctx.keyring else "  (NOT IN THE RING: unreadable)"
+                click.echo(f"{table}\t{key_id:08x}\t{count}{known}")
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Add a new active key; older keys stay for reading until re-encryption."""
+    with opened() as ctx:
+        path = ctx.settings.home / "keyring.json"
+        if os.environ.get("CALLCENTER_KEYRING") or os.environ.get("CALLCENTER_KEYRING_FILE"):
+            fail("the key ring comes from the environment: rotate it where it is kept")
+        new_id = ctx.keyring.rotate()
+        ctx.keyring.save(path)
+        with ctx.db.session() as session:
+            audited(ctx, session, "keys.rotate", key_id=f"{new_id:08x}")
+        ctx.checkpoint()
+        click.echo(
+            f"new active key {new_id:08x}; run 'callcenter keys reencrypt' next, "
+            f"and back up {path} again"
+        )
+
+
+@keys.command("reencrypt")
+@click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
+def keys_reencrypt(batch: int) -> None:
+    """Move every stored value to the active key, in short batches, while calls go on."""
+    from callcenter.keys import ENCRYPTED_MODELS, reencrypt_batch
+
+    with opened() as ctx:
+        total = 0
+        for model in ENCRYPTED_MODELS:
+            while True:
+                with ctx.db.session() as session:
+                    moved = reencrypt_batch(session, ctx.cipher, model, ctx.bits, batch)
+                total += moved
+                if moved < batch:
+                    break
+        with ctx.db.session() as session:
+            audited(ctx, session, "keys.reencrypt", rows=total)
+        ctx.checkpoint()
+        click.echo(f"re-encrypted {total} rows under key {ctx.keyring.active_id:08x}")
+
+
+@keys.command("retire")
+@click.argument("key_id")
+def keys_retire(key_id: str) -> None:
+    """Remove an old key from the ring once no stored value uses it."""
+    from callcenter.keys import rows_per_key
+
+    with opened() as ctx:
+        try:
+            number = int(key_id, 16)
+        except ValueError:
+            fail(f"{key_id!r} is not a key id (8 hex digits, see 'keys status')")
+        with ctx.db.session() as session:
+            in_use = sum(c[number] for c in rows_per_key(session).values())
+            if in_use:
+                fail(f"key {number:08x} still encrypts {in_use} values: run 'keys reencrypt'")
+            try:
+                ctx.keyring.retire(number)
+            except KeyRingError as exc:
+                fail(str(exc))
+            ctx.keyring.save(ctx.settings.home / "keyring.json")
+            audited(ctx, session, "keys.retire", key_id=f"{number:08x}")
+        ctx.checkpoint()
+        click.echo(f"retired key {number:08x}")
+
+
+# -- audit ----------------------------------------------------------------------
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain against the signed checkpoints; exit 1 naming the first bad entry."""
+    with opened() as ctx, ctx.db.session() as session:
+        try:
+            result = audit.verify(
+                session, checkpoint_path=ctx.checkpoint_path, verify_key=ctx.keyring.verify_key()
+            )
+        except audit.AuditError as exc:
+            fail(f"audit checkpoint invalid at seq {exc.seq}: {exc}")
+    if not result.ok:
+        fail(f"audit chain broken at seq {result.first_bad_seq}: {result.reason}")
+    click.echo(f"audit chain ok: {result.entries} entries")
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the current head of the chain and append it to the checkpoint file."""
+    with opened() as ctx:
+        ctx.checkpoint()
+        click.echo(f"checkpoint written to {ctx.checkpoint_path}")
+
+
+@audit_group.command("show")
+@click.option("--last", default=20, show_default=True)
+def audit_show(last: int) -> None:
+    """The latest entries (ids and counts only: the log holds no personal value)."""
+    from sqlalchemy import select
+
+    with opened() as ctx, ctx.db.session() as session:
+        query = select(audit.AuditEntry).order_by(audit.AuditEntry.seq.desc()).limit(last)
+        for row in reversed(list(session.scalars(query))):
+            click.echo(
+                json.dumps(
+                    {
+                        "seq": row.seq,
+                        "ts": row.ts.isoformat(),
+                        "actor": row.actor,
+                        "action": row.action,
+                        "practice": row.practice_id,
+                        "object": row.object_ref,
+                        "details": row.details,
+                    },
+                    ensure_ascii=False,
+                )
+            )

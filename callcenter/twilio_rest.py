@@ -1,0 +1,184 @@
+"""Twilio's REST API: one place that builds the client and deletes things there.
+
+Twilio keeps recordings, transcriptions and call logs until we delete them
+(TWILIO.md §5), so deleting them is part of every retention and erasure.
+:func:`delete_remote` turns Twilio's answer into one of three outcomes the
+retention worker can act on: deleted, already gone, or failed with a short
+error code that holds no personal data (it is stored and may be logged).
+
+``api_base`` points the client at a local fake (tests, demos): every request
+the client makes, whatever Twilio domain it targets, goes to that base URL
+instead, keeping its path and query.  Plain ``http`` is accepted for
+loopback hosts only, since the request carries the auth token.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+__all__ = [
+    "KINDS",
+    "TIMEOUT_SECONDS",
+    "RemoteDeletionFailed",
+    "close_client",
+    "delete_remote",
+    "make_client",
+    "valid_sid",
+]
+
+#: What can be deleted at Twilio, and the prefix of its SIDs.
+KINDS: dict[str, str] = {"recording": "RE", "transcription": "TR", "call": "CA"}
+#: A request to Twilio never blocks a worker longer than this.
+TIMEOUT_SECONDS = 15.0
+#: Twilio's error code for "the requested resource was not found".
+NOT_FOUND_CODE = 20404
+
+Outcome = Literal["deleted", "gone"]
+
+
+class RemoteDeletionFailed(Exception):
+    """Twilio did not confirm a deletion; ``code`` is short and free of personal data.
+
+    Codes: ``http-<status>`` or ``http-<status>-<twilio code>``, ``timeout``,
+    ``connection``, ``request-error``, ``twilio-error``, ``unexpected-response``,
+    ``bad-sid``.
+    """
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _RedirectingHttpClient(TwilioHttpClient):
+    """Sends every request to ``api_base`` instead of ``*.twilio.com`` (TWILIO.md §5)."""
+
+    def __init__(self, api_base: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base = urlsplit(api_base)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        parts = urlsplit(url)
+        path = self.base.path.rstrip("/") + parts.path
+        local = urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, ""))
+        return super().request(method, local, params, data, headers, auth, timeout, allow_redirects)
+
+
+def _check_api_base(api_base: str) -> str:
+    parts = urlsplit(api_base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("TWILIO_API_BASE: not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise ValueError("TWILIO_API_BASE: must not carry a query or fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("TWILIO_API_BASE: plain http only to a loopback host (the token is sent)")
+    return api_base
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_client(account_sid: str, auth_token: str, api_base: str | None = None) -> Client:
+    """A Twilio client with a timeout; with ``api_base``, one that talks to that server only.
+
+    Close it with :func:`close_client` (it pools connections).  Raises
+    ``ValueError`` for an ``api_base`` that is not an http(s) URL, or plain
+    http to a host other than loopback.
+    """
+    if api_base:
+        http_client: TwilioHttpClient = _RedirectingHttpClient(
+            _check_api_base(api_base), TIMEOUT_SECONDS
+        )
+    else:
+        http_client = TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+    return Client(account_sid, auth_token, http_client=http_client)
+
+
+def close_client(client: Client) -> None:
+    """Close the client's pooled connections (a leaked socket fails the test suite)."""
+    session = getattr(client.http_client, "session", None)
+    if session is not None:
+        session.close()
+
+
+_SID_BODY = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def valid_sid(kind: str, sid: str) -> bool:
+    """Whether ``sid`` is a SID of that kind (keeps anything odd out of request paths)."""
+    prefix = KINDS.get(kind)
+    return (
+        prefix is not None
+        and isinstance(sid, str)
+        and sid[:2] == prefix
+        and bool(_SID_BODY.fullmatch(sid[2:]))
+    )
+
+
+def _resource(client: Client, kind: str, sid: str) -> Any:
+    if kind == "recording":
+        return client.recordings(sid)
+    if kind == "transcription":
+        return client.transcriptions(sid)
+    return client.calls(sid)
+
+
+def delete_remote(client: Client, kind: str, sid: str) -> Outcome:
+    """Delete one recording, transcription or call log at Twilio.
+
+    Returns ``"deleted"`` when Twilio answers 204, ``"gone"`` when it answers
+    404 with Twilio's code 20404 (deleted before, e.g. by an earlier attempt
+    whose answer was lost).  A 404 without that code (a proxy, a wrong base
+    URL) is a failure: treating it as done would forget the deletion.
+    Raises :class:`RemoteDeletionFailed` for anything else, and ``ValueError``
+    for an unknown kind.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown remote deletion kind {kind!r}")
+    if not valid_sid(kind, sid):
+        raise RemoteDeletionFailed("bad-sid")
+    try:
+        result = _resource(client, kind, sid).delete()
+    except (TwilioRestException, TwilioServiceException) as exc:
+        status, code = exc.status, exc.code
+        if status == 404 and code == NOT_FOUND_CODE:
+            return "gone"
+        suffix = f"-{code}" if isinstance(code, int) and code != status else ""
+        raise RemoteDeletionFailed(f"http-{status}{suffix}") from None
+    except requests.Timeout:
+        raise RemoteDeletionFailed("timeout") from None
+    except requests.ConnectionError:
+        raise RemoteDeletionFailed("connection") from None
+    except requests.RequestException:
+        raise RemoteDeletionFailed("request-error") from None
+    except TwilioException:
+        raise RemoteDeletionFailed("twilio-error") from None
+    except ValueError:  # a 2xx with a body that is not JSON
+        raise RemoteDeletionFailed("unexpected-response") from None
+    if result is not True:  # a 2xx with a body: not the 204 Twilio sends
+        raise RemoteDeletionFailed("unexpected-response")
+    return "deleted"

@@ -1,0 +1,118 @@
+"""Key ring life: rotation and re-encryption while data stays readable; wrong keys fail loudly."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from callcenter.app import create_app
+from callcenter.cli import main
+from callcenter.crypto import DecryptionError, FieldCipher
+from callcenter.db import Database
+from callcenter.encrypted import using_cipher
+from callcenter.keyring import KeyRing
+from callcenter.models import Call, CallStep, Message
+from callcenter.services import StartupError
+from tests.conftest import CALLER, services
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    """The CLI pointed at the test instance and database."""
+    monkeypatch.setenv("CALLCENTER_HOME", str(settings.home))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", settings.twilio_account_sid)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", settings.twilio_auth_token)
+    (settings.home / "settings.yaml").write_text("log_format: console\n")
+    return settings
+
+
+def leave_messages(twilio, number: str, count: int) -> None:
+    for _ in range(count):
+        twilio.place_call(CALLER, number).press("2").record(seconds=7)
+
+
+def read_everything(app) -> list[str]:
+    with services(app).db.session() as session:
+        values = [c.caller for c in session.scalars(select(Call).order_by(Call.id))]
+        values += [m.callback_number for m in session.scalars(select(Message).order_by(Message.id))]
+        values += [s.twiml for s in session.scalars(select(CallStep).order_by(CallStep.id))]
+    return values
+
+
+def test_rotation_and_reencryption_keep_every_row_readable_on_the_new_key(
+    app, twilio, practice_number, cli_env
+):
+    leave_messages(twilio, practice_number, 3)
+    before = read_everything(app)
+    old_key = services(app).keyring.active_id
+    runner = CliRunner()
+    assert runner.invoke(main, ["keys", "rotate"]).exit_code == 0
+    result = runner.invoke(main, ["keys", "reencrypt", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    ring = KeyRing.load(cli_env.home / "keyring.json")
+    assert ring.active_id != old_key
+    status = runner.invoke(main, ["keys", "status"]).output
+    assert f"{old_key:08x}\t" not in status  # no row left on the old key
+    with using_cipher(FieldCipher(ring)):
+        assert read_everything(app) == before
+    # The old key can go now, and the data stays readable without it.
+    assert runner.invoke(main, ["keys", "retire", f"{old_key:08x}"]).exit_code == 0
+    with using_cipher(FieldCipher(KeyRing.load(cli_env.home / "keyring.json"))):
+        assert read_everything(app) == before
+    verify = runner.invoke(main, ["audit", "verify"])
+    assert verify.exit_code == 0 and "ok" in verify.output
+
+
+def test_reencryption_moves_the_blind_index_to_the_new_key(app, twilio, practice_number, cli_env):
+    leave_messages(twilio, practice_number, 1)
+    runner = CliRunner()
+    runner.invoke(main, ["keys", "rotate"])
+    runner.invoke(main, ["keys", "reencrypt"])
+    ring = KeyRing.load(cli_env.home / "keyring.json")
+    expected = FieldCipher(ring).phone_index(CALLER, practice="demo", bits=12)
+    with services(app).db.session() as session:
+        assert session.scalars(select(Call.caller_index)).one() == expected
+
+
+def test_retiring_a_key_still_in_use_is_refused(app, twilio, practice_number, cli_env):
+    leave_messages(twilio, practice_number, 1)
+    old_key = services(app).keyring.active_id
+    runner = CliRunner()
+    runner.invoke(main, ["keys", "rotate"])
+    result = runner.invoke(main, ["keys", "retire", f"{old_key:08x}"])
+    assert result.exit_code == 1 and "keys reencrypt" in result.output
+
+
+def test_a_value_under_a_removed_key_fails_loudly_never_empty(app, twilio, practice_number):
+    leave_messages(twilio, practice_number, 1)
+    with using_cipher(FieldCipher(KeyRing.generate())), services(app).db.session() as session:
+        call = session.scalars(select(Call)).one()
+        with pytest.raises(DecryptionError):
+            _ = call.caller
+
+
+def test_start_up_without_a_key_ring_fails_with_one_line_naming_init(settings):
+    (settings.home / "keyring.json").unlink()
+    with pytest.raises(StartupError, match="callcenter init"):
+        create_app(settings)
+
+
+def test_start_up_with_a_key_ring_that_cannot_read_the_database_fails(settings):
+    from callcenter.models import KeyCheck
+
+    database = Database(settings.database_url)
+    database.create_all()
+    with (
+        using_cipher(FieldCipher(KeyRing.load(settings.home / "keyring.json"))),
+        database.session() as session,
+    ):
+        session.add(KeyCheck(practice_id="-", value=KeyCheck.KNOWN))
+    database.dispose()
+    shutil.copy(settings.home / "keyring.json", settings.home / "keyring.bak")
+    KeyRing.generate().save(settings.home / "keyring.json")
+    with pytest.raises(StartupError, match="cannot decrypt this database"):
+        create_app(settings)
