@@ -66,7 +66,7 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
     (home / "practices").mkdir(exist_ok=True)
     settings_path = home / SETTINGS_FILE
     if not settings_path.exists():
-        settings = {
+        initial = {
             "twilio_account_sid": "AC" + secrets.token_hex(16),
             "twilio_auth_token": secrets.token_hex(16),
             "log_format": "console",
@@ -77,7 +77,7 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
             "# The generated Twilio credentials are for local calls (callcenter call);\n"
             "# put your account's SID and auth token here, or in the environment.\n"
         )
-        _write_private(settings_path, header + yaml.safe_dump(settings, sort_keys=False))
+        _write_private(settings_path, header + yaml.safe_dump(initial, sort_keys=False))
         notes.append(f"created {settings_path}")
     if demo:
         practice_path = home / "practices" / "demo.yaml"
