@@ -65,19 +65,38 @@ PERSONAL_FIELDS = frozenset(
 _PATTERNS = [
     # Recording and media URLs (they open the audio) and any URL with credentials.
     re.compile(r"https?://[^\s\"']*(?:/Recordings/|/Transcriptions/|/Media/)[^\s\"']*", re.I),
-    re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@[^\s\"']*", re.I),
-    # Phone numbers: seven digits or more, possibly with +, spaces, dots or dashes.
+    re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]*:[^\s/@]+@[^\s\"']*", re.I),
+    # Phone numbers: seven digits or more, possibly with +, spaces, dots or dashes,
+    # also URL-encoded ("From=%2B336...") as in a request line.
+    re.compile(r"%2B\d(?:[\s.\-]?\d){6,}", re.I),
     re.compile(r"(?<![\w])\+?\d(?:[\s.\-]?\d){6,}(?![\w])"),
     # Dates as callers key them or speak them.
     re.compile(r"\b\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b"),
-    re.compile(r"\b\d{4}-\d{2}-\d{2}\b(?!T\d)"),
+    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
 ]
+# Timestamps (ISO 8601 or with a space) are operational, not personal: they are
+# set aside before masking so that their digits are not taken for a number.
+_TIMESTAMP = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
 
 
-def mask_text(text: str) -> str:
+def _mask_plain(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
     return text
+
+
+def mask_text(text: str) -> str:
+    """Mask numbers, dates and sensitive URLs; timestamps are kept as they are."""
+    parts: list[str] = []
+    last = 0
+    for match in _TIMESTAMP.finditer(text):
+        parts.append(_mask_plain(text[last : match.start()]))
+        parts.append(match.group(0))
+        last = match.end()
+    parts.append(_mask_plain(text[last:]))
+    return "".join(parts)
 
 
 def _clean(value: Any, depth: int = 0) -> Any:
@@ -87,7 +106,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
         return MASK
     if isinstance(value, dict):
         return {
-            k: MASK if str(k).lower() in PERSONAL_FIELDS else _clean(v, depth + 1)
+            mask_text(str(k)): MASK if str(k).lower() in PERSONAL_FIELDS else _clean(v, depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set):

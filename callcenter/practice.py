@@ -106,9 +106,12 @@ def _phone(path: Path, where: str, value: Any) -> str:
 
 def _clock(path: Path, where: str, value: str) -> time:
     try:
-        return time.fromisoformat(value)
+        clock = time.fromisoformat(value)
     except ValueError:
         raise _fail(path, where, f"{value!r} is not a time (HH:MM)") from None
+    if clock.tzinfo is not None:
+        raise _fail(path, where, f"{value!r}: give local times; the time zone is set once")
+    return clock
 
 
 def _hours(path: Path, raw: Any) -> dict[int, tuple[tuple[time, time], ...]]:
@@ -177,6 +180,8 @@ def load_practice(path: Path) -> Practice:
             raise _fail(path, f"closures[{i}]", f"{value!r} is not a date (YYYY-MM-DD)")
         closures.add(value)
     transfer = raw.get("transfer") or {}
+    if not isinstance(transfer, dict):
+        raise _fail(path, "transfer", "must be a mapping (mode, ring_seconds)")
     mode = transfer.get("mode", "simultaneous")
     if mode not in ("simultaneous", "sequential"):
         raise _fail(path, "transfer.mode", "must be 'simultaneous' or 'sequential'")

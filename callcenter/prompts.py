@@ -81,12 +81,15 @@ class Catalogue:
     @staticmethod
     def _check_placeholders(source: str, key: str, text: str) -> None:
         try:
-            names = [name for _, name, _, _ in string.Formatter().parse(text) if name]
+            fields = [(n, s, c) for _, n, s, c in string.Formatter().parse(text) if n is not None]
         except ValueError:
             raise CatalogueError(f"{source}: {key}: unbalanced braces in the text") from None
-        bad = [n for n in names if not n.isidentifier()]
-        if bad:
-            raise CatalogueError(f"{source}: {key}: placeholder {{{bad[0]}}} is not a name")
+        for name, spec, conversion in fields:
+            if not name.isidentifier() or spec or conversion:
+                raise CatalogueError(
+                    f"{source}: {key}: placeholder {{{name}}} must be a plain name like "
+                    "{practice_name}"
+                )
 
     def has(self, key: str) -> bool:
         return key in self.texts

@@ -99,9 +99,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     data = _read_file(home)
 
     def pick(env_name: str, key: str, default: Any = None) -> Any:
-        if env.get(env_name):
-            return env[env_name]
-        return data.get(key, default)
+        # Values read from secret files often end with a newline: strip it, or
+        # every signature would be computed with it.
+        value = env[env_name] if env.get(env_name) else data.get(key, default)
+        return value.strip() if isinstance(value, str) else value
 
     database_url = pick("DATABASE_URL", "database_url") or f"sqlite:///{home / 'callcenter.db'}"
     sid = pick("TWILIO_ACCOUNT_SID", "twilio_account_sid")

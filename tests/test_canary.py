@@ -1,0 +1,146 @@
+"""Canary scan (SECURITY.md E5): after whole journeys, no personal value in the raw
+database (SQLite file bytes, or a pg_dump) nor in the rendered logs, in any encoding."""
+
+from __future__ import annotations
+
+import base64
+import io
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select, text
+
+from callcenter import logs
+from callcenter.models import Message, Patient
+from tests.conftest import services
+
+CANARY_NUMBER = "+33698765432"
+CANARY_NAME = "Zéphyrine Quenouille"
+CANARY_DOB = "14031987"
+CANARY_SPEECH = "rhododendron"
+
+
+def encodings(value: str) -> set[bytes]:
+    """The forms a leaked value could take in a dump or a log."""
+    forms = {value, value.upper(), value.lower()}
+    out: set[bytes] = set()
+    for form in forms:
+        raw = form.encode()
+        out |= {raw, form.encode("utf-16-le"), form.encode("latin-1", "ignore")}
+        for shift in range(3):  # base64 of the value at each alignment, minus the edges
+            chunk = base64.b64encode(b"x" * shift + raw)[4:-4]
+            if len(chunk) >= 8:
+                out.add(chunk)
+    return {o for o in out if len(o) >= 6}
+
+
+def canaries() -> dict[str, set[bytes]]:
+    national = "0" + CANARY_NUMBER[3:]
+    values = [
+        CANARY_NUMBER,
+        CANARY_NUMBER[1:],
+        national,
+        "06 98 76 54 32",
+        CANARY_NAME,
+        "Quenouille",
+        CANARY_DOB,
+        "14/03/1987",
+        "1987-03-14",
+        CANARY_SPEECH,
+    ]
+    return {v: encodings(v) for v in values}
+
+
+def leaks(blob: bytes) -> list[str]:
+    return [value for value, forms in canaries().items() if any(f in blob for f in forms)]
+
+
+def run_journeys(app, twilio, number: str) -> None:
+    """Every branch that exists: transfer, refusal, message, urgent, silence, speech."""
+    twilio.place_call(CANARY_NUMBER, number).press("3").answer(press="1")
+    twilio.place_call(CANARY_NUMBER, number).press("3").answer(press=None).record(seconds=9)
+    twilio.place_call(CANARY_NUMBER, number).say(f"{CANARY_SPEECH} urgence").answer()
+    twilio.place_call(CANARY_NUMBER, number).press(CANARY_DOB).no_answer().silence().silence()
+    call = twilio.place_call(CANARY_NUMBER, number).press("7")
+    call.say(f"rendez-vous {CANARY_SPEECH}").busy().record(seconds=4, finish="hangup")
+    twilio.place_call(CANARY_NUMBER, number).press("2").record(seconds=4, finish="hangup")
+    now = datetime.now(UTC)
+    with services(app).db.session() as session:
+        session.add(
+            Patient(
+                practice_id="demo",
+                name=CANARY_NAME,
+                phone=CANARY_NUMBER,
+                birth_date=CANARY_DOB,
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+        message = session.scalars(select(Message)).first()
+        assert message is not None
+        message.transcript = f"{CANARY_NAME} {CANARY_SPEECH} né le 14/03/1987"
+
+
+def dump(app) -> bytes:
+    svc = services(app)
+    url = svc.settings.database_url
+    if url.startswith("sqlite"):
+        with svc.db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        path = url.removeprefix("sqlite:///")
+        svc.db.dispose()
+        return Path(path).read_bytes()
+    parts = urlsplit(url)
+    schema = parse_qs(parts.query)["options"][0].split("=")[1]
+    return subprocess.run(
+        [
+            "pg_dump",
+            "-h",
+            parts.hostname or "127.0.0.1",
+            "-U",
+            parts.username or "postgres",
+            "-d",
+            parts.path.lstrip("/"),
+            "--schema",
+            schema,
+            "--data-only",
+            "--inserts",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
+@pytest.fixture
+def rendered_logs():
+    stream = io.StringIO()
+    logs.configure("json", stream=stream)
+    yield stream
+    logs.configure("console")
+
+
+def test_the_raw_database_holds_no_personal_value_after_every_journey(app, twilio, practice_number):
+    run_journeys(app, twilio, practice_number)
+    raw = dump(app)
+    assert len(raw) > 10_000  # the scan read real data
+    assert leaks(raw) == []
+
+
+def test_the_canary_scan_would_see_a_leak(app, twilio, practice_number):
+    """The scan itself works: a value stored in clear is found."""
+    run_journeys(app, twilio, practice_number)
+    with services(app).db.session() as session:
+        session.execute(text("UPDATE calls SET outcome = :v"), {"v": CANARY_NAME.upper()[:30]})
+    assert "Zéphyrine Quenouille" in leaks(dump(app))
+
+
+def test_the_rendered_logs_of_every_journey_hold_no_personal_value(
+    app, twilio, practice_number, rendered_logs
+):
+    run_journeys(app, twilio, practice_number)
+    output = rendered_logs.getvalue()
+    assert output.count('"event": "webhook"') >= 20
+    assert leaks(output.encode()) == []
