@@ -27,7 +27,7 @@ Nothing here commits: the caller's session does.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,12 +77,7 @@ class PracticeRows:
     appointments: list[Appointment] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {
-            "patients": len(self.patients),
-            "calls": len(self.calls),
-            "messages": len(self.messages),
-            "appointments": len(self.appointments),
-        }
+        return {table: len(getattr(self, table)) for table in _EXPORTED}
 
 
 @dataclass
@@ -128,6 +123,8 @@ def find_subject(
 ) -> Subject:
     """Every row held about ``phone`` in ``practice_ids``, confirmed by decryption.
 
+    ``cipher`` computes the blind indexes; rows decrypt through their encrypted
+    attributes, i.e. the installed cipher (the same one in the app and CLI).
     Raises ``ValueError`` for a number that is not valid (never echoed), and
     lets a :class:`~callcenter.crypto.DecryptionError` through: a candidate we
     cannot read might be the subject's, and an erasure must not quietly skip it.
@@ -223,67 +220,35 @@ def export_subject(
     return {"generated_at": _iso(now), "about": dict(ABOUT), "practices": practices}
 
 
+# What an export shows of each table: every column the subject's data lives in, decrypted.
+_EXPORTED = {
+    "patients": ("id", "name", "phone", "birth_date", "created_at", "last_seen_at"),
+    "calls": (
+        "id", "call_sid", "caller", "patient_id", "started_at", "ended_at", "duration",
+        "status", "outcome", "urgent",
+    ),
+    "messages": (
+        "id", "call_id", "patient_id", "doctor_id", "transcript", "callback_number",
+        "callback_requested", "urgent", "status", "recording_sid", "recording_duration",
+        "created_at",
+    ),
+    "appointments": (
+        "id", "patient_id", "doctor_id", "starts_at", "ends_at", "kind", "status", "created_at",
+    ),
+}  # fmt: skip
+
+
 def _export_practice(session: Session, rows: PracticeRows) -> dict[str, Any]:
-    step_counts = _step_counts(session, [call.id for call in rows.calls])
-    return {
-        "patients": [
-            {
-                "id": p.id,
-                "name": p.name,
-                "phone": p.phone,
-                "birth_date": p.birth_date,
-                "created_at": _iso(p.created_at),
-                "last_seen_at": _iso(p.last_seen_at),
-            }
-            for p in rows.patients
-        ],
-        "calls": [
-            {
-                "id": c.id,
-                "call_sid": c.call_sid,
-                "caller": c.caller,
-                "patient_id": c.patient_id,
-                "started_at": _iso(c.started_at),
-                "ended_at": _iso(c.ended_at),
-                "duration": c.duration,
-                "status": c.status,
-                "outcome": c.outcome,
-                "urgent": c.urgent,
-                "answers_stored": step_counts.get(c.id, 0),
-            }
-            for c in rows.calls
-        ],
-        "messages": [
-            {
-                "id": m.id,
-                "call_id": m.call_id,
-                "patient_id": m.patient_id,
-                "doctor_id": m.doctor_id,
-                "transcript": m.transcript,
-                "callback_number": m.callback_number,
-                "callback_requested": m.callback_requested,
-                "urgent": m.urgent,
-                "status": m.status,
-                "recording_sid": m.recording_sid,
-                "recording_duration": m.recording_duration,
-                "created_at": _iso(m.created_at),
-            }
-            for m in rows.messages
-        ],
-        "appointments": [
-            {
-                "id": a.id,
-                "patient_id": a.patient_id,
-                "doctor_id": a.doctor_id,
-                "starts_at": _iso(a.starts_at),
-                "ends_at": _iso(a.ends_at),
-                "kind": a.kind,
-                "status": a.status,
-                "created_at": _iso(a.created_at),
-            }
-            for a in rows.appointments
-        ],
+    steps = _step_counts(session, [call.id for call in rows.calls])
+    out = {
+        table: [
+            {name: _plain(getattr(row, name)) for name in names} for row in getattr(rows, table)
+        ]
+        for table, names in _EXPORTED.items()
     }
+    for call in out["calls"]:
+        call["answers_stored"] = steps.get(call["id"], 0)
+    return out
 
 
 def _step_counts(session: Session, call_ids: list[str]) -> dict[str, int]:
@@ -392,30 +357,20 @@ def _enqueue(
     sids = sorted({sid for _, sid in wanted})
     query = select(RemoteDeletion.kind, RemoteDeletion.sid).where(RemoteDeletion.sid.in_(sids))
     known = {(kind, sid) for kind, sid in session.execute(query)}
-    added = 0
-    for kind, sid in wanted:
-        if (kind, sid) in known:
-            continue
+    new = [key for key in wanted if key not in known]
+    for kind, sid in new:
         session.add(RemoteDeletion(practice_id=practice_id, kind=kind, sid=sid, due_at=now))
-        added += 1
     session.flush()
-    return added
+    return len(new)
 
 
 def _sids_in(value: Any) -> Iterator[str]:
     """Twilio SIDs anywhere in the call's bookkeeping (nested dicts and lists included)."""
-    if isinstance(value, str):
-        if _SID.fullmatch(value):
-            yield value
-    elif isinstance(value, dict):
-        yield from _iter_all(value.values())
-    elif isinstance(value, list | tuple):
-        yield from _iter_all(value)
-
-
-def _iter_all(values: Iterable[Any]) -> Iterator[str]:
-    for value in values:
-        yield from _sids_in(value)
+    if isinstance(value, str) and _SID.fullmatch(value):
+        yield value
+    elif isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _sids_in(item)
 
 
 # -- helpers ------------------------------------------------------------------
@@ -426,5 +381,10 @@ def _object_ref(rows: PracticeRows) -> str:
     return rows.patients[0].id if rows.patients else "subject"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: datetimes as ISO 8601 in UTC, the rest (text, numbers, flags) as is."""
+    return _iso(value) if isinstance(value, datetime) else value
