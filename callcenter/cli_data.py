@@ -22,6 +22,7 @@ from callcenter import audit
 from callcenter.crypto import FieldCipher
 from callcenter.db import Database
 from callcenter.encrypted import use_cipher
+from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.practice import PracticeDirectory, PracticeError
 from callcenter.settings import Settings, SettingsError, load_settings
@@ -69,12 +70,16 @@ def opened() -> Iterator[Context]:
         practices = PracticeDirectory.load(settings.practices_dir)
     except (SettingsError, KeyRingError, PracticeError) as exc:
         fail(str(exc))
-    cipher = FieldCipher(keyring)
-    use_cipher(cipher)
     db = Database(settings.database_url)
     try:
         db.create_all()
+        with db.session() as session:
+            cipher = FieldCipher(keyring, counts=stored_counts(session))
+        use_cipher(cipher)
+        usage = UsageRecorder(cipher)
         yield Context(settings, keyring, cipher, db, practices)
+        with db.session() as session:
+            usage.flush(session)
     finally:
         db.dispose()
 
@@ -97,7 +102,11 @@ def keys_status() -> None:
     with opened() as ctx, ctx.db.session() as session:
         click.echo(f"active key: {ctx.keyring.active_id:08x}")
         for key_id in ctx.keyring.key_ids():
-            click.echo(f"key {key_id:08x}: in the ring")
+            used = ctx.cipher.encryptions(key_id)
+            click.echo(
+                f"key {key_id:08x}: in the ring, {used} values encrypted so far "
+                f"(rotation forced at {ctx.cipher.nonce_limit})"
+            )
         for table, counts in rows_per_key(session).items():
             for key_id, count in sorted(counts.items()):
                 known = "" if key_id in ctx.keyring else "  (NOT IN THE RING: unreadable)"

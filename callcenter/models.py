@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Integer,
@@ -202,3 +203,16 @@ class KeyCheck(EncryptedRow, Base):
     value = EncryptedField("value_ct")
 
     KNOWN = "callcenter key check"
+
+
+class KeyUsage(Base):
+    """Values encrypted under each key, summed over every process.
+
+    Random 96-bit nonces stay safe up to 2^32 encryptions per key; the cipher
+    refuses to go past 2^30, counting from this total (SECURITY.md §2).
+    """
+
+    __tablename__ = "key_usage"
+
+    key_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    encryptions: Mapped[int] = mapped_column(BigInteger, default=0)

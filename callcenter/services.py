@@ -20,6 +20,7 @@ from callcenter.encrypted import use_cipher
 from callcenter.flow.base import FlowError
 from callcenter.flow.engine import CallEngine, PracticeRuntime
 from callcenter.flow.loader import load_flows
+from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.models import KeyCheck
 from callcenter.practice import Practice, PracticeDirectory, PracticeError
@@ -40,6 +41,7 @@ class Services:
     clock: Clock
     keyring: KeyRing
     cipher: FieldCipher
+    usage: UsageRecorder
 
 
 def runtime_for(practice: Practice, settings: Settings) -> PracticeRuntime:
@@ -78,14 +80,25 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         default_catalogue = Catalogue.load(settings.flows_dir, "fr-FR")
     except (KeyRingError, PracticeError, CatalogueError, FlowError) as exc:
         raise StartupError(str(exc)) from None
-    cipher = FieldCipher(keyring)
+    db = db or Database(settings.database_url)
+    cipher = FieldCipher(keyring, counts=_stored_counts(db))
     use_cipher(cipher)
     return Services(
         settings=settings,
-        db=db or Database(settings.database_url),
+        db=db,
         practices=practices,
         engine=CallEngine(practices, runtimes, default_catalogue, cipher),
         clock=Clock(settings.now),
         keyring=keyring,
         cipher=cipher,
+        usage=UsageRecorder(cipher),
     )
+
+
+def _stored_counts(db: Database) -> dict[int, int]:
+    """The encryption totals so far; none when the database is not reachable yet."""
+    try:
+        with db.session() as session:
+            return stored_counts(session)
+    except SQLAlchemyError:
+        return {}

@@ -54,6 +54,7 @@ def answer(form: dict[str, str], work: Callable[[Session], Answer]) -> Response:
     try:
         with svc.db.session() as session:
             result = work(session)
+            svc.usage.flush(session, threshold=100)
     except Exception as exc:
         practice = svc.practices.by_number(form.get("To"))
         log.error(

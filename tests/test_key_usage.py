@@ -1,0 +1,60 @@
+"""Encryption counters survive restarts and add up across processes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from callcenter.crypto import FieldCipher, RotationRequired
+from callcenter.db import Database
+from callcenter.key_usage import UsageRecorder, stored_counts
+from callcenter.keyring import KeyRing
+from callcenter.models import KeyUsage
+from tests.conftest import CALLER, services
+
+PLACE = {"practice": "p", "table": "t", "column": "c", "row": "r"}
+
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url)
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+def test_two_processes_add_their_counts_to_one_total(db):
+    ring = KeyRing.generate()
+    for encryptions in (3, 4):  # two processes, each starting from the stored total
+        with db.session() as session:
+            cipher = FieldCipher(ring, counts=stored_counts(session))
+        recorder = UsageRecorder(cipher)
+        for _ in range(encryptions):
+            cipher.encrypt("x", **PLACE)
+        with db.session() as session:
+            recorder.flush(session)
+            recorder.flush(session)  # nothing new: adds nothing
+    with db.session() as session:
+        assert stored_counts(session) == {ring.active_id: 7}
+
+
+def test_a_process_starting_near_the_limit_forces_a_rotation(db):
+    ring = KeyRing.generate()
+    with db.session() as session:
+        session.add(KeyUsage(key_id=ring.active_id, encryptions=9))
+    with db.session() as session:
+        cipher = FieldCipher(ring, nonce_limit=10, counts=stored_counts(session))
+    cipher.encrypt("x", **PLACE)
+    with pytest.raises(RotationRequired, match="keys rotate"):
+        cipher.encrypt("y", **PLACE)
+    ring.rotate()
+    cipher.encrypt("z", **PLACE)  # the new key starts from zero
+
+
+def test_webhooks_record_their_encryptions(app, twilio, practice_number):
+    """Counts are written once a hundred encryptions have gathered."""
+    for _ in range(40):
+        twilio.place_call(CALLER, practice_number).press("3").answer()
+    with services(app).db.session() as session:
+        total = session.scalars(select(KeyUsage.encryptions)).one()
+    assert total >= 100
