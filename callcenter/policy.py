@@ -29,19 +29,6 @@ import yaml
 
 from callcenter.settings import DEFAULT_POLICY_FILE
 
-__all__ = [
-    "AUDIT_MIN_DAYS",
-    "DEFAULT_LANGUAGE",
-    "DEFAULT_POLICY_FILE",
-    "ENGINES",
-    "RECORDINGS_CAP_DAYS",
-    "Policy",
-    "PolicyError",
-    "Recording",
-    "Retention",
-    "load_policy",
-]
-
 #: CNIL NS-57: recordings kept six months at most.
 RECORDINGS_CAP_DAYS = 183
 #: Audit rows document purges and erasures; keep them at least this long.

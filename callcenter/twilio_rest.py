@@ -15,25 +15,16 @@ loopback hosts only, since the request carries the auth token.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
-
-__all__ = [
-    "KINDS",
-    "TIMEOUT_SECONDS",
-    "RemoteDeletionFailed",
-    "close_client",
-    "delete_remote",
-    "make_client",
-    "valid_sid",
-]
 
 #: What can be deleted at Twilio, and the prefix of its SIDs.
 KINDS: dict[str, str] = {"recording": "RE", "transcription": "TR", "call": "CA"}
@@ -49,8 +40,7 @@ class RemoteDeletionFailed(Exception):
     """Twilio did not confirm a deletion; ``code`` is short and free of personal data.
 
     Codes: ``http-<status>`` or ``http-<status>-<twilio code>``, ``timeout``,
-    ``connection``, ``request-error``, ``twilio-error``, ``unexpected-response``,
-    ``bad-sid``.
+    ``connection``, ``request-error``, ``bad-sid``.
     """
 
     def __init__(self, code: str) -> None:
@@ -139,12 +129,16 @@ def valid_sid(kind: str, sid: str) -> bool:
     )
 
 
-def _resource(client: Client, kind: str, sid: str) -> Any:
-    if kind == "recording":
-        return client.recordings(sid)
-    if kind == "transcription":
-        return client.transcriptions(sid)
-    return client.calls(sid)
+#: Twilio's collection name per kind, under ``/2010-04-01/Accounts/{AC}/``.
+_COLLECTIONS = {"recording": "Recordings", "transcription": "Transcriptions", "call": "Calls"}
+
+
+def _error_code(response: Response) -> int | None:
+    try:
+        code = json.loads(response.text or "{}").get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def delete_remote(client: Client, kind: str, sid: str) -> Outcome:
@@ -152,33 +146,32 @@ def delete_remote(client: Client, kind: str, sid: str) -> Outcome:
 
     Returns ``"deleted"`` when Twilio answers 204, ``"gone"`` when it answers
     404 with Twilio's code 20404 (deleted before, e.g. by an earlier attempt
-    whose answer was lost).  A 404 without that code (a proxy, a wrong base
-    URL) is a failure: treating it as done would forget the deletion.
-    Raises :class:`RemoteDeletionFailed` for anything else, and ``ValueError``
-    for an unknown kind.
+    whose answer was lost).  Anything else raises
+    :class:`RemoteDeletionFailed`, including a 404 without that code (a proxy,
+    a wrong base URL) and a 2xx other than 204: marking those done would
+    forget a deletion that may not have happened.  Raises ``ValueError`` for
+    an unknown kind.
+
+    The request is the one ``client.recordings(sid).delete()`` sends, made
+    through ``client.request`` so the exact status code is seen.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown remote deletion kind {kind!r}")
     if not valid_sid(kind, sid):
         raise RemoteDeletionFailed("bad-sid")
+    url = f"{client.api.base_url}/2010-04-01/Accounts/{client.account_sid}/{_COLLECTIONS[kind]}"
     try:
-        result = _resource(client, kind, sid).delete()
-    except (TwilioRestException, TwilioServiceException) as exc:
-        status, code = exc.status, exc.code
-        if status == 404 and code == NOT_FOUND_CODE:
-            return "gone"
-        suffix = f"-{code}" if isinstance(code, int) and code != status else ""
-        raise RemoteDeletionFailed(f"http-{status}{suffix}") from None
+        response = client.request("DELETE", f"{url}/{sid}.json")
     except requests.Timeout:
         raise RemoteDeletionFailed("timeout") from None
     except requests.ConnectionError:
         raise RemoteDeletionFailed("connection") from None
-    except requests.RequestException:
+    except (requests.RequestException, TwilioException):
         raise RemoteDeletionFailed("request-error") from None
-    except TwilioException:
-        raise RemoteDeletionFailed("twilio-error") from None
-    except ValueError:  # a 2xx with a body that is not JSON
-        raise RemoteDeletionFailed("unexpected-response") from None
-    if result is not True:  # a 2xx with a body: not the 204 Twilio sends
-        raise RemoteDeletionFailed("unexpected-response")
-    return "deleted"
+    status = response.status_code
+    if status == 204:
+        return "deleted"
+    code = _error_code(response)
+    if status == 404 and code == NOT_FOUND_CODE:
+        return "gone"
+    raise RemoteDeletionFailed(f"http-{status}" + (f"-{code}" if code and code != status else ""))

@@ -1,0 +1,236 @@
+"""A fake of Twilio's REST API on a loopback port, for outbound calls made by the code.
+
+Answers what the retention worker and the SMS features send, as Twilio does
+(TWILIO.md §5): ``DELETE …/Recordings/RE….json``, ``…/Transcriptions/TR….json``,
+``…/Calls/CA….json`` and ``…/Messages/SM….json`` with 204 (404 with code 20404
+for a SID it was told is unknown, or one already deleted), and
+``POST …/Messages.json`` with 201 and a JSON message resource (``sid`` SM…,
+``status`` queued, ``body`` echoed).  Requests need Basic auth with the
+account SID and token; the account in the path must be the authenticated one.
+
+Use the ``fake_twilio`` fixture, point a client at ``fake_twilio.base_url``
+(``callcenter.twilio_rest.make_client(..., api_base=fake.base_url)``) and read
+``fake_twilio.requests`` to see what was sent.  ``fail_next(path, times,
+status)`` makes the next requests for a path answer an error instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+ACCOUNT_SID = "AC" + "f" * 32
+AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
+
+_ACCOUNT = r"/2010-04-01/Accounts/(?P<account>AC[0-9a-fA-F]{32})"
+_DELETE = re.compile(
+    _ACCOUNT + r"/(?P<collection>Recordings|Transcriptions|Calls|Messages)/(?P<sid>\w{34})\.json"
+)
+_PREFIXES = {"Recordings": "RE", "Transcriptions": "TR", "Calls": "CA", "Messages": "SM"}
+_MESSAGES = re.compile(_ACCOUNT + r"/Messages\.json")
+
+
+@dataclass(frozen=True)
+class FakeRequest:
+    """One request as the fake received it.
+
+    ``form``: first value of each field; ``user``: the Basic auth user name;
+    ``authenticated``: whether the password was the fake's auth token.
+    """
+
+    method: str
+    path: str
+    form: dict[str, str]
+    user: str | None
+    authenticated: bool = False
+
+
+class FakeTwilio:
+    """The fake's state: request log, scheduled failures, unknown and deleted SIDs."""
+
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.requests: list[FakeRequest] = []
+        self.messages: list[dict[str, Any]] = []
+        self.deleted: set[str] = set()
+        self.delay = 0.0  # seconds before each answer, to make concurrent clients overlap
+        self._unknown: set[str] = set()
+        self._failures: list[list[Any]] = []  # [path fragment, remaining, status]
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        host, port = self._server.server_address[:2]
+        self.base_url = f"http://{host!s}:{port}"
+
+    # -- test controls ---------------------------------------------------------
+    def fail_next(self, path: str, times: int = 1, status: int = 500) -> None:
+        """The next ``times`` requests whose path contains ``path`` answer ``status``.
+
+        ``status`` 404 answers like Twilio for a missing resource (code 20404).
+        """
+        with self._lock:
+            self._failures.append([path, times, status])
+
+    def unknown(self, *sids: str) -> None:
+        """These SIDs do not exist here: deleting them answers 404 (code 20404)."""
+        with self._lock:
+            self._unknown.update(sids)
+
+    def deletes(self, sid: str | None = None) -> list[FakeRequest]:
+        """DELETE requests received, all or for one SID."""
+        with self._lock:
+            found = [r for r in self.requests if r.method == "DELETE"]
+        return [r for r in found if sid is None or r.path.endswith(f"/{sid}.json")]
+
+    # -- life cycle ------------------------------------------------------------
+    def start(self) -> FakeTwilio:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # -- answering -------------------------------------------------------------
+    def answer(self, request: FakeRequest) -> tuple[int, dict[str, Any] | None]:
+        """The status and JSON body Twilio would send back."""
+        with self._lock:
+            self.requests.append(request)
+            for failure in self._failures:
+                if failure[0] in request.path and failure[1] > 0:
+                    failure[1] -= 1
+                    return _error(failure[2])
+        if not request.authenticated or request.user != self.account_sid:
+            return _error(401, 20003)
+        deleting = _DELETE.fullmatch(request.path)
+        if request.method == "DELETE" and deleting:
+            return self._delete(deleting)
+        if request.method == "POST" and _MESSAGES.fullmatch(request.path):
+            return self._send(request)
+        return _error(404, 20404)
+
+    def _delete(self, match: re.Match[str]) -> tuple[int, dict[str, Any] | None]:
+        sid = match["sid"]
+        if match["account"] != self.account_sid or not sid.startswith(
+            _PREFIXES[match["collection"]]
+        ):
+            return _error(404, 20404)
+        with self._lock:
+            if sid in self._unknown or sid in self.deleted:
+                return _error(404, 20404)
+            self.deleted.add(sid)
+        return 204, None
+
+    def _send(self, request: FakeRequest) -> tuple[int, dict[str, Any] | None]:
+        form = request.form
+        if not form.get("To") or not (form.get("Body") or form.get("MediaUrl")):
+            return _error(400, 21604)
+        if not (form.get("From") or form.get("MessagingServiceSid")):
+            return _error(400, 21603)
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        sid = "SM" + secrets.token_hex(16)
+        message = {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": form.get("Body", ""),
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {
+                "media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"
+            },
+            "to": form["To"],
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+        with self._lock:
+            self.messages.append(message)
+        return 201, message
+
+
+def _error(status: int, code: int | None = None) -> tuple[int, dict[str, Any]]:
+    """Twilio's error body (code 20404 for a 404 unless told otherwise)."""
+    if code is None:
+        code = 20404 if status == 404 else status
+    body = {
+        "code": code,
+        "message": "The requested resource was not found" if status == 404 else "Fake error",
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return status, body
+
+
+def _basic_auth(header: str | None) -> tuple[str, str] | None:
+    """User and password of a Basic ``Authorization`` header, or None."""
+    if not header or not header.startswith("Basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+    except ValueError:
+        return None
+    return user, password
+
+
+def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            form = {key: values[0] for key, values in parse_qs(raw).items()}
+            user, password = _basic_auth(self.headers.get("Authorization")) or (None, None)
+            path = self.path.split("?", 1)[0]
+            request = FakeRequest(self.command, path, form, user, password == fake.auth_token)
+            if fake.delay:
+                time.sleep(fake.delay)
+            status, body = fake.answer(request)
+            data = json.dumps(body).encode() if body is not None else b""
+            self.send_response(status)
+            if data:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silent: the test reads ``fake.requests`` instead."""
+
+    return Handler
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """A fake Twilio REST API on 127.0.0.1, stopped after the test."""
+    fake = FakeTwilio().start()
+    try:
+        yield fake
+    finally:
+        fake.close()

@@ -1,0 +1,459 @@
+"""Retention with a frozen clock, here and at Twilio (SECURITY.md §6 R1).
+
+Twilio is the local fake of ``tests/fake_twilio.py``; the database is SQLite,
+and PostgreSQL too when TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from twilio.rest import Client
+
+from callcenter import audit
+from callcenter.audit import AuditEntry
+from callcenter.crypto import FieldCipher
+from callcenter.db import Database
+from callcenter.encrypted import using_cipher
+from callcenter.keyring import KeyRing
+from callcenter.models import Appointment, Call, CallStep, Message, Patient, RemoteDeletion
+from callcenter.policy import Policy, Recording, Retention
+from callcenter.retention import (
+    DeletionReport,
+    PurgeReport,
+    enqueue_deletion,
+    expired,
+    process_remote_deletions,
+    purge,
+)
+from callcenter.twilio_rest import RemoteDeletionFailed, close_client, delete_remote, make_client
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio
+
+# The shared fixture, imported until tests/conftest.py exposes it (named so ruff sees it used).
+FIXTURES = (fake_twilio,)
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+PRACTICE = "p1"
+CANARY = "Zoé Canary-Martin"
+PERSONAL = (Patient, Call, CallStep, Message, Appointment)
+
+
+def policy(**days: int) -> Policy:
+    values = dict(recordings=1, transcripts=30, messages=90, calls=180, appointments_after=365)
+    values.update(audit=200, remote_deletion_retry_minutes=15)
+    values.update(days)
+    return Policy(
+        recording=Recording(messages=True, messages_purpose="x"), retention=Retention(**values)
+    )
+
+
+ZERO = policy(recordings=0, transcripts=0, messages=0, calls=0, appointments_after=0, audit=180)
+
+
+def sid(prefix: str, n: int) -> str:
+    return f"{prefix}{n:032x}"
+
+
+def path(one: str) -> str:
+    """Where Twilio's REST API deletes this SID."""
+    collection = {"RE": "Recordings", "TR": "Transcriptions", "CA": "Calls"}[one[:2]]
+    return f"/2010-04-01/Accounts/{ACCOUNT_SID}/{collection}/{one}.json"
+
+
+@pytest.fixture(autouse=True)
+def cipher() -> Iterator[None]:
+    with using_cipher(FieldCipher(KeyRing.generate())):
+        yield
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def client(fake_twilio: FakeTwilio) -> Iterator[Client]:
+    twilio = make_client(ACCOUNT_SID, AUTH_TOKEN, api_base=fake_twilio.base_url)
+    yield twilio
+    close_client(twilio)
+
+
+class Rows:
+    """Builds rows with chosen timestamps; ids are kept to check what survived."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: Any) -> Any:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def patient(self, last_seen: datetime) -> Patient:
+        personal = {"name": CANARY, "phone": "+33612345678", "birth_date": "1980-02-29"}
+        times = {"created_at": last_seen, "last_seen_at": last_seen}
+        return self.add(Patient(practice_id=PRACTICE, **personal, **times))
+
+    def call(self, n: int, started: datetime, *, ended: bool = True, **kw: Any) -> Call:
+        kw.update(flow="main", node="menu", caller="+33612345678", started_at=started)
+        kw["ended_at"] = started + SECOND if ended else None
+        call = self.add(Call(practice_id=PRACTICE, call_sid=sid("CA", n), **kw))
+        for seq in (1, 2):
+            self.add(CallStep(practice_id=PRACTICE, call_id=call.id, seq=seq, node="menu",
+                              twiml=f"<Say>{CANARY}</Say>", created_at=started))  # fmt: skip
+        return call
+
+    def message(self, created: datetime, recording: int | None = None, **kw: Any) -> Message:
+        return self.add(
+            Message(practice_id=PRACTICE, transcript=f"Ici {CANARY}", created_at=created,
+                    recording_sid=sid("RE", recording) if recording else None, **kw)
+        )  # fmt: skip
+
+    def appointment(self, ends: datetime, **kw: Any) -> Appointment:
+        kw.update(starts_at=ends - timedelta(minutes=20), created_at=ends - timedelta(days=400))
+        return self.add(Appointment(practice_id=PRACTICE, doctor_id="d1", ends_at=ends, **kw))
+
+
+def ids(session: Session, model: Any) -> set[str]:
+    return set(session.execute(select(model.id)).scalars())
+
+
+def queued(session: Session) -> dict[str, RemoteDeletion]:
+    return {r.sid: r for r in session.execute(select(RemoteDeletion)).scalars()}
+
+
+def boundary_rows(db: Database) -> dict[str, Any]:
+    """One row exactly at each cutoff (goes) and one a second younger (stays), per kind."""
+    cut = expired(policy(), NOW)
+    with db.session() as s:
+        rows = Rows(s)
+        r: dict[str, Any] = {}
+        r["p_gone"] = rows.patient(cut["patients"])
+        r["p_recent"] = rows.patient(cut["patients"] + SECOND)
+        r["p_booked"] = rows.patient(cut["patients"] - SECOND)
+        r["p_old_call"] = rows.patient(cut["patients"])
+        r["p_kept_msg"] = rows.patient(cut["patients"])
+        r["m_gone"] = rows.message(cut["messages"], recording=1)
+        r["m_kept"] = rows.message(cut["messages"] + SECOND, patient_id=r["p_kept_msg"].id)
+        r["m_blank"] = rows.message(cut["transcripts"])
+        r["m_text"] = rows.message(cut["transcripts"] + SECOND)
+        r["m_rec_due"] = rows.message(cut["recordings"], recording=2)
+        r["m_rec_fresh"] = rows.message(cut["recordings"] + SECOND, recording=3)
+        r["c_gone"] = rows.call(1, cut["calls"], state={"dial": sid("CA", 2)},
+                                patient_id=r["p_old_call"].id)  # fmt: skip
+        r["c_kept"] = rows.call(3, cut["calls"] + SECOND)
+        r["a_gone"] = rows.appointment(cut["appointments"], patient_id=r["p_gone"].id)
+        r["a_kept"] = rows.appointment(cut["appointments"] + SECOND, patient_id=r["p_booked"].id)
+        for ts in (cut["audit"] - timedelta(days=1), cut["audit"], cut["audit"] + SECOND):
+            audit.append(s, actor="cli:admin", action="data.read", object_ref="x", now=ts)
+        return {name: row.id for name, row in r.items()}
+
+
+EXPECTED = PurgeReport(
+    messages=1, transcripts=2, calls=1, call_steps=2, appointments=1, patients=2,
+    remote_deletions=4, audit=2,
+)  # fmt: skip
+
+
+def test_expired_gives_one_cutoff_per_kind() -> None:
+    cut = expired(policy(), NOW)
+    assert cut["recordings"] == NOW - timedelta(days=1)
+    assert cut["messages"] == NOW - timedelta(days=90)
+    assert cut["appointments"] == NOW - timedelta(days=365)
+    assert cut["patients"] == cut["calls"] == NOW - timedelta(days=180)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        expired(policy(), NOW.replace(tzinfo=None))
+
+
+def test_purge_removes_exactly_the_expired_rows(db: Database) -> None:
+    """Rows at the cutoff go, rows a second younger stay; SIDs are queued, due now."""
+    r = boundary_rows(db)
+    with db.session() as s:
+        report = purge(s, policy(), NOW)
+    assert report == EXPECTED
+    with db.session() as s:
+        assert ids(s, Message) == {r[k] for k in ("m_kept", "m_blank", "m_text", "m_rec_due",
+                                                  "m_rec_fresh")}  # fmt: skip
+        assert ids(s, Call) == {r["c_kept"]}
+        assert {st.call_id for st in s.execute(select(CallStep)).scalars()} == {r["c_kept"]}
+        assert ids(s, Appointment) == {r["a_kept"]}
+        assert ids(s, Patient) == {r["p_recent"], r["p_booked"], r["p_kept_msg"]}
+        transcripts = {m.id: m.transcript for m in s.execute(select(Message)).scalars()}
+        assert transcripts[r["m_kept"]] is None and transcripts[r["m_blank"]] is None
+        assert transcripts[r["m_text"]] == transcripts[r["m_rec_due"]] == f"Ici {CANARY}"
+        jobs = queued(s)
+        assert set(jobs) == {sid("RE", 1), sid("RE", 2), sid("CA", 1), sid("CA", 2)}
+        assert {(j.due_at, j.done_at, j.kind[:2].upper()) for j in jobs.values()} == {
+            (NOW, None, "RE"), (NOW, None, "CA")
+        }  # fmt: skip
+        assert audit.verify(s).ok
+        runs = s.execute(select(AuditEntry).where(AuditEntry.action == "purge.run")).scalars()
+        (run,) = list(runs)
+        assert run.actor == "system:purge" and CANARY not in (run.details or "")
+        assert '"messages":1' in (run.details or "")
+
+
+def test_purge_never_commits(db: Database) -> None:
+    boundary_rows(db)
+    with db.session() as s:
+        purge(s, policy(), NOW)
+        s.rollback()
+        assert len(ids(s, Message)) == 6 and not queued(s)
+
+
+def test_an_open_call_is_kept_until_it_is_a_day_old(db: Database) -> None:
+    """A live call's state is never deleted; one whose end was never reported goes after 24 h."""
+    with db.session() as s:
+        live = Rows(s).call(1, NOW - timedelta(hours=1), ended=False).id
+        Rows(s).call(2, NOW - timedelta(hours=25), ended=False)
+        Rows(s).call(3, NOW - timedelta(hours=1))
+    with db.session() as s:
+        assert purge(s, ZERO, NOW).calls == 2
+    with db.session() as s:
+        assert ids(s, Call) == {live}
+
+
+def zero_day_rows(db: Database) -> set[str]:
+    """Everything a few journeys leave behind; returns every Twilio SID involved."""
+    with db.session() as s:
+        rows = Rows(s)
+        for n in (1, 2):
+            patient = rows.patient(NOW - timedelta(minutes=n))
+            state = {"transfer": {"legs": [sid("CA", 10 + n)]}, "recording": sid("RE", 10 + n)}
+            call = rows.call(n, NOW - timedelta(minutes=10), state=state, patient_id=patient.id)
+            rows.message(NOW - timedelta(minutes=5), recording=n, patient_id=patient.id,
+                         call_id=call.id, callback_number="+33612345678")  # fmt: skip
+            rows.appointment(NOW - timedelta(minutes=1), patient_id=patient.id)
+        rows.message(NOW - timedelta(minutes=5), recording=3)
+    return {sid(p, n) for p in ("CA", "RE") for n in (1, 2, 11, 12)} | {sid("RE", 3)}
+
+
+def test_a_zero_day_policy_leaves_nothing_personal_here_or_at_twilio(
+    db: Database, client: Client, fake_twilio: FakeTwilio
+) -> None:
+    sids = zero_day_rows(db)
+    with db.session() as s:
+        report = purge(s, ZERO, NOW)
+        assert report.remote_deletions == len(sids) == 9
+    with db.session() as s:
+        assert process_remote_deletions(s, client, NOW, retry_minutes=15).deleted == 9
+    with db.session() as s:
+        for model in PERSONAL:
+            assert s.execute(select(func.count()).select_from(model)).scalar_one() == 0
+        assert all(job.done_at == NOW for job in queued(s).values())
+    deletes = fake_twilio.deletes()
+    assert sorted(r.path for r in deletes) == sorted(path(x) for x in sids)
+    assert all(r.user == ACCOUNT_SID and r.authenticated for r in deletes)
+
+
+def test_running_purge_and_deletions_twice_is_a_no_op(
+    db: Database, client: Client, fake_twilio: FakeTwilio
+) -> None:
+    zero_day_rows(db)
+    reports: list[Any] = []
+    for _ in range(2):
+        with db.session() as s:
+            reports.append(purge(s, ZERO, NOW))
+        with db.session() as s:
+            reports.append(process_remote_deletions(s, client, NOW, retry_minutes=15))
+    assert reports[1] == DeletionReport(deleted=9)
+    assert reports[2:] == [PurgeReport(), DeletionReport()]
+    assert len(fake_twilio.requests) == 9
+
+
+def snapshot(db: Database) -> dict[str, Any]:
+    with db.session() as s:
+        rows: dict[str, Any] = {m.__name__: sorted(ids(s, m)) for m in (*PERSONAL, RemoteDeletion)}
+        rows["transcripts"] = sorted(
+            m.transcript or "" for m in s.execute(select(Message)).scalars()
+        )
+        rows["audit"] = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+        return rows
+
+
+def test_a_dry_run_counts_what_a_real_run_deletes_and_changes_nothing(db: Database) -> None:
+    boundary_rows(db)
+    before = snapshot(db)
+    with db.session() as s:
+        dry = purge(s, policy(), NOW, dry_run=True)
+    assert snapshot(db) == before
+    with db.session() as s:
+        real = purge(s, policy(), NOW)
+    assert dry.dry_run and dry.counts() == real.counts() == EXPECTED.counts()
+
+
+def test_a_failed_delete_is_retried_after_the_back_off_until_it_succeeds(
+    db: Database, client: Client, fake_twilio: FakeTwilio
+) -> None:
+    target = sid("RE", 7)
+    with db.session() as s:
+        assert enqueue_deletion(s, PRACTICE, "recording", target, NOW)
+    fake_twilio.fail_next(target, times=2, status=500)
+
+    def run(at: datetime) -> DeletionReport:
+        with db.session() as s:
+            return process_remote_deletions(s, client, at, retry_minutes=15)
+
+    assert run(NOW) == DeletionReport(failed=1)
+    with db.session() as s:
+        job = queued(s)[target]
+        assert (job.attempts, job.last_error, job.done_at) == (1, "http-500", None)
+        assert job.due_at == NOW + timedelta(minutes=15)
+    assert run(NOW + timedelta(minutes=15) - SECOND) == DeletionReport()
+    assert run(NOW + timedelta(minutes=15)) == DeletionReport(failed=1)
+    assert run(NOW + timedelta(minutes=45) - SECOND) == DeletionReport()  # 15 min, then 30
+    assert run(NOW + timedelta(minutes=45)) == DeletionReport(deleted=1)
+    with db.session() as s:
+        job = queued(s)[target]
+        assert (job.attempts, job.last_error, job.done_at) == (3, None, NOW + timedelta(minutes=45))
+    assert len(fake_twilio.deletes(target)) == 3
+
+
+def test_the_back_off_stops_doubling_after_six_failures(db: Database) -> None:
+    with db.session() as s:
+        enqueue_deletion(s, PRACTICE, "call", sid("CA", 1), NOW)
+        s.execute(update(RemoteDeletion).values(attempts=9))
+    refused = make_client(ACCOUNT_SID, AUTH_TOKEN, api_base=f"http://127.0.0.1:{closed_port()}")
+    try:
+        with db.session() as s:
+            assert process_remote_deletions(s, refused, NOW, retry_minutes=15).failed == 1
+            job = queued(s)[sid("CA", 1)]
+    finally:
+        close_client(refused)
+    assert (job.last_error, job.attempts) == ("connection", 10)
+    assert job.due_at == NOW + timedelta(minutes=15 * 64)
+
+
+def test_a_sid_twilio_does_not_know_counts_as_done(
+    db: Database, client: Client, fake_twilio: FakeTwilio
+) -> None:
+    fake_twilio.unknown(sid("TR", 1))
+    with db.session() as s:
+        enqueue_deletion(s, PRACTICE, "transcription", sid("TR", 1), NOW)
+    with db.session() as s:
+        assert process_remote_deletions(s, client, NOW, retry_minutes=15) == DeletionReport(gone=1)
+        assert queued(s)[sid("TR", 1)].done_at == NOW
+
+
+def together(worker: Callable[[], None]) -> None:
+    """Run ``worker`` in two threads at once (each opens its own session)."""
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+
+def test_two_workers_delete_each_sid_once(
+    db: Database, client: Client, fake_twilio: FakeTwilio
+) -> None:
+    """Both workers see the same due rows; the conditional claim gives each to one of them."""
+    sids = [sid("RE", n) for n in range(1, 31)]
+    with db.session() as s:
+        for one in sids:
+            enqueue_deletion(s, PRACTICE, "recording", one, NOW)
+    fake_twilio.delay = 0.005
+    start, reports = threading.Barrier(2), []
+
+    def worker() -> None:
+        twilio = make_client(ACCOUNT_SID, AUTH_TOKEN, api_base=fake_twilio.base_url)
+        try:
+            start.wait()
+            with db.session() as s:
+                reports.append(process_remote_deletions(s, twilio, NOW, retry_minutes=15))
+        finally:
+            close_client(twilio)
+
+    together(worker)
+    assert len(reports) == 2 and sum(r.deleted for r in reports) == 30
+    assert sorted(r.path for r in fake_twilio.deletes()) == sorted(path(one) for one in sids)
+
+
+def test_two_purges_at_once_delete_and_queue_everything_once(db: Database) -> None:
+    boundary_rows(db)
+    start, reports = threading.Barrier(2), []
+
+    def worker() -> None:
+        start.wait()
+        with db.session() as s:
+            reports.append(purge(s, policy(), NOW))
+
+    together(worker)
+    assert len(reports) == 2
+    for field in ("messages", "calls", "appointments", "patients", "remote_deletions", "audit"):
+        assert sum(getattr(r, field) for r in reports) == getattr(EXPECTED, field)
+    with db.session() as s:
+        assert len(queued(s)) == 4 and audit.verify(s).ok
+
+
+def test_enqueueing_is_idempotent_and_only_ever_brings_a_deletion_forward(db: Database) -> None:
+    one = sid("RE", 1)
+    with db.session() as s:
+        assert enqueue_deletion(s, PRACTICE, "recording", one, NOW + timedelta(days=1))
+        assert not enqueue_deletion(s, PRACTICE, "recording", one, NOW + timedelta(days=1))
+        assert enqueue_deletion(s, PRACTICE, "recording", one, NOW)
+        assert not enqueue_deletion(s, PRACTICE, "recording", one, NOW + timedelta(days=2))
+        assert [j.due_at for j in queued(s).values()] == [NOW]
+        with pytest.raises(ValueError):
+            enqueue_deletion(s, PRACTICE, "recording", "RE../../Calls", NOW)
+        with pytest.raises(ValueError):
+            enqueue_deletion(s, PRACTICE, "message", sid("SM", 1), NOW)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_delete_remote_reports_each_twilio_answer(client: Client, fake_twilio: FakeTwilio) -> None:
+    assert delete_remote(client, "call", sid("CA", 1)) == "deleted"
+    assert delete_remote(client, "call", sid("CA", 1)) == "gone"  # deleted before
+    fake_twilio.fail_next("Recordings", status=503)
+    with pytest.raises(RemoteDeletionFailed, match=r"^http-503$"):
+        delete_remote(client, "recording", sid("RE", 1))
+    wrong = make_client(ACCOUNT_SID, "wrong-token", api_base=fake_twilio.base_url)
+    try:
+        with pytest.raises(RemoteDeletionFailed, match=r"^http-401-20003$"):
+            delete_remote(wrong, "recording", sid("RE", 1))
+    finally:
+        close_client(wrong)
+    with pytest.raises(RemoteDeletionFailed, match=r"^bad-sid$"):
+        delete_remote(client, "recording", sid("CA", 1))
+
+
+def test_the_client_sends_deletes_and_sms_to_the_api_base(
+    client: Client, fake_twilio: FakeTwilio
+) -> None:
+    assert client.recordings(sid("RE", 1)).delete()
+    assert client.transcriptions(sid("TR", 1)).delete()
+    assert client.calls(sid("CA", 1)).delete()
+    sms = client.messages.create(to="+33612345678", from_="+33102030405", body="RDV confirmé")
+    assert sms.sid.startswith("SM") and sms.status == "queued" and sms.body == "RDV confirmé"
+    assert [(r.method, r.path) for r in fake_twilio.requests] == [
+        *(("DELETE", path(sid(kind, 1))) for kind in ("RE", "TR", "CA")),
+        ("POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"),
+    ]
+    sent = {"To": "+33612345678", "From": "+33102030405", "Body": "RDV confirmé"}
+    assert fake_twilio.requests[-1].form == sent
+    assert all(r.user == ACCOUNT_SID and r.authenticated for r in fake_twilio.requests)
+
+
+@pytest.mark.parametrize(
+    "base", ["http://twilio.example.com", "ftp://127.0.0.1:1", "http://127.0.0.1:1/?x=1"]
+)
+def test_plain_http_goes_to_loopback_only(base: str) -> None:
+    """The request carries the auth token: never in clear beyond this machine."""
+    with pytest.raises(ValueError, match="TWILIO_API_BASE"):
+        make_client(ACCOUNT_SID, AUTH_TOKEN, api_base=base)
