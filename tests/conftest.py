@@ -21,6 +21,7 @@ from callcenter.instance import DEMO_PRACTICE
 from callcenter.keyring import KeyRing
 from callcenter.services import Services
 from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
+from tests.fake_twilio import fake_twilio  # noqa: F401  (fixture: Twilio's REST API, faked)
 
 PUBLIC_BASE = "https://cc.example.test"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"

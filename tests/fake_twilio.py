@@ -20,6 +20,7 @@ import base64
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -234,3 +235,10 @@ def fake_twilio() -> Iterator[FakeTwilio]:
         yield fake
     finally:
         fake.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: a Twilio that refuses connections."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
