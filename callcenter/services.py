@@ -23,6 +23,7 @@ from callcenter.flow.loader import load_flows
 from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.models import KeyCheck
+from callcenter.policy import Policy, PolicyError, load_policy
 from callcenter.practice import Practice, PracticeDirectory, PracticeError
 from callcenter.prompts import Catalogue, CatalogueError
 from callcenter.settings import Settings
@@ -40,16 +41,16 @@ class Services:
     engine: CallEngine
     clock: Clock
     keyring: KeyRing
+    policy: Policy
     cipher: FieldCipher
     usage: UsageRecorder
 
 
-def runtime_for(practice: Practice, settings: Settings) -> PracticeRuntime:
+def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> PracticeRuntime:
     flows_dir = practice.flows_dir or settings.flows_dir
     catalogue = Catalogue.load(flows_dir, practice.language, practice.prompts)
-    return PracticeRuntime(
-        practice, catalogue, load_flows(flows_dir, catalogue, practice.start_flow)
-    )
+    flows = load_flows(flows_dir, catalogue, practice.start_flow)
+    return PracticeRuntime(practice, catalogue, flows, policy.notice(practice.language))
 
 
 def check_keyring(db: Database) -> bool:
@@ -75,10 +76,11 @@ def check_keyring(db: Database) -> bool:
 def build_services(settings: Settings, db: Database | None = None) -> Services:
     try:
         keyring = load_keyring(settings.home, dict(os.environ))
+        policy = load_policy(settings.policy_file)
         practices = PracticeDirectory.load(settings.practices_dir)
-        runtimes = {p.id: runtime_for(p, settings) for p in practices}
+        runtimes = {p.id: runtime_for(p, settings, policy) for p in practices}
         default_catalogue = Catalogue.load(settings.flows_dir, "fr-FR")
-    except (KeyRingError, PracticeError, CatalogueError, FlowError) as exc:
+    except (KeyRingError, PolicyError, PracticeError, CatalogueError, FlowError) as exc:
         raise StartupError(str(exc)) from None
     db = db or Database(settings.database_url)
     cipher = FieldCipher(keyring, counts=_stored_counts(db))
@@ -90,6 +92,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         engine=CallEngine(practices, runtimes, default_catalogue, cipher),
         clock=Clock(settings.now),
         keyring=keyring,
+        policy=policy,
         cipher=cipher,
         usage=UsageRecorder(cipher),
     )

@@ -39,6 +39,8 @@ class Settings:
     flows_dir: Path = DEFAULT_FLOWS_DIR
     log_format: str = "console"
     now: datetime | None = None
+    policy_file: Path = DEFAULT_POLICY_FILE
+    twilio_api_base: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -120,7 +122,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not flows_dir.is_dir():
         raise SettingsError(f"flows_dir: {flows_dir} is not a folder")
     now = parse_now(env["CALLCENTER_NOW"]) if env.get("CALLCENTER_NOW") else None
+    policy_file = Path(pick("CALLCENTER_POLICY", "policy_file", DEFAULT_POLICY_FILE))
+    if not policy_file.is_absolute():
+        policy_file = (home / policy_file).resolve()
     known = {
+        "policy_file",
+        "twilio_api_base",
         "database_url",
         "twilio_account_sid",
         "twilio_auth_token",
@@ -137,5 +144,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         flows_dir=flows_dir,
         log_format=log_format,
         now=now,
+        policy_file=policy_file,
+        twilio_api_base=_url("TWILIO_API_BASE", pick("TWILIO_API_BASE", "twilio_api_base")),
         extra={k: v for k, v in data.items() if k not in known},
     )

@@ -46,15 +46,17 @@ class Reply:
         *,
         digits: int | None = 1,
         speech: bool = True,
+        dtmf: bool = True,
         timeout: int = 5,
         hints: Iterable[str] = (),
         finish_on_key: str | None = None,
     ) -> Reply:
-        """Ask for keys (and speech), then come back to ``action`` even on silence."""
+        """Ask for keys and/or speech, then come back to ``action`` even on silence."""
+        inputs = [name for name, on in (("dtmf", dtmf), ("speech", speech)) if on]
         kwargs: dict[str, object] = {
             "action": action,
             "method": "POST",
-            "input": "dtmf speech" if speech else "dtmf",
+            "input": " ".join(inputs),
             "timeout": timeout,
             "action_on_empty_result": False,
         }

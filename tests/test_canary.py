@@ -61,12 +61,16 @@ def leaks(blob: bytes) -> list[str]:
 def run_journeys(app, twilio, number: str) -> None:
     """Every branch that exists: transfer, refusal, message, urgent, silence, speech."""
     twilio.place_call(CANARY_NUMBER, number).press("3").answer(press="1")
-    twilio.place_call(CANARY_NUMBER, number).press("3").answer(press=None).record(seconds=9)
+    twilio.place_call(CANARY_NUMBER, number).press("3").answer(press=None).silence().record(
+        seconds=9
+    )
     twilio.place_call(CANARY_NUMBER, number).say(f"{CANARY_SPEECH} urgence").answer()
     twilio.place_call(CANARY_NUMBER, number).press(CANARY_DOB).no_answer().silence().silence()
     call = twilio.place_call(CANARY_NUMBER, number).press("7")
-    call.say(f"rendez-vous {CANARY_SPEECH}").busy().record(seconds=4, finish="hangup")
-    twilio.place_call(CANARY_NUMBER, number).press("2").record(seconds=4, finish="hangup")
+    call.say(f"rendez-vous {CANARY_SPEECH}").busy().silence().record(seconds=4, finish="hangup")
+    twilio.place_call(CANARY_NUMBER, number).press("2").press("*").say(
+        f"{CANARY_NAME} {CANARY_SPEECH}"
+    )
     now = datetime.now(UTC)
     with services(app).db.session() as session:
         session.add(

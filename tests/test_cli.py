@@ -116,6 +116,7 @@ def test_call_at_a_chosen_moment_hears_the_closed_announcement(instance: Path, m
             "--press",
             "9",
             "--no-answer",
+            "--silence",
             "--record",
             "5",
         ],

@@ -32,7 +32,7 @@ def cli_env(settings, monkeypatch):
 
 def leave_messages(twilio, number: str, count: int) -> None:
     for _ in range(count):
-        twilio.place_call(CALLER, number).press("2").record(seconds=7)
+        twilio.place_call(CALLER, number).press("2").silence().record(seconds=7)
 
 
 def read_everything(app) -> list[str]:

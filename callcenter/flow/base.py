@@ -46,6 +46,7 @@ class CallContext:
     params: Mapping[str, str]
     seq: int  # the sequence number of the request being answered
     session: Session  # for nodes that store what the caller gave (never commits)
+    notice: str = ""  # the recordings policy's notice, in the practice's language
 
     @property
     def state(self) -> dict[str, Any]:
@@ -60,6 +61,7 @@ class CallContext:
         return {
             "practice_name": self.practice.name,
             "next_opening": spoken_datetime(opening) if opening else "",
+            "policy_notice": self.notice,
         }
 
     def text(self, key: str) -> str:

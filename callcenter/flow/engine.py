@@ -35,6 +35,7 @@ class PracticeRuntime:
     practice: Practice
     catalogue: Catalogue
     flows: FlowSet
+    notice: str = ""
 
     @property
     def voice(self) -> Voice:
@@ -91,7 +92,16 @@ class CallEngine:
             seq=0,
             state={},
         )
-        ctx = CallContext(practice, runtime.catalogue, call, now, params, seq=0, session=session)
+        ctx = CallContext(
+            practice,
+            runtime.catalogue,
+            call,
+            now,
+            params,
+            seq=0,
+            session=session,
+            notice=runtime.notice,
+        )
         reply = Reply(runtime.voice)
         self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
         return self._store(session, call, 0, reply, now)
@@ -107,7 +117,14 @@ class CallEngine:
             return self._replay(session, call, seq)
         runtime = self.runtimes[call.practice_id]
         ctx = CallContext(
-            runtime.practice, runtime.catalogue, call, now, params, seq=seq, session=session
+            runtime.practice,
+            runtime.catalogue,
+            call,
+            now,
+            params,
+            seq=seq,
+            session=session,
+            notice=runtime.notice,
         )
         reply = Reply(runtime.voice)
         node = runtime.flows.node(call.flow, call.node)

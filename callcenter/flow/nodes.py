@@ -270,17 +270,93 @@ class Transfer(Node):
         return self.on_no_answer
 
 
+def _store_message(ctx: CallContext, **values: Any) -> None:
+    """A message the caller chose to leave: their number and words encrypted."""
+    ctx.session.add(
+        Message(
+            practice_id=ctx.call.practice_id,
+            call_id=ctx.call.id,
+            callback_number=ctx.call.caller,
+            callback_index=ctx.call.caller_index,
+            urgent=ctx.call.urgent,
+            created_at=ctx.now,
+            **values,
+        )
+    )
+    ctx.call.outcome = "message"
+
+
 @node_type("record")
 class Record(Node):
-    """Record a message after the beep; silence re-prompts once, then gives up politely."""
+    """Record a message after the beep, once the caller has had a chance to refuse.
+
+    The prompt ends by offering a key (``*``) to refuse the recording, as the
+    recordings policy's notice promises; a refusal goes to ``on_refuse`` (a
+    person, or a message taken by speech recognition, with no audio kept).
+    Silence re-prompts, then gives up politely.
+    """
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"prompt", "max_length", "next", "on_failure", "max_attempts", "no_input"}
+        {"prompt", "refuse_prompt", "max_length", "next", "on_failure", "on_refuse",
+         "max_attempts", "no_input"}
+    )  # fmt: skip
+    REFUSE_KEY = "*"
+
+    def parse(self) -> None:
+        self.prompt: str = self.req("prompt", str)
+        self.refuse_prompt: str = self.opt("refuse_prompt", str, "record_refuse_hint")
+        self.max_length = self.int_in("max_length", 120, 5, 600)
+        self.max_attempts = self.int_in("max_attempts", 2, 1, 3)
+        self.next: str = self.req("next", str)
+        self.on_failure: str = self.req("on_failure", str)
+        self.on_refuse: str = self.req("on_refuse", str)
+        self.no_input: str = self.opt("no_input", str, "record_nothing_heard")
+
+    def targets(self) -> dict[str, str]:
+        return {"next": self.next, "on_failure": self.on_failure, "on_refuse": self.on_refuse}
+
+    def prompts(self) -> dict[str, str]:
+        return {"prompt": self.prompt, "refuse_prompt": self.refuse_prompt,
+                "no_input": self.no_input}  # fmt: skip
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        ctx.remember(phase=f"{self.key}:consent")
+        texts = [ctx.text(self.prompt), ctx.text(self.refuse_prompt)]
+        reply.gather(ctx.action(), texts, digits=1, speech=False, timeout=2)
+        return None
+
+    def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        if ctx.state.get("phase") == f"{self.key}:consent":
+            if ctx.params.get("Digits", "")[:1] == self.REFUSE_KEY:
+                ctx.remember(phase=None, recording_refused=True)
+                return self.on_refuse
+            ctx.remember(phase=f"{self.key}:recording")
+            reply.record(ctx.action(), max_length=self.max_length)
+            return None
+        sid = ctx.params.get("RecordingSid", "")
+        if sid.startswith("RE") and len(sid) == 34:
+            duration = ctx.params.get("RecordingDuration", "")
+            seconds = int(duration) if duration.isdigit() and len(duration) < 6 else None
+            _store_message(ctx, recording_sid=sid, recording_duration=seconds)
+            ctx.remember(phase=None)
+            return self.next
+        if ctx.count_attempt(self.key) >= self.max_attempts:
+            ctx.remember(phase=None)
+            return self.on_failure
+        reply.say(ctx.text(self.no_input))
+        return self.enter(ctx, reply)
+
+
+@node_type("speech_message")
+class SpeechMessage(Node):
+    """Take a message by speech recognition: Twilio returns text, no audio is recorded."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"prompt", "next", "on_failure", "max_attempts", "no_input"}
     )
 
     def parse(self) -> None:
         self.prompt: str = self.req("prompt", str)
-        self.max_length = self.int_in("max_length", 120, 5, 600)
         self.max_attempts = self.int_in("max_attempts", 2, 1, 3)
         self.next: str = self.req("next", str)
         self.on_failure: str = self.req("on_failure", str)
@@ -293,29 +369,13 @@ class Record(Node):
         return {"prompt": self.prompt, "no_input": self.no_input}
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
-        reply.say(ctx.text(self.prompt))
-        reply.record(ctx.action(), max_length=self.max_length)
+        reply.gather(ctx.action(), [ctx.text(self.prompt)], digits=None, dtmf=False, timeout=5)
         return None
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
-        sid = ctx.params.get("RecordingSid", "")
-        if sid.startswith("RE") and len(sid) == 34:
-            duration = ctx.params.get("RecordingDuration", "")
-            ctx.session.add(
-                Message(
-                    practice_id=ctx.call.practice_id,
-                    call_id=ctx.call.id,
-                    callback_number=ctx.call.caller,
-                    callback_index=ctx.call.caller_index,
-                    urgent=ctx.call.urgent,
-                    recording_sid=sid,
-                    recording_duration=int(duration)
-                    if duration.isdigit() and len(duration) < 6
-                    else None,
-                    created_at=ctx.now,
-                )
-            )
-            ctx.call.outcome = "message"
+        words = ctx.params.get("SpeechResult", "").strip()
+        if words:
+            _store_message(ctx, transcript=words, status="transcribed")
             return self.next
         if ctx.count_attempt(self.key) >= self.max_attempts:
             return self.on_failure

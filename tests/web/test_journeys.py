@@ -55,6 +55,8 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
     call = twilio.place_call(CALLER, practice_number).press("3")
     call.answer(press=None)
     assert "ne peut pas vous répondre" in call.last_heard()
+    assert "tapez étoile" in call.last_heard()  # the recording can be refused
+    call.silence()
     assert call.waiting_for == "Record"
     call.record(seconds=12)
     assert "message a bien été enregistré" in call.last_heard()
@@ -70,7 +72,7 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
 
 def test_nobody_answering_leads_to_a_message(twilio, practice_number):
     call = twilio.place_call(CALLER, practice_number).press("3").no_answer()
-    assert call.waiting_for == "Record"
+    assert call.silence().waiting_for == "Record"
 
 
 def test_silence_in_the_menu_reprompts_then_reaches_a_person(twilio, practice_number):
@@ -124,7 +126,7 @@ def test_closed_hours_say_when_the_practice_reopens_and_keep_urgent_and_messages
     assert "lundi 30 novembre à 8 h 30" in call.text
     assert "tapez 9" in call.text and "tapez 1" not in call.text
     call.press("2")
-    assert call.waiting_for == "Record"
+    assert call.silence().waiting_for == "Record"
 
 
 def test_a_public_holiday_is_announced(app, twilio, practice_number):
@@ -142,15 +144,15 @@ def test_the_lunch_break_is_announced(app, twilio, practice_number):
 
 def test_a_message_with_silence_twice_ends_politely_without_a_message(app, twilio, practice_number):
     call = twilio.place_call(CALLER, practice_number).press("2")
-    call.silence()
+    call.silence().silence()  # no refusal, then nothing said after the beep
     assert "rien entendu" in call.last_heard()
-    call.silence()
+    call.silence().silence()
     assert "Aucun message" in call.last_heard() and call.ended
     assert stored_call(app, call.sid).outcome == "no-message"
 
 
 def test_hanging_up_during_the_recording_keeps_the_message(app, twilio, practice_number):
-    call = twilio.place_call(CALLER, practice_number).press("2")
+    call = twilio.place_call(CALLER, practice_number).press("2").silence()
     call.record(seconds=6, finish="hangup")
     row = stored_call(app, call.sid)
     assert row.outcome == "message" and row.status == "completed"
@@ -241,3 +243,28 @@ def test_a_status_callback_for_an_unknown_call_is_accepted_and_ignored(twilio):
         twilio.url("/twilio/status"), {"CallSid": "CA" + "f" * 32, "CallStatus": "completed"}
     )
     assert status == 204
+
+
+def test_refusing_the_recording_takes_the_message_by_speech_with_no_audio(
+    app, twilio, practice_number
+):
+    """The notice promises a key to refuse recording: no <Record> follows that key."""
+    call = twilio.place_call(CALLER, practice_number)
+    assert "touche étoile" in call.text  # the policy's notice, read before anything
+    call.press("2").press("*")
+    assert "ne sera pas enregistré" in call.last_heard()
+    assert call.waiting_for == "Gather"
+    call.say("Bonjour, merci de me rappeler pour mon ordonnance")
+    assert "bien été enregistré" in call.last_heard() and call.ended
+    assert not any("RecordingSid" in params for _, params in call.requests)
+    with services(app).db.session() as session:
+        message = session.scalars(select(Message)).one()
+        assert message.recording_sid is None and message.status == "transcribed"
+        assert message.transcript == "Bonjour, merci de me rappeler pour mon ordonnance"
+    assert stored_call(app, call.sid).state["recording_refused"] is True
+
+
+def test_a_speech_message_with_silence_twice_ends_without_a_message(twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("2").press("*")
+    call.silence().silence()
+    assert "Aucun message" in call.last_heard() and call.ended
