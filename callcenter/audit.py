@@ -60,7 +60,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(128))
     practice_id: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -179,10 +179,10 @@ def call(
 
 
 def _register() -> None:
-    from callcenter.cli_data import audit_group, keys
+    from callcenter.cli_data import audit_group, keys, patient, purge, worker
 
-    main.add_command(keys)
-    main.add_command(audit_group)
+    for command in (keys, audit_group, purge, patient, worker):
+        main.add_command(command)
 
 
 _register()

@@ -14,20 +14,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
-from callcenter import audit
+from callcenter import audit, jobs
 from callcenter.crypto import FieldCipher
 from callcenter.db import Database
 from callcenter.encrypted import use_cipher
 from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
+from callcenter.policy import Policy, PolicyError, load_policy
 from callcenter.practice import PracticeDirectory, PracticeError
 from callcenter.settings import Settings, SettingsError, load_settings
-
-CHECKPOINT_FILE = "audit-checkpoints.jsonl"
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Context:
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.settings.home / CHECKPOINT_FILE
+        return self.settings.home / jobs.CHECKPOINT_FILE
 
     def now(self) -> datetime:
         return self.settings.now or datetime.now(UTC)
@@ -50,10 +50,14 @@ class Context:
         return practice.blind_index_bits if practice else 12
 
     def checkpoint(self) -> None:
-        with self.db.session() as session:
-            audit.write_checkpoint(
-                session, self.checkpoint_path, self.keyring.signing_key(), self.now()
-            )
+        jobs.checkpoint(self.db, self.keyring, self.settings, self.now())
+
+    def policy(self) -> Policy:
+        try:
+            return load_policy(self.settings.policy_file)
+        except PolicyError as exc:
+            fail(str(exc))
+            raise
 
 
 def fail(message: str) -> None:
@@ -229,3 +233,110 @@ def audit_show(last: int) -> None:
                     ensure_ascii=False,
                 )
             )
+
+
+# -- retention ------------------------------------------------------------------
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
+def purge(dry_run: bool) -> None:
+    """Delete what recordings_policy.yaml says is past its time, here and at Twilio."""
+    with opened() as ctx:
+        policy = ctx.policy()
+        report = jobs.purge(ctx.db, policy, ctx.now(), dry_run=dry_run, actor="cli:admin")
+        counts = ", ".join(f"{k} {v}" for k, v in report.counts().items())
+        click.echo(f"{'would delete' if dry_run else 'deleted'}: {counts}")
+        if dry_run:
+            return
+        sent = jobs.remote_deletions(ctx.db, ctx.settings, policy, ctx.now())
+        click.echo(
+            f"at Twilio: {sent.deleted} deleted, {sent.gone} already gone, "
+            f"{sent.failed} failed (retried later)"
+        )
+        ctx.checkpoint()
+
+
+# -- data subjects' rights ----------------------------------------------------------
+@click.group()
+def patient() -> None:
+    """The data subject's rights: export and erase, by phone number."""
+
+
+def _subject(ctx: Context, session: Session, phone: str) -> Any:
+    from callcenter.gdpr import find_subject_everywhere
+
+    bits = {practice.id: practice.blind_index_bits for practice in ctx.practices}
+    try:
+        return find_subject_everywhere(session, ctx.cipher, phone, bits)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@patient.command("export")
+@click.option("--phone", required=True, help="The number, in any format.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON here (mode 0600) instead of standard output.",
+)
+def patient_export(phone: str, out: Path | None) -> None:
+    """Everything held about the person behind this number, decrypted, as JSON (audited)."""
+    from callcenter.gdpr import export_subject
+
+    with opened() as ctx:
+        with ctx.db.session() as session:
+            data = export_subject(
+                session, _subject(ctx, session, phone), actor="cli:admin", now=ctx.now()
+            )
+        ctx.checkpoint()
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out is None:
+        click.echo(text)
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    click.echo(f"written to {out}")
+
+
+@patient.command("erase")
+@click.option("--phone", required=True, help="The number, in any format.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def patient_erase(phone: str, yes: bool) -> None:
+    """Delete everything held about this number, here and at Twilio (audited)."""
+    from callcenter.gdpr import erase_subject
+
+    if not yes:
+        click.confirm("Erase every record of this number, in every practice?", abort=True)
+    with opened() as ctx:
+        with ctx.db.session() as session:
+            report = erase_subject(
+                session, _subject(ctx, session, phone), actor="cli:admin", now=ctx.now()
+            )
+        counts = ", ".join(f"{k} {v}" for k, v in report.as_dict().items())
+        click.echo(f"erased: {counts}")
+        sent = jobs.remote_deletions(ctx.db, ctx.settings, ctx.policy(), ctx.now())
+        click.echo(
+            f"at Twilio: {sent.deleted} deleted, {sent.gone} already gone, "
+            f"{sent.failed} failed (retried by the worker)"
+        )
+        ctx.checkpoint()
+
+
+@click.command()
+def worker() -> None:
+    """Run the scheduled jobs: purge, deletions at Twilio, audit checkpoints, re-encryption."""
+    from callcenter.clock import Clock
+    from callcenter.logs import configure
+    from callcenter.worker import run_worker
+
+    with opened() as ctx:
+        configure(ctx.settings.log_format)
+        run_worker(
+            db=ctx.db,
+            settings=ctx.settings,
+            policy=ctx.policy(),
+            keyring=ctx.keyring,
+            cipher=ctx.cipher,
+            practices=ctx.practices,
+            clock=Clock(ctx.settings.now),
+        )

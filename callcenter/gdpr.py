@@ -26,8 +26,7 @@ Nothing here commits: the caller's session does.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,8 +36,9 @@ from sqlalchemy.orm import Session
 
 from callcenter import audit
 from callcenter.crypto import FieldCipher
-from callcenter.models import Appointment, Call, CallStep, Message, Patient, RemoteDeletion
+from callcenter.models import Appointment, Call, CallStep, Message, Patient
 from callcenter.phone import normalize
+from callcenter.retention import enqueue_deletion, sids_in
 
 EXPORT_ACTION = "patient.export"
 ERASE_ACTION = "patient.erase"
@@ -63,7 +63,6 @@ ABOUT = {
 
 # Twilio SIDs the call engine may keep in Call.state: recordings, transcriptions, child legs.
 _SID_KINDS = {"RE": "recording", "TR": "transcription", "CA": "call"}
-_SID = re.compile(r"(RE|TR|CA)[0-9a-f]{32}")
 
 
 @dataclass
@@ -136,6 +135,17 @@ def find_subject(
     for practice_id in dict.fromkeys(practice_ids):
         indexes = cipher.phone_index_all(e164, practice=practice_id, bits=bits)
         practices[practice_id] = _find_in_practice(session, practice_id, e164, indexes)
+    return Subject(practices)
+
+
+def find_subject_everywhere(
+    session: Session, cipher: FieldCipher, phone: str, bits_by_practice: Mapping[str, int]
+) -> Subject:
+    """:func:`find_subject` across practices, each with its own blind-index width."""
+    practices: dict[str, PracticeRows] = {}
+    for practice_id, bits in bits_by_practice.items():
+        found = find_subject(session, cipher, phone, practice_ids=[practice_id], bits=bits)
+        practices.update(found.practices)
     return Subject(practices)
 
 
@@ -324,7 +334,7 @@ def _erase_practice(session: Session, rows: PracticeRows, now: datetime) -> dict
             remote[("recording", message.recording_sid)] = None
     for call in calls:
         remote[("call", call.call_sid)] = None
-        for sid in _sids_in(call.state):
+        for sid in sids_in(call.state):
             remote[(_SID_KINDS[sid[:2]], sid)] = None
 
     counts = {
@@ -347,30 +357,12 @@ def _delete(session: Session, model: Any, criterion: Any) -> int:
 def _enqueue(
     session: Session, practice_id: str, wanted: dict[tuple[str, str], None], now: datetime
 ) -> int:
-    """Queue a Twilio deletion per (kind, SID) not queued before; returns how many were added.
+    """Queue a Twilio deletion per (kind, SID), due now since the subject asked.
 
-    Written directly as :class:`RemoteDeletion` rows (same contract as
-    ``retention.enqueue_deletion``): due now, since the subject asked.
+    A deletion already queued for later is brought forward; returns how many
+    queue rows changed.
     """
-    if not wanted:
-        return 0
-    sids = sorted({sid for _, sid in wanted})
-    query = select(RemoteDeletion.kind, RemoteDeletion.sid).where(RemoteDeletion.sid.in_(sids))
-    known = {(kind, sid) for kind, sid in session.execute(query)}
-    new = [key for key in wanted if key not in known]
-    for kind, sid in new:
-        session.add(RemoteDeletion(practice_id=practice_id, kind=kind, sid=sid, due_at=now))
-    session.flush()
-    return len(new)
-
-
-def _sids_in(value: Any) -> Iterator[str]:
-    """Twilio SIDs anywhere in the call's bookkeeping (nested dicts and lists included)."""
-    if isinstance(value, str) and _SID.fullmatch(value):
-        yield value
-    elif isinstance(value, dict | list):
-        for item in value.values() if isinstance(value, dict) else value:
-            yield from _sids_in(item)
+    return sum(enqueue_deletion(session, practice_id, kind, sid, now) for kind, sid in wanted)
 
 
 # -- helpers ------------------------------------------------------------------

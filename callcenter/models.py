@@ -56,7 +56,7 @@ class Patient(EncryptedRow, Base):
     name_ct: Mapped[bytes | None] = mapped_column("name", LargeBinary)
     birth_date_ct: Mapped[bytes | None] = mapped_column("birth_date", LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     phone = EncryptedField("phone_ct")
     name = EncryptedField("name_ct")
@@ -165,7 +165,7 @@ class Appointment(Base):
         ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True
     )
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     kind: Mapped[str] = mapped_column(String(64), default="consultation")
     status: Mapped[str] = mapped_column(String(16), default="booked")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -138,12 +138,12 @@ def _count(session: Session, model: Any, where: ColumnElement[bool]) -> int:
     return session.execute(select(func.count()).select_from(model).where(where)).scalar_one()
 
 
-def _sids_in(value: Any) -> list[str]:
+def sids_in(value: Any) -> list[str]:
     """Twilio SIDs anywhere in a call's bookkeeping (dial legs, recordings)."""
     if isinstance(value, str):
         return [value] if _SID.fullmatch(value) else []
     items = value.values() if isinstance(value, dict) else value
-    return [sid for item in items for sid in _sids_in(item)] if isinstance(items, Iterable) else []
+    return [sid for item in items for sid in sids_in(item)] if isinstance(items, Iterable) else []
 
 
 # -- queueing Twilio deletions --------------------------------------------------
@@ -211,7 +211,7 @@ def _queue_remote(session: Session, cut: dict[str, datetime], now: datetime, dry
     )
     for practice, call_sid, state in calls:
         wanted.append((practice, "call", call_sid))
-        wanted.extend((practice, _KIND_OF_PREFIX[sid[:2]], sid) for sid in _sids_in(state))
+        wanted.extend((practice, _KIND_OF_PREFIX[sid[:2]], sid) for sid in sids_in(state))
     wanted = [(p, kind, sid) for p, kind, sid in dict.fromkeys(wanted) if valid_sid(kind, sid)]
     return sum(_enqueue(session, *item, now, dry_run=dry_run) for item in wanted)
 

@@ -125,3 +125,15 @@ def database_down(app: Flask) -> Iterator[None]:
     yield
     svc.db.dispose()
     svc.db = original
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The `callcenter` command pointed at the test instance and database."""
+    monkeypatch.setenv("CALLCENTER_HOME", str(settings.home))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", settings.twilio_account_sid)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", settings.twilio_auth_token)
+    monkeypatch.setenv("CALLCENTER_NOW", settings.now.isoformat() if settings.now else "")
+    (settings.home / "settings.yaml").write_text("log_format: console\n")
+    return settings

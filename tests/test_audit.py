@@ -344,7 +344,12 @@ def test_purge_before_keeps_the_chain_verifiable_and_records_an_anchor(
     with db.session() as session:
         anchor = session.get(AuditAnchor, 1)
         assert anchor is not None and (anchor.seq, anchor.hash) == (3, hashes[2])
-        assert session.scalars(select(AuditEntry.seq)).all() == [4, 5, 6, 7]
+        assert session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all() == [
+            4,
+            5,
+            6,
+            7,
+        ]
     assert run_verify(db, cp) == VerifyResult(
         True, 4, None, "4 entries verified; checkpoint at seq 6 matches"
     )

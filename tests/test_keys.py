@@ -19,17 +19,6 @@ from callcenter.services import StartupError
 from tests.conftest import CALLER, services
 
 
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    """The CLI pointed at the test instance and database."""
-    monkeypatch.setenv("CALLCENTER_HOME", str(settings.home))
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", settings.twilio_account_sid)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", settings.twilio_auth_token)
-    (settings.home / "settings.yaml").write_text("log_format: console\n")
-    return settings
-
-
 def leave_messages(twilio, number: str, count: int) -> None:
     for _ in range(count):
         twilio.place_call(CALLER, number).press("2").silence().record(seconds=7)

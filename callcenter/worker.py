@@ -1,0 +1,107 @@
+"""``callcenter worker``: the scheduled jobs, in a process of their own.
+
+APScheduler runs each job at its time; a job that fails is logged (without
+personal data) and simply runs again at its next time, so a database or
+Twilio outage only delays the work.  Jobs are safe to run in two workers at
+once (see :mod:`callcenter.jobs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from callcenter import jobs
+from callcenter.clock import Clock
+from callcenter.crypto import FieldCipher
+from callcenter.db import Database
+from callcenter.keyring import KeyRing
+from callcenter.keys import ENCRYPTED_MODELS, reencrypt_batch
+from callcenter.logs import get_logger
+from callcenter.policy import Policy
+from callcenter.practice import PracticeDirectory
+from callcenter.settings import Settings
+
+log = get_logger("callcenter.worker")
+
+
+def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            result = job()
+        except Exception as exc:
+            log.error("job_failed", job=name, error=type(exc).__name__)
+            return
+        log.info("job_done", job=name, result=getattr(result, "__dict__", None) or result)
+
+    return run
+
+
+def reencrypt_some(
+    db: Database, cipher: FieldCipher, practices: PracticeDirectory, batch: int = 500
+) -> int:
+    """One batch per table towards the active key: rotation finishes in the background."""
+
+    def bits(practice_id: str) -> int:
+        practice = practices.by_id(practice_id)
+        return practice.blind_index_bits if practice else 12
+
+    moved = 0
+    for model in ENCRYPTED_MODELS:
+        with db.session() as session:
+            moved += reencrypt_batch(session, cipher, model, bits, batch)
+    return moved
+
+
+def schedule(
+    scheduler: BaseScheduler,
+    *,
+    db: Database,
+    settings: Settings,
+    policy: Policy,
+    keyring: KeyRing,
+    cipher: FieldCipher,
+    practices: PracticeDirectory,
+    clock: Clock,
+) -> BaseScheduler:
+    """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
+
+    def add(name: str, job: Callable[[], Any], trigger: Any) -> None:
+        scheduler.add_job(
+            _guarded(name, job),
+            trigger,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+
+    add(
+        "purge",
+        lambda: jobs.purge(db, policy, clock.now()),
+        CronTrigger(hour=3, minute=30, timezone="Europe/Paris"),
+    )
+    add(
+        "remote_deletions",
+        lambda: jobs.remote_deletions(db, settings, policy, clock.now()),
+        IntervalTrigger(minutes=5),
+    )
+    add(
+        "audit_checkpoint",
+        lambda: jobs.checkpoint(db, keyring, settings, clock.now()),
+        IntervalTrigger(hours=1),
+    )
+    add("reencrypt", lambda: reencrypt_some(db, cipher, practices), IntervalTrigger(minutes=10))
+    return scheduler
+
+
+def run_worker(**services: Any) -> None:
+    scheduler = schedule(BlockingScheduler(timezone="UTC"), **services)
+    log.info("worker_started", jobs=[job.id for job in scheduler.get_jobs()])
+    scheduler.start()
