@@ -31,6 +31,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     except Exception:
         services.db.dispose()
         raise
+    if settings.public_base_url is None:
+        # Behind a TLS proxy every signature would then fail (403): say so at once.
+        logs.get_logger().warning(
+            "public_base_url_unset", hint="set PUBLIC_BASE_URL behind a proxy"
+        )
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 

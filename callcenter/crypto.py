@@ -161,6 +161,11 @@ class FieldCipher:
         with self._lock:
             return self._counts.get(key_id, 0)
 
+    def observe(self, key_id: int, total: int) -> None:
+        """Raise the counter to ``total`` (what every process has encrypted so far)."""
+        with self._lock:
+            self._counts[key_id] = max(self._counts.get(key_id, 0), total)
+
     def counts(self) -> dict[int, int]:
         """A snapshot of every counter (to persist them)."""
         with self._lock:

@@ -2,9 +2,9 @@
 
 Each process counts in memory (``FieldCipher``) and adds what it counted to
 the ``key_usage`` totals now and then: at the end of a webhook once a hundred
-encryptions have gathered, at the end of every command.  A process starts
-from the stored totals, so with P processes the limit is overshot by at most
-P × 100, far below the margin between 2^30 and 2^32.
+encryptions have gathered, at the end of every command.  Each flush reads the
+grand total back and counts on from it, so P processes overshoot the limit
+by at most P × 100, far below the margin between 2^30 and 2^32.
 """
 
 from __future__ import annotations
@@ -43,11 +43,13 @@ class UsageRecorder:
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         for key_id, count in deltas.items():
-            statement = insert(KeyUsage).values(key_id=key_id, encryptions=count)
-            statement = statement.on_conflict_do_update(
+            values = insert(KeyUsage).values(key_id=key_id, encryptions=count)
+            upsert = values.on_conflict_do_update(
                 index_elements=[KeyUsage.key_id],
-                set_={"encryptions": KeyUsage.encryptions + statement.excluded.encryptions},
-            )
-            session.execute(statement)
-            self._flushed[key_id] = self._flushed.get(key_id, 0) + count
+                set_={"encryptions": KeyUsage.encryptions + values.excluded.encryptions},
+            ).returning(KeyUsage.encryptions)
+            stored = int(session.execute(upsert).scalar_one())
+            # Other processes count too: from now on, count from the grand total.
+            self.cipher.observe(key_id, stored)
+            self._flushed[key_id] = max(stored, self._flushed.get(key_id, 0) + count)
         return total

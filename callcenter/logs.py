@@ -62,6 +62,8 @@ PERSONAL_FIELDS = frozenset(
     }
 )
 
+_PERSONAL_KEYS = frozenset(f.replace("_", "").replace("-", "") for f in PERSONAL_FIELDS)
+
 _PATTERNS = [
     # Recording and media URLs (they open the audio) and any URL with credentials.
     re.compile(r"https?://[^\s\"']*(?:/Recordings/|/Transcriptions/|/Media/)[^\s\"']*", re.I),
@@ -69,6 +71,7 @@ _PATTERNS = [
     # Phone numbers: seven digits or more, possibly with +, spaces, dots or dashes,
     # also URL-encoded ("From=%2B336...") as in a request line.
     re.compile(r"%2B\d(?:[\s.\-]?\d){6,}", re.I),
+    re.compile(r"\+\d(?:[\s.\-]?\d){6,}"),  # "+336…" even glued to a word
     re.compile(r"(?<![\w])\+?\d(?:[\s.\-]?\d){6,}(?![\w])"),
     # Dates as callers key them or speak them.
     re.compile(r"\b\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b"),
@@ -85,6 +88,11 @@ def _mask_plain(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
     return text
+
+
+def _personal(name: object) -> bool:
+    """Field names compared lower-cased, without '_' or '-': speech_result = SpeechResult."""
+    return str(name).lower().replace("_", "").replace("-", "") in _PERSONAL_KEYS
 
 
 def mask_text(text: str) -> str:
@@ -106,7 +114,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
         return MASK
     if isinstance(value, dict):
         return {
-            mask_text(str(k)): MASK if str(k).lower() in PERSONAL_FIELDS else _clean(v, depth + 1)
+            mask_text(str(k)): MASK if _personal(k) else _clean(v, depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set):
@@ -117,7 +125,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
 def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """structlog processor: personal fields dropped by name, patterns masked in values."""
     for key in list(event_dict):
-        if key.lower() in PERSONAL_FIELDS:
+        if _personal(key):
             event_dict[key] = MASK
         elif key == "exc_info":
             continue

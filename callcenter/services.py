@@ -22,6 +22,7 @@ from callcenter.flow.engine import CallEngine, PracticeRuntime
 from callcenter.flow.loader import load_flows
 from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
+from callcenter.keyring_watch import KeyRingWatcher, keyring_path
 from callcenter.models import KeyCheck
 from callcenter.policy import Policy, PolicyError, load_policy
 from callcenter.practice import Practice, PracticeDirectory, PracticeError
@@ -44,6 +45,7 @@ class Services:
     policy: Policy
     cipher: FieldCipher
     usage: UsageRecorder
+    watcher: KeyRingWatcher
 
 
 def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> PracticeRuntime:
@@ -95,6 +97,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         policy=policy,
         cipher=cipher,
         usage=UsageRecorder(cipher),
+        watcher=KeyRingWatcher(cipher, keyring_path(settings.home, os.environ)),
     )
 
 

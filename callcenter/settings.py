@@ -91,6 +91,9 @@ def _url(name: str, value: str | None) -> str | None:
         raise SettingsError(f"{name}: {value!r} is not an http(s) URL")
     if parts.query or parts.fragment:
         raise SettingsError(f"{name}: {value!r} must not carry a query or fragment")
+    if parts.path not in ("", "/"):
+        # Webhook actions are root paths (/twilio/step…): Twilio would drop a prefix.
+        raise SettingsError(f"{name}: {value!r} must be scheme and host only, with no path")
     return value.rstrip("/")
 
 

@@ -8,6 +8,7 @@ once (see :mod:`callcenter.jobs`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from callcenter.clock import Clock
 from callcenter.crypto import FieldCipher
 from callcenter.db import Database
 from callcenter.keyring import KeyRing
+from callcenter.keyring_watch import KeyRingWatcher, keyring_path
 from callcenter.keys import ENCRYPTED_MODELS, reencrypt_batch
 from callcenter.logs import get_logger
 from callcenter.policy import Policy
@@ -30,9 +32,10 @@ from callcenter.settings import Settings
 log = get_logger("callcenter.worker")
 
 
-def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+def _guarded(name: str, job: Callable[[], Any], watcher: KeyRingWatcher) -> Callable[[], None]:
     def run() -> None:
         try:
+            watcher.refresh(force=True)  # follow a key rotation before touching data
             result = job()
         except Exception as exc:
             log.error("job_failed", job=name, error=type(exc).__name__)
@@ -70,10 +73,11 @@ def schedule(
     clock: Clock,
 ) -> BaseScheduler:
     """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
+    watcher = KeyRingWatcher(cipher, keyring_path(settings.home, os.environ))
 
     def add(name: str, job: Callable[[], Any], trigger: Any) -> None:
         scheduler.add_job(
-            _guarded(name, job),
+            _guarded(name, job, watcher),
             trigger,
             id=name,
             name=name,

@@ -58,3 +58,20 @@ def test_webhooks_record_their_encryptions(app, twilio, practice_number):
     with services(app).db.session() as session:
         total = session.scalars(select(KeyUsage.encryptions)).one()
     assert total >= 100
+
+
+def test_each_process_counts_on_from_the_grand_total(db):
+    """Two servers at once: the limit applies to their sum, not to each."""
+    ring = KeyRing.generate()
+    first, second = (FieldCipher(ring, nonce_limit=10) for _ in range(2))
+    recorders = [UsageRecorder(first), UsageRecorder(second)]
+    for cipher, recorder in zip((first, second), recorders, strict=True):
+        for _ in range(4):
+            cipher.encrypt("x", **PLACE)
+        with db.session() as session:
+            recorder.flush(session)
+    assert second.encryptions(ring.active_id) == 8  # it learnt of the first server's 4
+    second.encrypt("x", **PLACE)
+    second.encrypt("x", **PLACE)
+    with pytest.raises(RotationRequired):
+        second.encrypt("x", **PLACE)

@@ -105,3 +105,21 @@ def test_start_up_with_a_key_ring_that_cannot_read_the_database_fails(settings):
     KeyRing.generate().save(settings.home / "keyring.json")
     with pytest.raises(StartupError, match="cannot decrypt this database"):
         create_app(settings)
+
+
+def test_a_running_server_follows_a_rotation_without_restarting(
+    app, twilio, practice_number, cli_env
+):
+    """After 'keys rotate', new calls are encrypted under the new key and old rows still read."""
+    leave_messages(twilio, practice_number, 1)
+    svc = services(app)
+    svc.watcher.interval = 0  # look at the file at every webhook
+    runner = CliRunner()
+    assert runner.invoke(main, ["keys", "rotate"]).exit_code == 0
+    new_key = KeyRing.load(cli_env.home / "keyring.json").active_id
+    leave_messages(twilio, practice_number, 1)
+    assert svc.cipher.keyring.active_id == new_key
+    with svc.db.session() as session:
+        keys = {c.caller_ct[1:5] for c in session.scalars(select(Call))}
+    assert new_key.to_bytes(4, "big") in keys and len(keys) == 2
+    assert len(read_everything(app)) > 0  # every row, old key and new, still reads

@@ -282,3 +282,17 @@ def test_configuring_twice_keeps_a_single_handler(configured: Configure) -> None
     structlog.get_logger().info("once")
     assert first.getvalue() == ""
     assert len(records(second)) == 1
+
+
+def test_field_names_match_whatever_their_spelling(configured):
+    """speech_result, Speech-Result and SpeechResult are all the same personal field."""
+    stream = configured()
+    structlog.get_logger().info("heard", speech_result="Jean Dupont", **{"Speech-Result": "Zoé"})
+    assert "Jean Dupont" not in stream.getvalue() and "Zoé" not in stream.getvalue()
+
+
+def test_a_number_glued_to_a_word_is_masked(configured):
+    stream = configured()
+    structlog.get_logger().info("raw", detail="From+33612345678To+33184880000")
+    output = stream.getvalue()
+    assert "612345678" not in output and "184880000" not in output

@@ -230,3 +230,13 @@ def test_unknown_keys_of_the_file_are_kept_as_extra(tmp_path: Path) -> None:
     write_settings(tmp_path, retention_days=30)
     settings = load(tmp_path)
     assert settings.extra == {"retention_days": 30}
+
+
+def test_a_public_base_url_with_a_path_is_refused(tmp_path):
+    """Actions are root paths: Twilio would drop the prefix and every step would 404."""
+    (tmp_path / "settings.yaml").write_text(
+        "twilio_account_sid: AC" + "0" * 32 + "\ntwilio_auth_token: t\n"
+        "public_base_url: https://ivr.example.fr/cabinet\n"
+    )
+    with pytest.raises(SettingsError, match=r"PUBLIC_BASE_URL: .* no path"):
+        load_settings({"CALLCENTER_HOME": str(tmp_path)})

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,13 +21,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from callcenter import repository
 from callcenter.crypto import FieldCipher
 from callcenter.flow.base import CallContext, FlowError, Node
+from callcenter.flow.fallback import SafeAnswers
 from callcenter.flow.loader import MAX_CHAIN, FlowSet
-from callcenter.models import Call
+from callcenter.models import Call, Message
 from callcenter.phone import normalize
 from callcenter.practice import Practice, PracticeDirectory
 from callcenter.prompts import Catalogue
 from callcenter.twiml import Reply, Voice
 
+MAX_REQUESTS = 80  # answers in one call; a booking takes about twenty
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -62,7 +65,7 @@ class CallEngine:
         self.cipher = cipher
         self.practices = practices
         self.runtimes = dict(runtimes)
-        self.default_catalogue = default_catalogue
+        self.safe = SafeAnswers(practices, self.runtimes, default_catalogue)
 
     # -- calls -------------------------------------------------------------
     def incoming(self, session: Session, params: Mapping[str, str], now: datetime) -> Answer:
@@ -73,7 +76,7 @@ class CallEngine:
             return self._replay(session, known, 0)
         practice = self.practices.by_number(params.get("To"))
         if practice is None:
-            return Answer(self.unknown_number(), outcome="unknown-number")
+            return Answer(self.safe.unknown_number(), outcome="unknown-number")
         runtime = self.runtimes[practice.id]
         flow = runtime.flows.flows[practice.start_flow]
         caller = normalize(params.get("From"))
@@ -112,10 +115,14 @@ class CallEngine:
         if call is None or call.practice_id not in self.runtimes:
             # Not a call we know (or its practice left): route it to people.
             practice = self.practices.by_number(params.get("To"))
-            return Answer(self.safe_answer(practice), outcome="unknown-call")
+            return Answer(self.safe.reach_someone(practice), outcome="unknown-call")
         if repository.step(session, call.id, seq) is not None or seq != call.seq:
             return self._replay(session, call, seq)
         runtime = self.runtimes[call.practice_id]
+        if seq >= MAX_REQUESTS:
+            # However the flows are written, a call never loops for ever: after
+            # this many answers it leaves the flows for a person or a message.
+            return Answer(self.safe.reach_someone(runtime.practice), outcome="too-long")
         ctx = CallContext(
             runtime.practice,
             runtime.catalogue,
@@ -133,17 +140,25 @@ class CallEngine:
 
     def status(self, session: Session, params: Mapping[str, str], now: datetime) -> str:
         """Close the call record; late, repeated or unknown callbacks change nothing."""
-        call = repository.call_by_sid(session, params.get("CallSid", ""))
         status = params.get("CallStatus", "")
-        if call is None or status not in TERMINAL_STATUSES or call.ended_at is not None:
+        if status not in TERMINAL_STATUSES:
             return "ignored"
-        call.status = status
-        call.ended_at = now
         duration = params.get("CallDuration", "")
-        call.duration = int(duration) if duration.isdigit() and len(duration) < 7 else None
-        if call.outcome is None:
-            call.outcome = "hung-up"
-        return call.outcome
+        # A plain conditional UPDATE, not the versioned row: the callback may
+        # race the call's last step (a Record action on hang-up), and Twilio
+        # does not send it again.
+        closed = session.execute(
+            update(Call)
+            .where(Call.call_sid == params.get("CallSid", ""), Call.ended_at.is_(None))
+            .values(
+                status=status,
+                ended_at=now,
+                duration=int(duration) if duration.isdigit() and len(duration) < 7 else None,
+                outcome=func.coalesce(Call.outcome, "hung-up"),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return "closed" if closed.rowcount else "ignored"  # type: ignore[attr-defined]
 
     # -- transfers ---------------------------------------------------------
     def whisper(self, session: Session, call_id: str, reason: str) -> Answer:
@@ -164,53 +179,40 @@ class CallEngine:
         # The redirect after the Gather comes back without digits: that is a refusal.
         return Answer(reply.to_xml(), outcome="whisper")
 
+    def keep_fallback_message(
+        self,
+        session: Session,
+        params: Mapping[str, str],
+        practice: Practice | None,
+        now: datetime,
+    ) -> str:
+        """Store a message recorded on the fallback path, so the digest shows it."""
+        sid = params.get("RecordingSid", "")
+        if practice is None or not (sid.startswith("RE") and len(sid) == 34):
+            return "no-recording"
+        if session.scalars(select(Message.id).where(Message.recording_sid == sid)).first():
+            return "replayed"
+        call = repository.call_by_sid(session, params.get("CallSid", ""))
+        caller = call.caller if call else normalize(params.get("From"))
+        bits = practice.blind_index_bits
+        session.add(Message(
+            practice_id=practice.id,
+            call_id=call.id if call else None,
+            callback_number=caller,
+            callback_index=self.cipher.phone_index(caller, practice=practice.id, bits=bits)
+            if caller else None,
+            urgent=call.urgent if call else False,
+            recording_sid=sid,
+            created_at=now,
+        ))  # fmt: skip
+        return "stored"
+
     @staticmethod
     def whisper_accept(digits: str) -> Answer:
         """Pressing 1 bridges the call; anything else (or a voicemail) hangs up this leg."""
         if digits == "1":
             return Answer('<?xml version="1.0" encoding="UTF-8"?><Response />', outcome="accepted")
         return Answer(Reply(Voice()).hangup().to_xml(), outcome="refused")
-
-    # -- answers that need no database ---------------------------------------
-    def catalogue_for(self, practice: Practice | None) -> tuple[Catalogue, Voice]:
-        if practice is not None and practice.id in self.runtimes:
-            runtime = self.runtimes[practice.id]
-            return runtime.catalogue, runtime.voice
-        return self.default_catalogue, Voice()
-
-    def unknown_number(self) -> str:
-        catalogue, voice = self.catalogue_for(None)
-        return Reply(voice).say(catalogue.text("unknown_number")).hangup().to_xml()
-
-    def safe_answer(self, practice: Practice | None) -> str:
-        """Reach a person, else take a message: the answer when anything went wrong.
-
-        Built from the practice file held in memory, so it works with the
-        database down; its Dial and Record actions go to the fallback URL.
-        """
-        catalogue, voice = self.catalogue_for(practice)
-        variables = {"practice_name": practice.name if practice else ""}
-        reply = Reply(voice).say(catalogue.text("technical_difficulty", variables))
-        numbers = [s.phone for s in practice.secretaries if s.phone] if practice else []
-        if numbers and practice is not None:
-            reply.dial(
-                [(n, None) for n in numbers],
-                action="/twilio/fallback?stage=dialed",
-                timeout=practice.ring_seconds,
-                caller_id=practice.number,
-            )
-            return reply.to_xml()
-        return self.fallback_message(practice)
-
-    def fallback_message(self, practice: Practice | None) -> str:
-        catalogue, voice = self.catalogue_for(practice)
-        reply = Reply(voice).say(catalogue.text("fallback_leave_message"))
-        reply.record("/twilio/fallback?stage=recorded", max_length=120)
-        return reply.to_xml()
-
-    def fallback_goodbye(self, practice: Practice | None) -> str:
-        catalogue, voice = self.catalogue_for(practice)
-        return Reply(voice).say(catalogue.text("goodbye")).hangup().to_xml()
 
     # -- internals -----------------------------------------------------------
     def _run(
@@ -222,8 +224,10 @@ class CallEngine:
             hops += 1
             if hops > MAX_CHAIN:
                 raise FlowError(node.file, node.id, None, "too many nodes without waiting")
-            node = flows.resolve(node.flow, ref)
-            ctx.reset_attempts(node.key)
+            target = flows.resolve(node.flow, ref)
+            if target.key != node.key:  # a node failing back to itself keeps its count
+                ctx.reset_attempts(target.key)
+            node = target
             ctx.call.flow, ctx.call.node = node.flow, node.id
             ref = node.enter(ctx, reply)
         if not reply.waits and not reply.ends:
@@ -253,6 +257,6 @@ class CallEngine:
         if stored is None:
             runtime = self.runtimes.get(call.practice_id)
             return Answer(
-                self.safe_answer(runtime.practice if runtime else None), outcome="no-step"
+                self.safe.reach_someone(runtime.practice if runtime else None), outcome="no-step"
             )
         return Answer(stored.twiml, node=stored.node, outcome="replayed")

@@ -16,6 +16,7 @@ import yaml
 
 from callcenter.flow import nodes as _nodes  # noqa: F401  (registers the node types)
 from callcenter.flow.base import NODE_TYPES, FlowError, Node
+from callcenter.flow.fallback import REQUIRED_PROMPTS
 from callcenter.prompts import Catalogue, CatalogueError
 
 MAX_CHAIN = 40  # nodes one answer may pass through: a loop with no wait is a flow bug
@@ -94,6 +95,9 @@ def _check_references(flows: dict[str, Flow], errors: list[FlowError]) -> None:
     for flow in flows.values():
         for node in flow.nodes.values():
             for field_name, ref in node.targets().items():
+                if field_name == "on_failure" and ref == node.id:
+                    message = "leads back to this node: a caller who fails could never leave"
+                    errors.append(node.error(field_name, message))
                 if ref.startswith("@"):
                     if ref[1:] not in flows:
                         errors.append(node.error(field_name, f"no flow named {ref[1:]!r}"))
@@ -117,6 +121,10 @@ def _check_reachable(flows: dict[str, Flow], errors: list[FlowError]) -> None:
 
 
 def _check_catalogue(flows: dict[str, Flow], catalogue: Catalogue, errors: list[FlowError]) -> None:
+    for key in REQUIRED_PROMPTS:
+        if not catalogue.has(key):
+            message = "is missing: the server speaks it on the error and transfer paths"
+            errors.append(FlowError(catalogue.source, None, key, message))
     for flow in flows.values():
         for node in flow.nodes.values():
             for field_name, key in node.prompts().items():

@@ -158,8 +158,9 @@ class Menu(Node):
             key = option.get("key")
             if key is not None:
                 key = str(key)
-                if len(key) != 1 or key not in "0123456789*#":
-                    raise self.error(f"{where}.key", f"{key!r} is not a single phone key")
+                if len(key) != 1 or key not in "0123456789*":
+                    # '#' ends keypad input in Twilio's Gather: it can never be chosen.
+                    raise self.error(f"{where}.key", f"{key!r} is not a single key from 0-9 or *")
                 if key in seen:
                     raise self.error(f"{where}.key", f"key {key} is used twice")
                 seen.add(key)
@@ -246,7 +247,8 @@ class Transfer(Node):
         numbers = [s.phone for s in ctx.practice.secretaries if s.phone]
         if not numbers:
             return self.on_no_answer
-        whisper = "/twilio/whisper?" + urlencode({"call": ctx.call.id, "reason": self.reason})
+        query = {"call": ctx.call.id, "reason": self.reason, "practice": ctx.practice.id}
+        whisper = "/twilio/whisper?" + urlencode(query)
         if self.prompt:
             reply.say(ctx.text(self.prompt))
         ctx.remember(transfer_reason=self.reason)

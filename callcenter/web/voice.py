@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from callcenter.flow.engine import Answer
 from callcenter.logs import get_logger
+from callcenter.practice import Practice
 from callcenter.services import Services
 from callcenter.web.signature import twilio_signed
 
@@ -47,16 +48,26 @@ def twiml(text: str) -> Response:
     return Response(text, mimetype="text/xml")
 
 
-def answer(form: dict[str, str], work: Callable[[Session], Answer]) -> Response:
-    """Run ``work`` in a request session; on any error, answer safely instead."""
+def answer(
+    form: dict[str, str],
+    work: Callable[[Session], Answer],
+    on_error: Callable[[Practice | None], str] | None = None,
+    practice: Practice | None = None,
+) -> Response:
+    """Run ``work`` in a request session; on any error, answer safely instead.
+
+    The safe answer reaches a person or takes a message (``on_error`` gives
+    another, e.g. for a secretary's whisper), for ``practice`` or the called one.
+    """
     svc = services()
     started = time.perf_counter()
     try:
+        svc.watcher.refresh()
         with svc.db.session() as session:
             result = work(session)
             svc.usage.flush(session, threshold=100)
     except Exception as exc:
-        practice = svc.practices.by_number(form.get("To"))
+        practice = practice or svc.practices.by_number(form.get("To"))
         log.error(
             "webhook_failed",
             route=request.path,
@@ -64,7 +75,7 @@ def answer(form: dict[str, str], work: Callable[[Session], Answer]) -> Response:
             error=type(exc).__name__,
             latency_ms=_ms(started),
         )
-        return twiml(svc.engine.safe_answer(practice))
+        return twiml(on_error(practice) if on_error else svc.engine.safe.reach_someone(practice))
     log.info(
         "webhook",
         route=request.path,
@@ -135,7 +146,10 @@ def whisper() -> Response:
     call_id = request.args.get("call", "")[:64]
     reason = request.args.get("reason", "other")[:32]
     svc = services()
-    return answer(form, lambda s: svc.engine.whisper(s, call_id, reason))
+    practice = svc.practices.by_id(request.args.get("practice", "")[:64])
+    return answer(
+        form, lambda s: svc.engine.whisper(s, call_id, reason), svc.engine.safe.whisper, practice
+    )
 
 
 @bp.post("/whisper/accept")
@@ -151,26 +165,39 @@ def whisper_accept() -> Response:
 @bp.post("/fallback")
 @twilio_signed
 def fallback() -> Response:
-    """The number's Voice Fallback URL, and the error path's Dial/Record actions.
+    """The number's Voice Fallback URL, and the error path's Whisper, Dial and Record actions.
 
-    Touches no database: practices and prompts are held in memory.
+    Answers from memory (practices and prompts); only a recorded message is
+    stored, when the database answers, and its SID logged when it does not.
     """
     svc = services()
-    practice = svc.practices.by_number(request.form.get("To"))
+    safe = svc.engine.safe
+    form = params()
     stage = request.args.get("stage", "")
-    if stage == "dialed":
-        if request.form.get("DialCallStatus") in ("completed", "answered"):
-            text = svc.engine.fallback_goodbye(practice)
-        else:
-            text = svc.engine.fallback_message(practice)
-    elif stage == "recorded":
-        text = svc.engine.fallback_goodbye(practice)
-    else:
-        text = svc.engine.safe_answer(practice)
-    log.warning(
-        "fallback",
-        stage=stage or "twilio",
-        call_sid=request.form.get("CallSid"),
-        error_code=request.form.get("ErrorCode", "")[:8],
+    practice = svc.practices.by_id(request.args.get("practice", "")[:64]) or (
+        svc.practices.by_number(form.get("To"))
     )
+    if stage == "whisper":
+        text = safe.whisper(practice)
+    elif stage == "dialed":
+        bridged = form.get("DialCallStatus") in ("completed", "answered")
+        text = safe.goodbye(practice) if bridged else safe.leave_message(practice)
+    elif stage == "recorded":
+        _keep_fallback_message(form, practice)
+        text = safe.goodbye(practice)
+    else:
+        text = safe.reach_someone(practice)
+    log.warning("fallback", stage=stage or "twilio", call_sid=form.get("CallSid"),
+                error_code=form.get("ErrorCode", "")[:8])  # fmt: skip
     return twiml(text)
+
+
+def _keep_fallback_message(form: dict[str, str], practice: Practice | None) -> None:
+    svc = services()
+    try:
+        with svc.db.session() as session:
+            svc.engine.keep_fallback_message(session, form, practice, svc.clock.now())
+    except Exception as exc:
+        # The audio is safe at Twilio; the SID (not personal) lets it be recovered.
+        log.error("fallback_message_not_stored", recording_sid=form.get("RecordingSid"),
+                  error=type(exc).__name__)  # fmt: skip

@@ -160,3 +160,36 @@ def test_flows_check_passes_on_the_shipped_flows():
     result = CliRunner().invoke(main, ["flows", "check"])
     assert result.exit_code == 0, result.output
     assert "no errors" in result.output
+
+
+def test_a_catalogue_missing_a_prompt_the_server_speaks_is_reported(flows: Path):
+    """The error and transfer paths speak these whatever the flows say."""
+    catalogue = flows / "prompts" / "fr-FR.yaml"
+    text = catalogue.read_text()
+    start = text.index("technical_difficulty:")
+    end = text.index("fallback_leave_message:")
+    catalogue.write_text(text[:start] + text[end:])
+    assert any(
+        e.startswith("fr-FR.yaml: field 'technical_difficulty': is missing")
+        for e in errors_for(flows)
+    )
+
+
+def test_a_failure_path_back_to_the_same_node_is_refused(flows: Path):
+    text = (
+        (flows / "main.yaml")
+        .read_text()
+        .replace('on_failure: "@secretary"', "on_failure: menu_open", 1)
+    )
+    (flows / "main.yaml").write_text(text)
+    assert any(
+        "node 'menu_open': field 'on_failure': leads back to this node" in e
+        for e in errors_for(flows)
+    )
+
+
+def test_the_hash_key_is_refused_as_a_menu_choice(flows: Path):
+    """Twilio's Gather ends input on '#': an option on it could never be chosen."""
+    text = (flows / "main.yaml").read_text().replace('{key: "3"', '{key: "#"', 1)
+    (flows / "main.yaml").write_text(text)
+    assert any("field 'options[3].key': '#' is not a single key" in e for e in errors_for(flows))

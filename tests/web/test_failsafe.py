@@ -8,7 +8,14 @@ from sqlalchemy import select
 from callcenter.emulator import FlaskTransport, TwilioEmulator
 from callcenter.flow.nodes import Menu
 from callcenter.models import Call
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, services
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CALLER,
+    PUBLIC_BASE,
+    broken_database,
+    services,
+)
 
 
 def test_an_exception_in_a_node_still_routes_the_caller_to_a_person(
@@ -114,4 +121,109 @@ def test_a_step_out_of_order_repeats_the_current_question(app, twilio, practice_
     )
     assert status == 200 and "tapez 1" in body
     call.press("3")
+    assert call.waiting_for == "Dial"
+
+
+def test_a_database_failure_during_the_whisper_still_lets_the_secretary_accept(
+    app, twilio, practice_number
+):
+    """The secretary hears a generic whisper and presses 1; never a voicemail prompt."""
+    call = twilio.place_call(CALLER, practice_number).press("3")
+    svc = services(app)
+    original, svc.db = svc.db, broken_database()
+    try:
+        call.answer(press="1")
+    finally:
+        svc.db.dispose()
+        svc.db = original
+    assert "Appel pour le cabinet médical des Tilleuls." in call.whispers
+    assert "Pour prendre l'appel, tapez 1." in call.whispers
+    assert not any("bip" in line for line in call.whispers)
+    assert not call.application_error
+
+
+def test_the_fallback_dial_asks_each_secretary_to_press_1(app, practice_number, database_down):
+    """A voicemail answering the error path's Dial must not take the patient's call."""
+    twilio = TwilioEmulator(
+        FlaskTransport(app.test_client()),
+        AUTH_TOKEN,
+        PUBLIC_BASE,
+        account_sid=ACCOUNT_SID,
+        voice_path="/twilio/fallback",
+    )
+    call = twilio.place_call(CALLER, practice_number)
+    call.answer(press=None)  # a voicemail: it presses nothing
+    assert "Pour prendre l'appel, tapez 1." in call.whispers
+    assert call.waiting_for == "Record"  # not bridged: the caller may leave a message
+
+
+def test_a_message_left_on_the_fallback_path_is_stored_when_the_database_answers(
+    app, practice_number
+):
+    """Twilio called the fallback URL (say, a timeout); the database is fine meanwhile."""
+    from callcenter.models import Message
+
+    twilio = TwilioEmulator(
+        FlaskTransport(app.test_client()),
+        AUTH_TOKEN,
+        PUBLIC_BASE,
+        account_sid=ACCOUNT_SID,
+        voice_path="/twilio/fallback",
+    )
+    call = twilio.place_call(CALLER, practice_number).no_answer()
+    assert "raccrochez" in call.last_heard()  # how to refuse the recording
+    call.record(seconds=11)
+    action = next((url, p) for url, p in call.requests if "RecordingSid" in p)
+    status, _ = twilio.post(*action)  # Twilio retries the action: still one message
+    assert status == 200
+    with services(app).db.session() as session:
+        message = session.scalars(select(Message)).one()
+        assert message.callback_number == CALLER and message.recording_sid.startswith("RE")
+
+
+def test_a_fallback_message_with_the_database_down_logs_its_recording_sid(
+    app, practice_number, database_down, caplog
+):
+    twilio = TwilioEmulator(
+        FlaskTransport(app.test_client()),
+        AUTH_TOKEN,
+        PUBLIC_BASE,
+        account_sid=ACCOUNT_SID,
+        voice_path="/twilio/fallback",
+    )
+    call = twilio.place_call(CALLER, practice_number).no_answer().record(seconds=5)
+    assert "Au revoir" in call.last_heard() and call.ended
+    sid = next(p["RecordingSid"] for _, p in call.requests if "RecordingSid" in p)
+    assert "fallback_message_not_stored" in caplog.text and sid in caplog.text
+
+
+def test_a_status_callback_before_the_last_step_still_closes_the_call(app, twilio, practice_number):
+    """Callbacks arrive out of order; the call is closed and the message kept."""
+    from callcenter.models import Message
+
+    call = twilio.place_call(CALLER, practice_number).press("2").silence()
+    status, _ = twilio.post(
+        twilio.url("/twilio/status"),
+        {"CallSid": call.sid, "CallStatus": "completed", "To": practice_number},
+    )
+    assert status == 204
+    call.record(seconds=7, finish="hangup")
+    with services(app).db.session() as session:
+        row = session.scalars(select(Call).where(Call.call_sid == call.sid)).one()
+        assert row.ended_at is not None and row.status == "completed"
+        assert session.scalars(select(Message)).one().call_id == row.id
+
+
+def test_a_call_that_never_leaves_its_flows_ends_with_a_person(
+    app, twilio, practice_number, monkeypatch
+):
+    """Whatever the flows, after MAX_REQUESTS answers the call goes to a person."""
+    from callcenter.flow import engine
+
+    monkeypatch.setattr(engine, "MAX_REQUESTS", 6)
+    call = twilio.place_call(CALLER, practice_number)
+    for _ in range(5):
+        call.press("7")  # never a valid choice; the menu's own limit would end it too
+        if call.waiting_for != "Gather":
+            break
     assert call.waiting_for == "Dial"
