@@ -18,6 +18,17 @@ from tests.conftest import (
 )
 
 
+def fallback_twilio(app) -> TwilioEmulator:
+    """Twilio calling the number's Voice Fallback URL, as it does when our answer fails."""
+    return TwilioEmulator(
+        FlaskTransport(app.test_client()),
+        AUTH_TOKEN,
+        PUBLIC_BASE,
+        account_sid=ACCOUNT_SID,
+        voice_path="/twilio/fallback",
+    )
+
+
 def test_an_exception_in_a_node_still_routes_the_caller_to_a_person(
     app, twilio, practice_number, monkeypatch
 ):
@@ -55,13 +66,7 @@ def test_a_database_that_fails_at_commit_still_gives_safe_twiml(
 
 def test_the_fallback_url_works_with_the_database_unreachable(app, practice_number, database_down):
     """Twilio calls the fallback URL when we fail; it must not need the database."""
-    twilio = TwilioEmulator(
-        FlaskTransport(app.test_client()),
-        AUTH_TOKEN,
-        PUBLIC_BASE,
-        account_sid=ACCOUNT_SID,
-        voice_path="/twilio/fallback",
-    )
+    twilio = fallback_twilio(app)
     call = twilio.place_call(CALLER, practice_number)
     assert "difficulté technique" in call.text
     call.no_answer()
@@ -144,13 +149,7 @@ def test_a_database_failure_during_the_whisper_still_lets_the_secretary_accept(
 
 def test_the_fallback_dial_asks_each_secretary_to_press_1(app, practice_number, database_down):
     """A voicemail answering the error path's Dial must not take the patient's call."""
-    twilio = TwilioEmulator(
-        FlaskTransport(app.test_client()),
-        AUTH_TOKEN,
-        PUBLIC_BASE,
-        account_sid=ACCOUNT_SID,
-        voice_path="/twilio/fallback",
-    )
+    twilio = fallback_twilio(app)
     call = twilio.place_call(CALLER, practice_number)
     call.answer(press=None)  # a voicemail: it presses nothing
     assert "Pour prendre l'appel, tapez 1." in call.whispers
@@ -163,13 +162,7 @@ def test_a_message_left_on_the_fallback_path_is_stored_when_the_database_answers
     """Twilio called the fallback URL (say, a timeout); the database is fine meanwhile."""
     from callcenter.models import Message
 
-    twilio = TwilioEmulator(
-        FlaskTransport(app.test_client()),
-        AUTH_TOKEN,
-        PUBLIC_BASE,
-        account_sid=ACCOUNT_SID,
-        voice_path="/twilio/fallback",
-    )
+    twilio = fallback_twilio(app)
     call = twilio.place_call(CALLER, practice_number).no_answer()
     assert "raccrochez" in call.last_heard()  # how to refuse the recording
     call.record(seconds=11)
@@ -184,13 +177,7 @@ def test_a_message_left_on_the_fallback_path_is_stored_when_the_database_answers
 def test_a_fallback_message_with_the_database_down_logs_its_recording_sid(
     app, practice_number, database_down, caplog
 ):
-    twilio = TwilioEmulator(
-        FlaskTransport(app.test_client()),
-        AUTH_TOKEN,
-        PUBLIC_BASE,
-        account_sid=ACCOUNT_SID,
-        voice_path="/twilio/fallback",
-    )
+    twilio = fallback_twilio(app)
     call = twilio.place_call(CALLER, practice_number).no_answer().record(seconds=5)
     assert "Au revoir" in call.last_heard() and call.ended
     sid = next(p["RecordingSid"] for _, p in call.requests if "RecordingSid" in p)
