@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from callcenter import logs
-from callcenter.services import Services, build_services, check_keyring
+from callcenter.services import Services, build_services, start_up
 from callcenter.settings import Settings, load_settings
 
 MAX_BODY = 128 * 1024  # Twilio's webhooks are a few kB; anything larger is refused with 413
@@ -26,11 +26,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     services = services or build_services(settings)
     app.extensions["callcenter"] = services
     try:
-        if not check_keyring(services.db):
-            logs.get_logger().warning("database_unreachable_at_start")
+        warnings = start_up(services)
     except Exception:
         services.db.dispose()
         raise
+    for warning in warnings:
+        logs.get_logger().warning(warning)
     if settings.public_base_url is None:
         # Behind a TLS proxy every signature would then fail (403): say so at once.
         logs.get_logger().warning(

@@ -159,14 +159,14 @@ def call(
     url: str,
     at: str | None,
     in_process: bool,
-    **_script_options: Any,
+    **script_options: Any,
 ) -> None:
     """A local phone: call the practice as Twilio would, interactively or from a script.
 
     Scripted inputs are played in the order given, e.g.
     ``callcenter call --from +33612345678 --press 3 --answer 1``.
     """
-    from callcenter.phone_cli import run_call, script_from_argv
+    from callcenter.phone_cli import run_call, script_from_argv, script_from_options
 
     settings = _settings()
     if at:
@@ -174,7 +174,9 @@ def call(
             settings = dataclasses.replace(settings, now=parse_now(at))
         except SettingsError as exc:
             _fail(str(exc))
-    script = script_from_argv(sys.argv[1:])
+    # Click gives each option's values apart; the order between them lives in argv.
+    argv = sys.argv[sys.argv.index("call") + 1 :] if "call" in sys.argv else []
+    script = script_from_argv(argv) or script_from_options(script_options)
     sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script))
 
 

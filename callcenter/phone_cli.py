@@ -50,6 +50,17 @@ def script_from_argv(argv: list[str]) -> list[tuple[str, str]]:
     return script
 
 
+def script_from_options(options: dict[str, object]) -> list[tuple[str, str]]:
+    """The scripted inputs when argv is not ours (called from Python): option by option."""
+    script: list[tuple[str, str]] = []
+    for name in ("press", "say", "silence", "record", "answer", "no_answer", "hangup"):
+        values = options.get(name) or ()
+        kind = name.replace("_", "-")
+        for value in values if isinstance(values, tuple) else (values,):
+            script.append((kind, "" if kind in FLAGS else str(value)))
+    return script
+
+
 def apply(call: PhoneCall, kind: str, value: str) -> None:
     """One scripted or typed input, applied to what the call waits on."""
     actions: dict[str, Callable[[], object]] = {

@@ -7,12 +7,17 @@ checked now.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from callcenter import audit
 from callcenter.clock import Clock
 from callcenter.crypto import DecryptionError, FieldCipher
 from callcenter.db import Database
@@ -55,24 +60,65 @@ def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> Pract
     return PracticeRuntime(practice, catalogue, flows, policy.notice(practice.language))
 
 
-def check_keyring(db: Database) -> bool:
-    """Prove the key ring opens this database; False when the database is unreachable.
+def check_keyring(session: Session) -> None:
+    """Prove the key ring opens this database.
 
     A wrong key ring must stop start-up: serving with it would store rows no
     one can read beside rows it cannot read.
     """
     try:
-        with db.session() as session:
-            row = session.scalars(select(KeyCheck)).first()
-            if row is not None and row.value != KeyCheck.KNOWN:
-                raise DecryptionError("key check value differs")
+        row = session.scalars(select(KeyCheck)).first()
+        if row is not None and row.value != KeyCheck.KNOWN:
+            raise DecryptionError("key check value differs")
     except DecryptionError:
         raise StartupError(
             "the key ring cannot decrypt this database (wrong CALLCENTER_KEYRING or keyring.json?)"
         ) from None
-    except SQLAlchemyError:
+
+
+def config_fingerprint(settings: Settings, practices: PracticeDirectory) -> str:
+    """A hash of every file that shapes calls: practices, flows, prompts, the policy."""
+    folders = {settings.practices_dir, settings.flows_dir, settings.flows_dir / "prompts"}
+    for practice in practices:
+        if practice.flows_dir:
+            folders |= {practice.flows_dir, practice.flows_dir / "prompts"}
+    files = sorted(p for folder in folders for p in folder.glob("*.yaml"))
+    digest = hashlib.sha256()
+    for path in [*files, settings.policy_file]:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def audit_config(session: Session, fingerprint: str, now: datetime) -> bool:
+    """Audit a configuration change: True when the files differ from the last start."""
+    last = session.scalars(
+        select(audit.AuditEntry.details)
+        .where(audit.AuditEntry.action == "config.loaded")
+        .order_by(audit.AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    if last is not None and json.loads(last).get("fingerprint") == fingerprint:
         return False
+    audit.append(session, actor="system:start", action="config.loaded",
+                 details={"fingerprint": fingerprint}, now=now)  # fmt: skip
     return True
+
+
+def start_up(services: Services) -> list[str]:
+    """Checks against the database at start-up; returns the warnings to log.
+
+    Raises StartupError for a key ring that cannot read the database; a
+    database that does not answer yet is only a warning (calls then take the
+    fallback path until it does).
+    """
+    try:
+        with services.db.session() as session:
+            check_keyring(session)
+            fingerprint = config_fingerprint(services.settings, services.practices)
+            audit_config(session, fingerprint, services.clock.now())
+    except SQLAlchemyError:
+        return ["database_unreachable_at_start"]
+    return []
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:

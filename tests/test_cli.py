@@ -209,3 +209,39 @@ def test_call_to_a_server_that_is_not_running_says_so(instance: Path):
     )
     assert result.returncode == 1
     assert "cannot reach the server" in result.stderr
+
+
+def test_the_local_phone_reads_keys_and_speech_typed_by_a_person(instance: Path, monkeypatch):
+    """Interactive: the caller types 3, then the secretary's side picks up with 1."""
+    CliRunner().invoke(main, ["init", "--demo"])
+    monkeypatch.setattr(sys, "argv", ["pytest"])
+    result = CliRunner().invoke(
+        main,
+        ["call", "--from", "+33612345678", "--at", "2026-11-24T10:00:00+01:00"],
+        input="je voudrais parler au secrétariat\n1\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Nous vous mettons en relation" in result.output
+    assert "Appel pour le cabinet médical des Tilleuls." in result.output
+
+
+def test_scripted_options_work_when_called_from_python(instance: Path, monkeypatch):
+    CliRunner().invoke(main, ["init", "--demo"])
+    monkeypatch.setattr(sys, "argv", ["pytest", "-p", "no:cacheprovider"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "call",
+            "--from",
+            "+33612345678",
+            "--at",
+            "2026-11-24T10:00:00+01:00",
+            "--press",
+            "2",
+            "--silence",
+            "--record",
+            "6",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "message a bien été enregistré" in result.output
