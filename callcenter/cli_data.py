@@ -324,19 +324,25 @@ def patient_erase(phone: str, yes: bool) -> None:
 
 @click.command()
 def worker() -> None:
-    """Run the scheduled jobs: purge, deletions at Twilio, audit checkpoints, re-encryption."""
-    from callcenter.clock import Clock
+    """Run the scheduled jobs: purge, Twilio deletions, SMS notices, checkpoints, re-encryption."""
     from callcenter.logs import configure
+    from callcenter.services import StartupError, build_services, send_notices
     from callcenter.worker import run_worker
 
-    with opened() as ctx:
-        configure(ctx.settings.log_format)
-        run_worker(
-            db=ctx.db,
-            settings=ctx.settings,
-            policy=ctx.policy(),
-            keyring=ctx.keyring,
-            cipher=ctx.cipher,
-            practices=ctx.practices,
-            clock=Clock(ctx.settings.now),
-        )
+    try:
+        settings = load_settings()
+        configure(settings.log_format)
+        svc = build_services(settings)
+    except (SettingsError, StartupError) as exc:
+        fail(str(exc))
+    svc.db.create_all()
+    run_worker(
+        db=svc.db,
+        settings=settings,
+        policy=svc.policy,
+        keyring=svc.keyring,
+        cipher=svc.cipher,
+        practices=svc.practices,
+        clock=svc.clock,
+        notices=lambda: send_notices(svc),
+    )

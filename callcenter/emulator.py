@@ -46,7 +46,9 @@ class FlaskTransport:
 
     def post(self, path: str, data: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         response = self.client.post(path, data=data, headers=headers)  # type: ignore[attr-defined]
-        return response.status_code, response.get_data(as_text=True)
+        body = response.get_data(as_text=True)
+        response.close()  # as a WSGI server does: runs the app's call_on_close work
+        return response.status_code, body
 
 
 class HttpTransport:

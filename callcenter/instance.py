@@ -41,12 +41,38 @@ DEMO_PRACTICE = {
         "saturday": ["09:00-12:00"],
     },
     "doctors": [
-        {"id": "dr-martin", "name": "docteur Claire Martin"},
-        {"id": "dr-bernard", "name": "docteur Paul Bernard"},
+        {
+            "id": "dr-martin",
+            "name": "Claire Martin",
+            "called": "docteure Martin",
+            "email": "dr.martin@example.test",
+            "on_call_phone": "+33612000011",
+        },
+        {
+            "id": "dr-bernard",
+            "name": "Paul Bernard",
+            "called": "docteur Bernard",
+            "email": "dr.bernard@example.test",
+            "on_call_phone": "+33612000012",
+        },
+    ],
+    # Nights and weekends; office hours go to the secretaries.
+    "on_call": [
+        {
+            "doctor": "dr-martin",
+            "days": ["monday", "tuesday", "wednesday", "thursday"],
+            "from": "19:00",
+            "to": "08:30",
+        },
+        {"doctor": "dr-bernard", "days": ["friday"], "from": "18:00", "to": "24:00"},
+        {"doctor": "dr-bernard", "days": ["saturday", "sunday"], "from": "00:00", "to": "24:00"},
+        {"doctor": "dr-martin", "days": ["monday"], "from": "00:00", "to": "08:30"},
     ],
     "secretaries": [
         {"id": "sec-lea", "name": "Léa", "phone": "+33612000001"},
     ],
+    "instructions": "Urgences : le médecin de garde est prévenu par SMS. Rappeler les "
+    "messages avant midi.",
     "transfer": {"mode": "simultaneous", "ring_seconds": 20},
 }
 

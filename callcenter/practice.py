@@ -18,19 +18,22 @@ import holidays as holidays_lib
 import yaml
 
 from callcenter.phone import normalize
-
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from callcenter.staff import (
+    Doctor,
+    OnCallShift,
+    Secretary,
+    StaffError,
+    on_call_doctor,
+    on_duty,
+    parse_doctors,
+    parse_hours,
+    parse_rota,
+    parse_secretaries,
+)
 
 
 class PracticeError(Exception):
     """A practice file is invalid; the message names the file and the field."""
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str
-    name: str
-    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,13 @@ class Practice:
     hours: dict[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
     holiday_country: str | None = "FR"
     closures: frozenset[date] = frozenset()
-    secretaries: tuple[Person, ...] = ()
-    doctors: tuple[Person, ...] = ()
+    secretaries: tuple[Secretary, ...] = ()
+    doctors: tuple[Doctor, ...] = ()
+    on_call: tuple[OnCallShift, ...] = ()
+    instructions: str = ""  # for the secretaries: a short text per practice
     transfer_mode: str = "simultaneous"
     ring_seconds: int = 20
+    present_caller: bool = False  # secretaries see the caller's number, else the practice's
     flows_dir: Path | None = None
     start_flow: str = "main"
     prompts: dict[str, str] = field(default_factory=dict)
@@ -73,6 +79,15 @@ class Practice:
         if sessions and sessions[0][0] <= clock < sessions[-1][1]:
             return "lunch"
         return "closed"
+
+    def on_call_doctor(self, now: datetime) -> Doctor | None:
+        """The doctor on call at this moment, per the rota."""
+        return on_call_doctor(self.on_call, self.doctors, now.astimezone(self.tz))
+
+    def secretaries_on_duty(self, now: datetime) -> list[Secretary]:
+        """Secretaries working now: their own hours, or the practice's opening hours."""
+        is_open = self.opening_status(now) == "open"
+        return on_duty(self.secretaries, is_open, now.astimezone(self.tz))
 
     def next_opening(self, now: datetime) -> datetime | None:
         """The next moment the practice opens, within two weeks, or ``None``."""
@@ -104,52 +119,11 @@ def _phone(path: Path, where: str, value: Any) -> str:
     return number
 
 
-def _clock(path: Path, where: str, value: str) -> time:
-    try:
-        clock = time.fromisoformat(value)
-    except ValueError:
-        raise _fail(path, where, f"{value!r} is not a time (HH:MM)") from None
-    if clock.tzinfo is not None:
-        raise _fail(path, where, f"{value!r}: give local times; the time zone is set once")
-    return clock
-
-
-def _hours(path: Path, raw: Any) -> dict[int, tuple[tuple[time, time], ...]]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise _fail(path, "hours", "must map weekdays to lists of 'HH:MM-HH:MM'")
-    result: dict[int, tuple[tuple[time, time], ...]] = {}
-    for day, sessions in raw.items():
-        if day not in WEEKDAYS:
-            raise _fail(path, f"hours.{day}", f"unknown weekday (use {', '.join(WEEKDAYS)})")
-        parsed: list[tuple[time, time]] = []
-        for i, session in enumerate(sessions or []):
-            where = f"hours.{day}[{i}]"
-            if not isinstance(session, str) or session.count("-") != 1:
-                raise _fail(path, where, f"{session!r} is not 'HH:MM-HH:MM'")
-            start, end = (_clock(path, where, part.strip()) for part in session.split("-"))
-            if end <= start or (parsed and start < parsed[-1][1]):
-                raise _fail(path, where, f"{session!r} is empty or overlaps the previous one")
-            parsed.append((start, end))
-        result[WEEKDAYS.index(day)] = tuple(parsed)
-    return result
-
-
-def _people(path: Path, key: str, raw: Any, need_phone: bool) -> tuple[Person, ...]:
-    people = []
-    for i, item in enumerate(raw or []):
-        where = f"{key}[{i}]"
-        if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
-            raise _fail(path, where, "needs an id and a name")
-        phone = item.get("phone")
-        if need_phone or phone is not None:
-            phone = _phone(path, f"{where}.phone", phone)
-        people.append(Person(id=str(item["id"]), name=str(item["name"]), phone=phone))
-    ids = [p.id for p in people]
-    if len(set(ids)) != len(ids):
-        raise _fail(path, key, "ids must be unique")
-    return tuple(people)
+def _staff_phone(where: str, value: Any) -> str:
+    number = normalize(str(value)) if value is not None else None
+    if number is None:
+        raise StaffError(where, f"{value!r} is not a valid phone number")
+    return number
 
 
 def load_practice(path: Path) -> Practice:
@@ -188,6 +162,12 @@ def load_practice(path: Path) -> Practice:
     ring = transfer.get("ring_seconds", 20)
     if not isinstance(ring, int) or not 5 <= ring <= 120:
         raise _fail(path, "transfer.ring_seconds", "must be a whole number from 5 to 120")
+    present = transfer.get("caller_id", "practice")
+    if present not in ("practice", "caller"):
+        raise _fail(path, "transfer.caller_id", "must be 'practice' or 'caller'")
+    unknown = set(transfer) - {"mode", "ring_seconds", "caller_id"}
+    if unknown:
+        raise _fail(path, f"transfer.{sorted(unknown)[0]}", "unknown field")
     prompts = raw.get("prompts") or {}
     if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
         raise _fail(path, "prompts", "must map prompt keys to texts")
@@ -199,6 +179,16 @@ def load_practice(path: Path) -> Practice:
         flows_dir = (path.parent / str(flows_dir)).resolve()
         if not flows_dir.is_dir():
             raise _fail(path, "flows_dir", f"{flows_dir} is not a folder")
+    try:
+        hours = parse_hours("hours", raw["hours"]) if raw.get("hours") is not None else {}
+        doctors = parse_doctors(raw.get("doctors"), _staff_phone, path.parent)
+        secretaries = parse_secretaries(raw.get("secretaries"), _staff_phone)
+        rota = parse_rota(raw.get("on_call"), doctors)
+    except StaffError as exc:
+        raise PracticeError(f"{path.name}: {exc}") from None
+    instructions = raw.get("instructions") or ""
+    if not isinstance(instructions, str) or len(instructions) > 500:
+        raise _fail(path, "instructions", "must be a short text (500 characters at most)")
     return Practice(
         id=str(raw["id"]),
         name=str(raw["name"]),
@@ -206,13 +196,16 @@ def load_practice(path: Path) -> Practice:
         language=str(raw.get("language", "fr-FR")),
         voice=str(raw.get("voice", "Polly.Lea-Neural")),
         timezone=timezone,
-        hours=_hours(path, raw.get("hours")),
+        hours=hours,
         holiday_country=str(country) if country else None,
         closures=frozenset(closures),
-        secretaries=_people(path, "secretaries", raw.get("secretaries"), need_phone=True),
-        doctors=_people(path, "doctors", raw.get("doctors"), need_phone=False),
+        secretaries=secretaries,
+        doctors=doctors,
+        on_call=rota,
+        instructions=instructions,
         transfer_mode=mode,
         ring_seconds=ring,
+        present_caller=present == "caller",
         flows_dir=flows_dir,
         start_flow=str(raw.get("start_flow", "main")),
         prompts={str(k): v for k, v in prompts.items()},

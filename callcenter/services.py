@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from callcenter import audit
+from callcenter import audit, notices
 from callcenter.clock import Clock
 from callcenter.crypto import DecryptionError, FieldCipher
 from callcenter.db import Database
@@ -29,10 +29,12 @@ from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.keyring_watch import KeyRingWatcher, keyring_path
 from callcenter.models import KeyCheck
+from callcenter.notices import SendReport
 from callcenter.policy import Policy, PolicyError, load_policy
 from callcenter.practice import Practice, PracticeDirectory, PracticeError
 from callcenter.prompts import Catalogue, CatalogueError
 from callcenter.settings import Settings
+from callcenter.twilio_rest import make_client
 
 
 class StartupError(Exception):
@@ -58,6 +60,19 @@ def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> Pract
     catalogue = Catalogue.load(flows_dir, practice.language, practice.prompts)
     flows = load_flows(flows_dir, catalogue, practice.start_flow)
     return PracticeRuntime(practice, catalogue, flows, policy.notice(practice.language))
+
+
+def send_notices(services: Services) -> SendReport:
+    """Send the due SMS notices (right after a webhook that queued one, and by the worker)."""
+    settings = services.settings
+    return notices.send_due(
+        services.db,
+        services.practices,
+        {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()},
+        lambda: make_client(settings.twilio_account_sid, settings.twilio_auth_token,
+                            api_base=settings.twilio_api_base),
+        services.clock.now(),
+    )  # fmt: skip
 
 
 def check_keyring(session: Session) -> None:

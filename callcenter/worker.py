@@ -71,6 +71,7 @@ def schedule(
     cipher: FieldCipher,
     practices: PracticeDirectory,
     clock: Clock,
+    notices: Callable[[], Any] | None = None,
 ) -> BaseScheduler:
     """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
     watcher = KeyRingWatcher(cipher, keyring_path(settings.home, os.environ))
@@ -102,6 +103,8 @@ def schedule(
         IntervalTrigger(hours=1),
     )
     add("reencrypt", lambda: reencrypt_some(db, cipher, practices), IntervalTrigger(minutes=10))
+    if notices is not None:
+        add("notices", notices, IntervalTrigger(minutes=1))
     return scheduler
 
 

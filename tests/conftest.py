@@ -21,11 +21,19 @@ from callcenter.instance import DEMO_PRACTICE
 from callcenter.keyring import KeyRing
 from callcenter.services import Services
 from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
-from tests.fake_twilio import fake_twilio  # noqa: F401  (fixture: Twilio's REST API, faked)
+
+pytest.register_assert_rewrite("tests.fake_twilio")
+
+from tests.fake_twilio import ACCOUNT_SID as FAKE_ACCOUNT_SID  # noqa: E402
+from tests.fake_twilio import AUTH_TOKEN as FAKE_AUTH_TOKEN  # noqa: E402
+from tests.fake_twilio import FakeTwilio  # noqa: E402
+
+pytest_plugins = ["tests.fake_twilio"]  # the fake_twilio fixture
 
 PUBLIC_BASE = "https://cc.example.test"
-AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-ACCOUNT_SID = "AC" + "1" * 32
+# The account whose webhooks the emulator signs and whose REST API the fake serves.
+AUTH_TOKEN = FAKE_AUTH_TOKEN
+ACCOUNT_SID = FAKE_ACCOUNT_SID
 # A Tuesday, mid-morning, in Paris: the practice is open.
 OPEN_HOURS = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
 CALLER = "+33612345678"
@@ -70,7 +78,8 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(home: Path, database_url: str) -> Settings:
+def settings(home: Path, database_url: str, fake_twilio: FakeTwilio) -> Settings:
+    """The test instance; Twilio's REST API (SMS, deletions) is the local fake."""
     return Settings(
         home=home,
         database_url=database_url,
@@ -79,6 +88,7 @@ def settings(home: Path, database_url: str) -> Settings:
         public_base_url=PUBLIC_BASE,
         flows_dir=DEFAULT_FLOWS_DIR,
         now=OPEN_HOURS,
+        twilio_api_base=fake_twilio.base_url,
     )
 
 

@@ -61,14 +61,17 @@ def leaks(blob: bytes) -> list[str]:
 def run_journeys(app, twilio, number: str) -> None:
     """Every branch that exists: transfer, refusal, message, urgent, silence, speech."""
     twilio.place_call(CANARY_NUMBER, number).press("3").answer(press="1")
-    twilio.place_call(CANARY_NUMBER, number).press("3").answer(press=None).silence().record(
-        seconds=9
-    )
+    # A new caller registers (date of birth keyed, name said) before leaving a message.
+    call = twilio.place_call(CANARY_NUMBER, number).press("3").answer(press=None)
+    call.press(CANARY_DOB).say(CANARY_NAME).silence().record(seconds=9)
     twilio.place_call(CANARY_NUMBER, number).say(f"{CANARY_SPEECH} urgence").answer()
-    twilio.place_call(CANARY_NUMBER, number).press(CANARY_DOB).no_answer().silence().silence()
+    # Known from now on: the date of birth identifies the caller.
+    call = twilio.place_call(CANARY_NUMBER, number).press(CANARY_DOB).press(CANARY_DOB)
+    call.no_answer().silence().silence()
     call = twilio.place_call(CANARY_NUMBER, number).press("7")
-    call.say(f"rendez-vous {CANARY_SPEECH}").busy().silence().record(seconds=4, finish="hangup")
-    twilio.place_call(CANARY_NUMBER, number).press("2").press("*").say(
+    call.say(f"rendez-vous {CANARY_SPEECH}").press(CANARY_DOB)
+    call.busy().silence().record(seconds=4, finish="hangup")
+    twilio.place_call(CANARY_NUMBER, number).press("2").press(CANARY_DOB).press("*").say(
         f"{CANARY_NAME} {CANARY_SPEECH}"
     )
     now = datetime.now(UTC)

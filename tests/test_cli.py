@@ -238,6 +238,8 @@ def test_scripted_options_work_when_called_from_python(instance: Path, monkeypat
             "2026-11-24T10:00:00+01:00",
             "--press",
             "2",
+            "--press",
+            "*",  # skips identification
             "--silence",
             "--record",
             "6",

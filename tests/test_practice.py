@@ -140,9 +140,10 @@ def test_a_secretary_without_a_phone_is_named(tmp_path: Path) -> None:
     assert "secretaries[0].phone" in message
 
 
-def test_a_doctor_without_a_phone_is_accepted(tmp_path: Path) -> None:
-    """Doctors are not rung: their phone is optional."""
-    assert all(d.phone is None for d in demo(tmp_path).doctors)
+def test_a_doctor_without_an_on_call_phone_is_accepted(tmp_path: Path) -> None:
+    """Only doctors on the on-call rota are rung: their phone is optional otherwise."""
+    practice = demo(tmp_path, doctors=[{"id": "dr-x", "name": "X"}], on_call=[])
+    assert practice.doctors[0].on_call_phone is None and practice.doctors[0].called == "X"
 
 
 def test_duplicate_person_ids_are_named(tmp_path: Path) -> None:
@@ -317,3 +318,74 @@ def test_an_invalid_file_in_the_folder_stops_loading(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text("id: [unclosed\n", encoding="utf-8")
     with pytest.raises(PracticeError, match=r"b\.yaml"):
         PracticeDirectory.load(tmp_path)
+
+
+# --- staff: on-call rota and secretaries on duty -----------------------------------------
+
+
+def at(moment: str) -> datetime:
+    return datetime.fromisoformat(moment)
+
+
+@pytest.mark.parametrize(
+    ("moment", "doctor"),
+    [
+        ("2026-11-24T10:00:00+01:00", None),  # Tuesday, office hours: the secretaries
+        ("2026-11-24T19:00:00+01:00", "dr-martin"),  # Tuesday evening
+        ("2026-11-25T03:00:00+01:00", "dr-martin"),  # the night after, past midnight
+        ("2026-11-25T08:30:00+01:00", None),  # the shift ends at 08:30
+        ("2026-11-27T22:00:00+01:00", "dr-bernard"),  # Friday night
+        ("2026-11-29T23:30:00+01:00", "dr-bernard"),  # Sunday night
+        ("2026-11-30T02:00:00+01:00", "dr-martin"),  # Monday early morning
+        ("2026-11-24T18:30:00Z", "dr-martin"),  # given in UTC: 19:30 in Paris
+    ],
+)
+def test_the_rota_names_the_doctor_on_call(tmp_path: Path, moment: str, doctor: str | None):
+    found = demo(tmp_path).on_call_doctor(at(moment))
+    assert (found.id if found else None) == doctor
+
+
+def test_secretaries_work_their_own_hours_or_the_practices(tmp_path: Path) -> None:
+    practice = demo(tmp_path, secretaries=[
+        {"id": "lea", "name": "Léa", "phone": "+33612000001"},
+        {"id": "remote", "name": "Télésecrétariat", "phone": "+33612000002",
+         "hours": {"tuesday": ["12:00-20:00"]}},
+    ])  # fmt: skip
+    assert [s.id for s in practice.secretaries_on_duty(at("2026-11-24T10:00:00+01:00"))] == ["lea"]
+    lunch = practice.secretaries_on_duty(at("2026-11-24T13:00:00+01:00"))
+    assert [s.id for s in lunch] == ["remote"]  # the practice is at lunch, the remote desk is not
+    assert practice.secretaries_on_duty(at("2026-11-24T21:00:00+01:00")) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"on_call": [{"doctor": "nobody"}]}, "on_call[0].doctor"),
+        ({"on_call": [{"doctor": "dr-martin", "days": ["funday"]}]}, "on_call[0].days"),
+        ({"on_call": [{"doctor": "dr-martin", "from": "25:00"}]}, "on_call[0].from"),
+        (
+            {"doctors": [{"id": "d", "name": "D", "email": "not an email"}], "on_call": []},
+            "doctors[0].email",
+        ),
+        (
+            {"doctors": [{"id": "d", "name": "D", "on_call_phone": "12"}], "on_call": []},
+            "doctors[0].on_call_phone",
+        ),
+        (
+            {"doctors": [{"id": "d", "name": "D"}], "on_call": [{"doctor": "d"}]},
+            "on_call[0].doctor",
+        ),
+        (
+            {
+                "secretaries": [
+                    {"id": "s", "name": "S", "phone": "+33612000001", "hours": {"monday": ["9-10"]}}
+                ]
+            },
+            "secretaries[0].hours.monday[0]",
+        ),
+        ({"transfer": {"caller_id": "secretary"}}, "transfer.caller_id"),
+        ({"instructions": "x" * 600}, "instructions"),
+    ],
+)
+def test_staff_errors_name_the_field(tmp_path: Path, changes: dict[str, Any], field: str):
+    assert f"demo.yaml: {field}:" in refusal(tmp_path, **changes)

@@ -171,6 +171,9 @@ class CallEngine:
         variables = {"practice_name": runtime.practice.name}
         reason_key = f"reason_{reason}" if catalogue.has(f"reason_{reason}") else "reason_other"
         texts = [catalogue.text("whisper_intro", variables), catalogue.text(reason_key)]
+        identity = call.state.get("identity")
+        if identity in ("known", "new"):
+            texts.append(catalogue.text(f"whisper_{identity}"))
         if call.urgent:
             texts.append(catalogue.text("whisper_urgent"))
         texts.append(catalogue.text("whisper_accept"))

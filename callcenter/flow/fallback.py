@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 # Prompts the server itself speaks, whatever the flows: every catalogue needs them.
 REQUIRED_PROMPTS = (
     "unknown_number", "technical_difficulty", "fallback_leave_message", "goodbye",
-    "whisper_intro", "whisper_urgent", "whisper_accept", "reason_other",
+    "whisper_intro", "whisper_urgent", "whisper_accept", "whisper_known", "whisper_new",
+    "reason_other", "sms_urgent_call", "sms_urgent_message",
 )  # fmt: skip
 
 

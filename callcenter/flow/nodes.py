@@ -221,11 +221,18 @@ class Menu(Node):
 
 @node_type("transfer")
 class Transfer(Node):
-    """Ring the secretaries; each hears a whisper and presses 1 to take the call."""
+    """Ring the secretaries on duty (or the doctor on call); each presses 1 to take the call.
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "reason", "on_no_answer", "next"})
+    The whisper tells them the practice and the context first, so a voicemail
+    or a wrong number never takes the patient's call.
+    """
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "reason", "on_no_answer", "next", "to"})
 
     def parse(self) -> None:
+        self.to: str = self.opt("to", str, "secretaries")
+        if self.to not in ("secretaries", "on_call"):
+            raise self.error("to", "must be 'secretaries' or 'on_call'")
         self.prompt: str | None = self.opt("prompt", str)
         self.reason: str = self.opt("reason", str, "other")
         self.on_no_answer: str = self.req("on_no_answer", str)
@@ -243,8 +250,14 @@ class Transfer(Node):
             refs["prompt"] = self.prompt
         return refs
 
+    def numbers(self, ctx: CallContext) -> list[str]:
+        if self.to == "on_call":
+            doctor = ctx.practice.on_call_doctor(ctx.now)
+            return [doctor.on_call_phone] if doctor and doctor.on_call_phone else []
+        return [s.phone for s in ctx.practice.secretaries_on_duty(ctx.now)]
+
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
-        numbers = [s.phone for s in ctx.practice.secretaries if s.phone]
+        numbers = self.numbers(ctx)
         if not numbers:
             return self.on_no_answer
         query = {"call": ctx.call.id, "reason": self.reason, "practice": ctx.practice.id}
@@ -256,7 +269,9 @@ class Transfer(Node):
             [(number, whisper) for number in numbers],
             action=ctx.action(),
             timeout=ctx.practice.ring_seconds,
-            caller_id=ctx.practice.number,
+            caller_id=ctx.call.caller
+            if ctx.practice.present_caller and ctx.call.caller
+            else ctx.practice.number,
             sequential=ctx.practice.transfer_mode == "sequential",
         )
         return None
@@ -264,7 +279,7 @@ class Transfer(Node):
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
         status = ctx.params.get("DialCallStatus", "")
         if status in ("completed", "answered"):
-            ctx.call.outcome = "transferred"
+            ctx.call.outcome = "on-call" if self.to == "on_call" else "transferred"
             if self.next:
                 return self.next
             reply.hangup()

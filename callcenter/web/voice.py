@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from callcenter.flow.engine import Answer
 from callcenter.logs import get_logger
+from callcenter.notices import QUEUED
 from callcenter.practice import Practice
-from callcenter.services import Services
+from callcenter.services import Services, send_notices
 from callcenter.web.signature import twilio_signed
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio")
@@ -66,6 +67,7 @@ def answer(
         with svc.db.session() as session:
             result = work(session)
             svc.usage.flush(session, threshold=100)
+            notify = session.info.pop(QUEUED, False)
     except Exception as exc:
         practice = practice or svc.practices.by_number(form.get("To"))
         log.error(
@@ -84,7 +86,18 @@ def answer(
         outcome=result.outcome,
         latency_ms=_ms(started),
     )
-    return twiml(result.twiml)
+    response = twiml(result.twiml)
+    if notify:
+        # After the answer is sent: the caller never waits on Twilio's REST API.
+        response.call_on_close(lambda: _send_notices(svc))
+    return response
+
+
+def _send_notices(svc: Services) -> None:
+    try:
+        send_notices(svc)
+    except Exception as exc:  # the worker retries what is left
+        log.error("notices_not_sent", error=type(exc).__name__)
 
 
 def _ms(started: float) -> float:

@@ -188,7 +188,7 @@ def test_a_status_callback_before_the_last_step_still_closes_the_call(app, twili
     """Callbacks arrive out of order; the call is closed and the message kept."""
     from callcenter.models import Message
 
-    call = twilio.place_call(CALLER, practice_number).press("2").silence()
+    call = twilio.place_call(CALLER, practice_number).press("2").press("*").silence()
     status, _ = twilio.post(
         twilio.url("/twilio/status"),
         {"CallSid": call.sid, "CallStatus": "completed", "To": practice_number},
