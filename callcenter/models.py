@@ -216,3 +216,20 @@ class KeyUsage(Base):
 
     key_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     encryptions: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class IdentificationGuard(Base):
+    """Wrong dates of birth counted per number: the brute-force guard of identification.
+
+    Keyed by the number's blind index, so it holds no number, only counts and
+    times; the whole table is short-lived (a window and a lock of an hour).
+    One row per (practice, index): counting is an atomic upsert on that key.
+    """
+
+    __tablename__ = "identification_guards"
+
+    practice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

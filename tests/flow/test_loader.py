@@ -110,7 +110,7 @@ def test_an_unknown_intent_is_reported(flows: Path):
 def test_an_unreachable_node_is_reported(flows: Path):
     with (flows / "message.yaml").open("a") as handle:
         handle.write("  orphan:\n    type: hangup\n")
-    assert "message.yaml: node 'orphan': unreachable from the start node 'record'" in errors_for(
+    assert "message.yaml: node 'orphan': unreachable from the start node 'identify'" in errors_for(
         flows
     )
 

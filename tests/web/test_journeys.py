@@ -55,6 +55,7 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
     call = twilio.place_call(CALLER, practice_number).press("3")
     call.answer(press=None)
     assert "ne peut pas vous répondre" in call.last_heard()
+    call.press("*")  # a new caller skips identification
     assert "tapez étoile" in call.last_heard()  # the recording can be refused
     call.silence()
     assert call.waiting_for == "Record"
@@ -72,6 +73,7 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
 
 def test_nobody_answering_leads_to_a_message(twilio, practice_number):
     call = twilio.place_call(CALLER, practice_number).press("3").no_answer()
+    call.press("*")  # skips identification
     assert call.silence().waiting_for == "Record"
 
 
@@ -94,6 +96,7 @@ def test_a_wrong_key_is_named_as_not_understood(twilio, practice_number):
 
 def test_saying_rendez_vous_chooses_the_appointment_branch(app, twilio, practice_number):
     call = twilio.place_call(CALLER, practice_number).say("je voudrais un rendez-vous")
+    call.press("*")  # skips identification
     assert call.waiting_for == "Dial"
     assert stored_call(app, call.sid).state["transfer_reason"] == "appointment"
 
@@ -125,7 +128,7 @@ def test_closed_hours_say_when_the_practice_reopens_and_keep_urgent_and_messages
     assert "actuellement fermé" in call.text
     assert "lundi 30 novembre à 8 h 30" in call.text
     assert "tapez 9" in call.text and "tapez 1" not in call.text
-    call.press("2")
+    call.press("2").press("*")  # '*' skips identification
     assert call.silence().waiting_for == "Record"
 
 
@@ -143,7 +146,7 @@ def test_the_lunch_break_is_announced(app, twilio, practice_number):
 
 
 def test_a_message_with_silence_twice_ends_politely_without_a_message(app, twilio, practice_number):
-    call = twilio.place_call(CALLER, practice_number).press("2")
+    call = twilio.place_call(CALLER, practice_number).press("2").press("*")  # no identification
     call.silence().silence()  # no refusal, then nothing said after the beep
     assert "rien entendu" in call.last_heard()
     call.silence().silence()
@@ -152,7 +155,7 @@ def test_a_message_with_silence_twice_ends_politely_without_a_message(app, twili
 
 
 def test_hanging_up_during_the_recording_keeps_the_message(app, twilio, practice_number):
-    call = twilio.place_call(CALLER, practice_number).press("2").silence()
+    call = twilio.place_call(CALLER, practice_number).press("2").press("*").silence()
     call.record(seconds=6, finish="hangup")
     row = stored_call(app, call.sid)
     assert row.outcome == "message" and row.status == "completed"
@@ -251,7 +254,8 @@ def test_refusing_the_recording_takes_the_message_by_speech_with_no_audio(
     """The notice promises a key to refuse recording: no <Record> follows that key."""
     call = twilio.place_call(CALLER, practice_number)
     assert "touche étoile" in call.text  # the policy's notice, read before anything
-    call.press("2").press("*")
+    call.press("2").press("*")  # skips identification
+    call.press("*")  # refuses the recording
     assert "ne sera pas enregistré" in call.last_heard()
     assert call.waiting_for == "Gather"
     call.say("Bonjour, merci de me rappeler pour mon ordonnance")
@@ -265,6 +269,7 @@ def test_refusing_the_recording_takes_the_message_by_speech_with_no_audio(
 
 
 def test_a_speech_message_with_silence_twice_ends_without_a_message(twilio, practice_number):
-    call = twilio.place_call(CALLER, practice_number).press("2").press("*")
+    call = twilio.place_call(CALLER, practice_number).press("2").press("*")  # no identification
+    call.press("*")  # refuses the recording
     call.silence().silence()
     assert "Aucun message" in call.last_heard() and call.ended
