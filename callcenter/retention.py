@@ -34,6 +34,7 @@ from callcenter.audit import AuditEntry
 from callcenter.db import new_id
 from callcenter.logs import get_logger
 from callcenter.models import Appointment, Call, CallStep, Message, Patient, RemoteDeletion
+from callcenter.notices import Notice
 from callcenter.policy import Policy
 from callcenter.twilio_rest import KINDS, RemoteDeletionFailed, delete_remote, valid_sid
 
@@ -64,6 +65,7 @@ class PurgeReport:
     appointments: int = 0
     patients: int = 0
     remote_deletions: int = 0
+    notices: int = 0
     audit: int = 0
     dry_run: bool = False
 
@@ -110,6 +112,11 @@ def _message_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
 def _call_expired(cut: dict[str, datetime], now: datetime) -> ColumnElement[bool]:
     closed = or_(Call.ended_at.is_not(None), Call.started_at <= now - OPEN_CALL_GRACE)
     return and_(Call.started_at <= cut["calls"], closed)
+
+
+def _notice_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
+    """Sent or given up, as old as the calls they were about: kept no longer."""
+    return and_(Notice.due_at <= cut["calls"], Notice.status != "pending")
 
 
 def _appointment_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
@@ -282,6 +289,7 @@ def purge(
             "calls": _count(session, Call, _call_expired(cut, now)),
             "appointments": _count(session, Appointment, _appointment_expired(cut)),
             "patients": _count(session, Patient, _patient_expired(cut, now)),
+            "notices": _count(session, Notice, _notice_expired(cut)),
         }
     else:
         blank = update(Message).where(transcripts_old).values(transcript_ct=None)
@@ -293,6 +301,7 @@ def purge(
             "appointments": _delete(session, Appointment, _appointment_expired(cut)),
             # Last: its predicate looks at the rows above, now gone or kept.
             "patients": _delete(session, Patient, _patient_expired(cut, now)),
+            "notices": _delete(session, Notice, _notice_expired(cut)),
         }
     audited = _purge_audit(session, cut["audit"], now, actor, dry_run=dry_run)
     report = PurgeReport(

@@ -405,3 +405,23 @@ def test_enqueueing_is_idempotent_and_only_ever_brings_a_deletion_forward(db: Da
             enqueue_deletion(s, PRACTICE, "recording", "RE../../Calls", NOW)
         with pytest.raises(ValueError):
             enqueue_deletion(s, PRACTICE, "message", sid("SM", 1), NOW)
+
+
+def test_sent_or_failed_notices_go_with_the_calls_period_pending_ones_stay(db: Database) -> None:
+    from callcenter.notices import Notice
+
+    cut = NOW - timedelta(days=180)
+    rows = {
+        "sent_old": ("sent", cut),
+        "failed_old": ("failed", cut),
+        "pending_old": ("pending", cut),
+        "sent_fresh": ("sent", cut + SECOND),
+    }
+    with db.session() as s:
+        for ref, (status, due) in rows.items():
+            s.add(Notice(id=ref, practice_id=PRACTICE, kind="urgent-call", doctor_id="dr",
+                         reference=ref[:16], status=status, due_at=due))  # fmt: skip
+    with db.session() as s:
+        assert purge(s, policy(), NOW).notices == 2
+    with db.session() as s:
+        assert set(s.scalars(select(Notice.id))) == {"pending_old", "sent_fresh"}
