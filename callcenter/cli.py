@@ -130,6 +130,27 @@ def practices_list() -> None:
         click.echo(f"{practice.id}\t{practice.name}\t{practice.number}")
 
 
+@main.group()
+def secretaries() -> None:
+    """The secretaries' line: PINs for taking waiting callers."""
+
+
+@secretaries.command("pin")
+def secretaries_pin() -> None:
+    """Ask for a PIN (4 to 8 digits) and print its hash for the practice file.
+
+    Paste the line under the secretary in the practice file: ``pin_hash: …``.
+    The PIN itself is never stored.
+    """
+    from callcenter.pins import PinError, hash_pin
+
+    pin = click.prompt("PIN (4 to 8 digits)", hide_input=True, confirmation_prompt=True)
+    try:
+        click.echo(f"pin_hash: {hash_pin(pin)}")
+    except PinError as exc:
+        _fail(str(exc))
+
+
 @main.command()
 @click.option("--from", "caller", required=True, help="The caller's number (or 'anonymous').")
 @click.option("--to", "called", help="The practice number (default: the first practice).")
@@ -152,6 +173,8 @@ def practices_list() -> None:
 @click.option("--record", type=int, multiple=True, help="Scripted: speak N seconds after the beep.")
 @click.option("--answer", multiple=True, help="Scripted: the secretary picks up and presses KEY.")
 @click.option("--no-answer", is_flag=True, multiple=True, help="Scripted: nobody picks up.")
+@click.option("--busy", is_flag=True, multiple=True, help="Scripted: every line is busy.")
+@click.option("--hold", is_flag=True, multiple=True, help="Scripted: wait 30 s in the queue.")
 @click.option("--hangup", is_flag=True, help="Scripted: hang up at that point.")
 def call(
     caller: str,

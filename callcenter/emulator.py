@@ -2,7 +2,8 @@
 
 It signs form-encoded requests with twilio's own ``RequestValidator``, follows
 TwiML verb by verb (Say, Play, Pause, Gather, Record, Dial with whisper URLs,
-Redirect, Hangup), resolves relative URLs against the current document, and
+Redirect, Hangup, and queues: Enqueue with its wait URL, Leave, Dial/Queue),
+resolves relative URLs against the current document, and
 reports what the caller heard.  The tests, ``callcenter call`` and the
 benchmark all drive the server through it (TWILIO.md §7).
 """
@@ -22,7 +23,9 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from twilio.request_validator import RequestValidator
 
 APPLICATION_ERROR = "An application error has occurred. Goodbye."
-VERBS = {"Say", "Play", "Pause", "Gather", "Record", "Dial", "Redirect", "Hangup", "Reject"}
+VERBS = {"Say", "Play", "Pause", "Gather", "Record", "Dial", "Redirect", "Hangup", "Reject",
+         "Enqueue", "Leave"}  # fmt: skip
+DIAL_CHILDREN = {"Number", "Queue"}
 GATHER_CHILDREN = {"Say", "Play", "Pause"}
 MAX_TWIML = 64 * 1024
 MAX_SAY = 4096
@@ -95,6 +98,9 @@ class PhoneCall:
     waiting: Waiting | None = None
     ended: bool = False
     application_error: bool = False
+    queue_time: int = 0  # seconds spent in the queue so far
+    bridged_with: PhoneCall | None = None  # the other party of a Dial/Queue bridge
+    _queue_gather: tuple[ET.Element, str] | None = None  # a Gather of the wait document
     _mark: int = 0
 
     # -- what the caller hears ------------------------------------------------
@@ -112,6 +118,8 @@ class PhoneCall:
 
     # -- caller actions ---------------------------------------------------------
     def press(self, digits: str) -> PhoneCall:
+        if self.waiting is not None and self.waiting.verb.tag == "Enqueue":
+            return self._press_in_queue(digits)
         return self._gather({"Digits": digits})
 
     def say(self, speech: str, confidence: float = 0.92) -> PhoneCall:
@@ -145,10 +153,36 @@ class PhoneCall:
     def hangup(self) -> PhoneCall:
         if self.ended:
             return self
+        other = self.bridged_with
+        if other is not None:  # the end of a conversation through a queue
+            self.bridged_with = other.bridged_with = None
+            if self.waiting is not None:  # Twilio requests the action; the TwiML goes unheard
+                self._post(self._action(self.waiting), self._bridge_result())
+            self._end()
+            if other.waiting is not None:
+                other._fetch(other._action(other.waiting), other._bridge_result())
+            return self
         if self.waiting is not None and self.waiting.verb.tag == "Dial":
             self._post(self._action(self.waiting), {"DialCallStatus": "canceled"})
+        if self.waiting is not None and self.waiting.verb.tag == "Enqueue":
+            self._leave_queue()
+            self._post(self._action(self.waiting), self._queue_result("hangup"))
         self._end()
         return self
+
+    # -- waiting in a queue ---------------------------------------------------------
+    def hold(self, seconds: int = 30) -> PhoneCall:
+        """Time passes in the queue: the wait document ends and Twilio requests it again."""
+        self._need("Enqueue")
+        self.queue_time += seconds
+        self._poll_queue()
+        return self
+
+    @property
+    def queue_position(self) -> int | None:
+        if self.waiting is None or self.waiting.verb.tag != "Enqueue":
+            return None
+        return self.emulator.queues[self._queue_name()].index(self) + 1
 
     # -- what happens to a Dial ---------------------------------------------------
     def answer(self, press: str | None = "1", index: int = 0, seconds: int = 60) -> PhoneCall:
@@ -180,6 +214,107 @@ class PhoneCall:
         return [(n.text or "").strip() for n in waiting.verb if n.tag == "Number"]
 
     # -- internals -----------------------------------------------------------------
+    def _queue_name(self) -> str:
+        assert self.waiting is not None
+        return (self.waiting.verb.text or "").strip()
+
+    def _queue_result(self, result: str) -> dict[str, str]:
+        return {"QueueResult": result, "QueueTime": str(self.queue_time)}
+
+    def _bridge_result(self) -> dict[str, str]:
+        if self.waiting is not None and self.waiting.verb.tag == "Enqueue":
+            return self._queue_result("bridged")
+        return {"DialCallStatus": "completed", "DialCallSid": new_sid("CA"),
+                "DialCallDuration": "60"}  # fmt: skip
+
+    def _enqueue(self, verb: ET.Element, rest: list[ET.Element], url: str) -> None:
+        self.waiting = Waiting(verb, rest, url)
+        self.queue_time = 0
+        self.emulator.queues.setdefault(self._queue_name(), []).append(self)
+        self._poll_queue()
+
+    def _leave_queue(self) -> None:
+        members = self.emulator.queues.get(self._queue_name(), [])
+        if self in members:
+            members.remove(self)
+
+    def _poll_queue(self) -> None:
+        """Request the wait URL (with Twilio's queue parameters) and run its document."""
+        assert self.waiting is not None
+        self._mark = len(self.heard)
+        self._queue_gather = None
+        wait_url = self.waiting.verb.get("waitUrl")
+        if not wait_url:
+            self.heard.append("[musique]")  # Twilio's default hold music
+            return
+        url = urljoin(self.waiting.url, wait_url)
+        members = self.emulator.queues[self._queue_name()]
+        params = {
+            "QueueSid": self.emulator.queue_sid(self._queue_name()),
+            "QueuePosition": str(members.index(self) + 1),
+            "QueueTime": str(self.queue_time),
+            "AvgQueueTime": "0",
+            "CurrentQueueSize": str(len(members)),
+            "MaxQueueSize": "100",
+        }
+        self._run_wait(self.emulator.parse(self.emulator.request(url, self.call_params(params))),
+                       url)  # fmt: skip
+
+    def call_params(self, extra: dict[str, str]) -> dict[str, str]:
+        return self.emulator.call_params(self, extra)
+
+    def _run_wait(self, root: ET.Element, url: str) -> None:
+        """A wait-URL document: Say, Play, Pause, Gather, Redirect, Leave, Hangup only."""
+        for verb in root:
+            if verb.tag not in ("Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup"):
+                raise EmulatorError(f"<{verb.tag}> is not allowed in a queue's wait URL")
+            if verb.tag == "Say":
+                self.heard.append(verb.text or "")
+            elif verb.tag == "Play":
+                self.heard.append("[musique]")
+            elif verb.tag == "Gather":
+                self.heard.extend(c.text or "" for c in verb if c.tag == "Say")
+                self._queue_gather = (verb, url)
+                return  # waits for a key; ``hold`` lets it time out
+            elif verb.tag == "Redirect":
+                target = urljoin(url, (verb.text or "").strip())
+                root = self.emulator.parse(self.emulator.request(target, self.call_params({})))
+                self._run_wait(root, target)
+                return
+            elif verb.tag == "Leave":
+                self._leave_queue()
+                assert self.waiting is not None
+                self._fetch(self._action(self.waiting), self._queue_result("leave"))
+                return
+            elif verb.tag == "Hangup":
+                self.hangup()
+                return
+
+    def _press_in_queue(self, digits: str) -> PhoneCall:
+        self._need("Enqueue")
+        if self._queue_gather is None:
+            return self  # nothing listens to keys now: Twilio ignores them
+        gather, url = self._queue_gather
+        self._queue_gather = None
+        action = urljoin(url, gather.get("action") or url)
+        body = self.emulator.request(action, self.call_params({"Digits": digits}))
+        self._run_wait(self.emulator.parse(body), action)
+        return self
+
+    def _dial_queue(self, queue: ET.Element, url: str) -> None:
+        """``<Dial><Queue>``: bridge with the front of the queue (or wait for one)."""
+        members = self.emulator.queues.get((queue.text or "").strip(), [])
+        if not members:
+            return  # Twilio waits until someone joins or the Dial times out
+        caller = members.pop(0)
+        if queue.get("url"):
+            target = urljoin(url, queue.get("url") or "")
+            extra = {"QueueSid": self.emulator.queue_sid((queue.text or "").strip()),
+                     "QueueTime": str(caller.queue_time), "DequeingCallSid": self.sid}  # fmt: skip
+            root = self.emulator.parse(self.emulator.request(target, caller.call_params(extra)))
+            caller.heard.extend(v.text or "" for v in root if v.tag == "Say")
+        self.bridged_with, caller.bridged_with = caller, self
+
     def _dial_ends(self, status: str) -> PhoneCall:
         waiting = self._need("Dial")
         self._fetch(self._action(waiting), {"DialCallStatus": status})
@@ -272,7 +407,15 @@ class PhoneCall:
                 if verb.tag == "Gather":
                     self.heard.extend(c.text or "" for c in verb if c.tag == "Say")
                 self.waiting = Waiting(verb, rest, url)
+                queue = verb.find("Queue") if verb.tag == "Dial" else None
+                if queue is not None:
+                    self._dial_queue(queue, url)
                 return
+            elif verb.tag == "Enqueue":
+                self._enqueue(verb, rest, url)
+                return
+            elif verb.tag == "Leave":
+                continue  # outside a wait document, Twilio ignores it
             elif verb.tag == "Redirect":
                 self._fetch(urljoin(url, (verb.text or "").strip()), {})
                 return
@@ -315,6 +458,7 @@ class TwilioEmulator:
             fallback_path,
         )
         self.failures: list[tuple[str, int]] = []
+        self.queues: dict[str, list[PhoneCall]] = {}  # Twilio's queues: callers in order
         self.last: tuple[str, dict[str, str], dict[str, str]] | None = None
         self.on_request = on_request
 
@@ -393,6 +537,8 @@ class TwilioEmulator:
             says = [verb] if verb.tag == "Say" else [c for c in verb if c.tag == "Say"]
             if verb.tag == "Gather" and any(c.tag not in GATHER_CHILDREN for c in verb):
                 raise EmulatorError("<Gather> may only nest Say, Play and Pause")
+            if verb.tag == "Dial" and any(c.tag not in DIAL_CHILDREN for c in verb):
+                raise EmulatorError("<Dial> may only nest Number and Queue here")
             for say in says:
                 if not say.get("language"):
                     raise EmulatorError("<Say> without a language would speak English")
@@ -400,8 +546,13 @@ class TwilioEmulator:
                     raise EmulatorError("<Say> longer than 4096 characters (error 13521)")
         return root
 
-    def place_call(self, caller: str, called: str, sid: str | None = None) -> PhoneCall:
-        """Ring the number: Twilio requests the Voice URL and the call begins."""
+    def queue_sid(self, name: str) -> str:
+        return "QU" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex
+
+    def place_call(
+        self, caller: str, called: str, sid: str | None = None, voice_path: str | None = None
+    ) -> PhoneCall:
+        """Ring the number: Twilio requests its Voice URL and the call begins."""
         call = PhoneCall(self, sid or new_sid("CA"), caller, called)
-        call._fetch(self.url(self.voice_path), {"CallStatus": "ringing"})
+        call._fetch(self.url(voice_path or self.voice_path), {"CallStatus": "ringing"})
         return call

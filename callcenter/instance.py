@@ -69,11 +69,22 @@ DEMO_PRACTICE = {
         {"doctor": "dr-martin", "days": ["monday"], "from": "00:00", "to": "08:30"},
     ],
     "secretaries": [
-        {"id": "sec-lea", "name": "Léa", "phone": "+33612000001"},
+        {
+            "id": "sec-lea",
+            "name": "Léa",
+            "phone": "+33612000001",
+            # PIN 2468 for the secretaries' line (demo only: `callcenter secretaries pin`).
+            "pin_hash": "scrypt$c487fc32ebbf657684e6df431dc136d8$"
+            "e1e8a6431bc929432e73cf6d9c259f6a1cbd8bc2dff87034243ac8d850482f75",
+        },
     ],
     "instructions": "Urgences : le médecin de garde est prévenu par SMS. Rappeler les "
     "messages avant midi.",
-    "transfer": {"mode": "simultaneous", "ring_seconds": 20},
+    "transfer": {
+        "mode": "simultaneous",
+        "ring_seconds": 20,
+        "queue": {"size": 10, "minutes_per_caller": 3},
+    },
 }
 
 

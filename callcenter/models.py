@@ -233,3 +233,25 @@ class IdentificationGuard(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class QueueEntry(Base):
+    """A caller waiting for a secretary: which queue, since when, how it ended.
+
+    No personal data: the secretaries' line picks the next queue from these
+    rows (urgent first, then the longest wait), and the caller's choice made
+    while waiting (call-back or message) waits here for Twilio's Enqueue action.
+    """
+
+    __tablename__ = "queue_entries"
+
+    call_id: Mapped[str] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    choice: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    result: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -25,9 +25,11 @@ SCRIPT_OPTIONS = {
     "--answer": "answer",
     "--silence": "silence",
     "--no-answer": "no-answer",
+    "--busy": "busy",
+    "--hold": "hold",
     "--hangup": "hangup",
 }
-FLAGS = {"silence", "no-answer", "hangup"}
+FLAGS = {"silence", "no-answer", "busy", "hold", "hangup"}
 
 
 def script_from_argv(argv: list[str]) -> list[tuple[str, str]]:
@@ -53,7 +55,8 @@ def script_from_argv(argv: list[str]) -> list[tuple[str, str]]:
 def script_from_options(options: dict[str, object]) -> list[tuple[str, str]]:
     """The scripted inputs when argv is not ours (called from Python): option by option."""
     script: list[tuple[str, str]] = []
-    for name in ("press", "say", "silence", "record", "answer", "no_answer", "hangup"):
+    for name in ("press", "say", "silence", "record", "answer", "no_answer", "busy", "hold",
+                 "hangup"):  # fmt: skip
         values = options.get(name) or ()
         kind = name.replace("_", "-")
         for value in values if isinstance(values, tuple) else (values,):
@@ -72,6 +75,7 @@ def apply(call: PhoneCall, kind: str, value: str) -> None:
         "refuse": lambda: call.answer(press=None),
         "no-answer": call.no_answer,
         "busy": call.busy,
+        "hold": call.hold,
         "hangup": call.hangup,
     }
     actions[kind]()
@@ -89,6 +93,16 @@ def _ask(call: PhoneCall) -> tuple[str, str]:
         return {"r": ("refuse", ""), "n": ("no-answer", ""), "b": ("busy", "")}.get(
             choice, ("answer", choice)
         )
+    if waiting == "Enqueue":
+        text = click.prompt(
+            f"  [file d'attente, position {call.queue_position}] touche, "
+            "vide = patienter 30 s, q = raccrocher",
+            default="",
+            show_default=False,
+        )
+        if text == "q":
+            return ("hangup", "")
+        return ("press", text) if text else ("hold", "")
     if waiting == "Record":
         text = click.prompt(
             "  [enregistrement] durée en secondes (0 = silence, q = raccrocher)", default="8"

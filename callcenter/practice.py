@@ -54,6 +54,9 @@ class Practice:
     transfer_mode: str = "simultaneous"
     ring_seconds: int = 20
     present_caller: bool = False  # secretaries see the caller's number, else the practice's
+    queue_size: int = 10  # callers who may wait for a busy secretariat (0: no queue)
+    minutes_per_caller: int = 3  # for the expected wait announced in the queue
+    hold_music: str | None = None  # an https URL played while waiting; silence otherwise
     flows_dir: Path | None = None
     start_flow: str = "main"
     prompts: dict[str, str] = field(default_factory=dict)
@@ -165,9 +168,10 @@ def load_practice(path: Path) -> Practice:
     present = transfer.get("caller_id", "practice")
     if present not in ("practice", "caller"):
         raise _fail(path, "transfer.caller_id", "must be 'practice' or 'caller'")
-    unknown = set(transfer) - {"mode", "ring_seconds", "caller_id"}
+    unknown = set(transfer) - {"mode", "ring_seconds", "caller_id", "queue"}
     if unknown:
         raise _fail(path, f"transfer.{sorted(unknown)[0]}", "unknown field")
+    queue = _queue_settings(path, transfer.get("queue"))
     prompts = raw.get("prompts") or {}
     if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
         raise _fail(path, "prompts", "must map prompt keys to texts")
@@ -206,11 +210,32 @@ def load_practice(path: Path) -> Practice:
         transfer_mode=mode,
         ring_seconds=ring,
         present_caller=present == "caller",
+        **queue,
         flows_dir=flows_dir,
         start_flow=str(raw.get("start_flow", "main")),
         prompts={str(k): v for k, v in prompts.items()},
         blind_index_bits=bits,
     )
+
+
+def _queue_settings(path: Path, raw: Any) -> dict[str, Any]:
+    """``transfer.queue``: size, minutes_per_caller, hold_music."""
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise _fail(path, "transfer.queue", "must be a mapping (size, minutes_per_caller, ...)")
+    unknown = set(raw) - {"size", "minutes_per_caller", "hold_music"}
+    if unknown:
+        raise _fail(path, f"transfer.queue.{sorted(unknown)[0]}", "unknown field")
+    size, minutes = raw.get("size", 10), raw.get("minutes_per_caller", 3)
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= 100:
+        raise _fail(path, "transfer.queue.size", "must be a whole number from 0 to 100")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
+        where = "transfer.queue.minutes_per_caller"
+        raise _fail(path, where, "must be a whole number from 1 to 60")
+    music = raw.get("hold_music")
+    if music is not None and (not isinstance(music, str) or not music.startswith("https://")):
+        raise _fail(path, "transfer.queue.hold_music", "must be an https:// URL")
+    return {"queue_size": size, "minutes_per_caller": minutes, "hold_music": music}
 
 
 class PracticeDirectory:
@@ -244,3 +269,10 @@ class PracticeDirectory:
     def by_number(self, called: str | None) -> Practice | None:
         number = normalize(called) if called else None
         return self._by_number.get(number) if number else None
+
+    def desks_of(self, phone: str | None) -> list[tuple[Practice, Secretary]]:
+        """The practices a secretary calling from ``phone`` answers for (one entry each)."""
+        number = normalize(phone) if phone else None
+        if number is None:
+            return []
+        return [(p, s) for p in self for s in p.secretaries if s.phone == number]

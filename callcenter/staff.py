@@ -14,6 +14,8 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
+from callcenter.pins import PinError, check_hash
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Sessions = tuple[tuple[time, time], ...]
 
@@ -41,6 +43,7 @@ class Secretary:
     name: str
     phone: str
     hours: dict[int, Sessions] | None = None  # None: the practice's opening hours
+    pin_hash: str | None = None  # for the secretaries' line (callcenter.pins)
 
 
 @dataclass(frozen=True)
@@ -156,15 +159,22 @@ def parse_secretaries(raw: Any, phone: Callable[[str, Any], str]) -> tuple[Secre
         where = f"secretaries[{i}]"
         if not isinstance(item, dict):
             raise StaffError(where, "must be a mapping (id, name, phone, hours)")
-        unknown = set(item) - {"id", "name", "phone", "hours"}
+        unknown = set(item) - {"id", "name", "phone", "hours", "pin_hash"}
         if unknown:
             raise StaffError(f"{where}.{sorted(unknown)[0]}", "unknown field")
         hours = item.get("hours")
+        pin_hash = _text(where, item, "pin_hash", required=False)
+        if pin_hash is not None:
+            try:
+                check_hash(pin_hash)
+            except PinError as exc:
+                raise StaffError(f"{where}.pin_hash", str(exc)) from None
         secretaries.append(Secretary(
             id=str(_text(where, item, "id")),
             name=str(_text(where, item, "name")),
             phone=phone(f"{where}.phone", item.get("phone")),
             hours=parse_hours(f"{where}.hours", hours) if hours is not None else None,
+            pin_hash=pin_hash,
         ))  # fmt: skip
     _unique("secretaries", secretaries)
     return tuple(secretaries)

@@ -78,6 +78,25 @@ class Reply:
         self.waits = True
         return self
 
+    def gather_while(
+        self, action: str, prompts: Iterable[str], *, music: str | None, pause: int
+    ) -> Reply:
+        """Offer one key while the caller waits in a queue.
+
+        No Redirect follows: when the wait document ends, Twilio requests the
+        wait URL again, which is the loop we want.
+        """
+        gather = self._response.gather(action=action, method="POST", input="dtmf", num_digits=1,
+                                       timeout=1, action_on_empty_result=False)  # fmt: skip
+        for text in prompts:
+            if text:
+                gather.say(text, language=self.voice.language, voice=self.voice.voice)
+        if music:
+            gather.play(music)
+        else:
+            gather.pause(length=pause)
+        return self
+
     def record(
         self,
         action: str,
@@ -130,6 +149,31 @@ class Reply:
             else:
                 dial.number(number)
         self.waits = True
+        return self
+
+    def enqueue(self, name: str, *, wait_url: str, action: str) -> Reply:
+        """Put the caller in the named queue; ``wait_url`` speaks while they wait."""
+        self._response.enqueue(
+            name, wait_url=wait_url, wait_url_method="POST", action=action, method="POST"
+        )
+        self.waits = True
+        return self
+
+    def dial_queue(self, name: str, *, url: str, action: str) -> Reply:
+        """Take the caller at the front of the named queue; ``url`` speaks to them first."""
+        dial = self._response.dial(action=action, method="POST")
+        dial.queue(name, url=url, method="POST")
+        self.waits = True
+        return self
+
+    def play(self, url: str) -> Reply:
+        self._response.play(url)
+        return self
+
+    def leave(self) -> Reply:
+        """Leave the queue: Twilio then requests the Enqueue action (``QueueResult=leave``)."""
+        self._response.leave()
+        self.ends = True
         return self
 
     def redirect(self, url: str) -> Reply:

@@ -247,3 +247,31 @@ def test_scripted_options_work_when_called_from_python(instance: Path, monkeypat
     )
     assert result.exit_code == 0, result.output
     assert "message a bien été enregistré" in result.output
+
+
+def test_call_walks_the_queue_to_a_call_back_request(instance: Path, monkeypatch):
+    CliRunner().invoke(main, ["init", "--demo"])
+    argv = ["callcenter", "call", "--from", "+33612345678", "--at", "2026-11-24T10:00:00+01:00",
+            "--press", "3", "--busy", "--hold", "--press", "1"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    result = CliRunner().invoke(main, argv[1:])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("position 1 dans la file") == 2  # announced, then again
+    assert "le cabinet vous rappellera" in result.output
+
+
+def test_secretaries_pin_prints_a_hash_the_practice_file_accepts(instance: Path):
+    from callcenter.pins import check_hash, verify_pin
+
+    result = CliRunner().invoke(main, ["secretaries", "pin"], input="13579\n13579\n")
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("pin_hash: scrypt$") and "13579" not in line
+    stored = line.removeprefix("pin_hash: ")
+    check_hash(stored)
+    assert verify_pin("13579", stored) and not verify_pin("13578", stored)
+
+
+def test_secretaries_pin_refuses_a_short_pin(instance: Path):
+    result = CliRunner().invoke(main, ["secretaries", "pin"], input="12\n12\n")
+    assert result.exit_code == 1 and "4 to 8 digits" in result.output

@@ -389,3 +389,31 @@ def test_secretaries_work_their_own_hours_or_the_practices(tmp_path: Path) -> No
 )
 def test_staff_errors_name_the_field(tmp_path: Path, changes: dict[str, Any], field: str):
     assert f"demo.yaml: {field}:" in refusal(tmp_path, **changes)
+
+
+@pytest.mark.parametrize(
+    ("queue", "field"),
+    [
+        ({"size": 101}, "transfer.queue.size"),
+        ({"size": True}, "transfer.queue.size"),
+        ({"minutes_per_caller": 0}, "transfer.queue.minutes_per_caller"),
+        ({"hold_music": "http://example.org/music.mp3"}, "transfer.queue.hold_music"),
+        ({"music": "x"}, "transfer.queue.music"),
+        ("big", "transfer.queue"),
+    ],
+)
+def test_a_bad_queue_setting_is_named(tmp_path: Path, queue: object, field: str) -> None:
+    assert f"{field}:" in refusal(tmp_path, transfer={"queue": queue})
+
+
+def test_the_queue_settings_are_read(tmp_path: Path) -> None:
+    queue = {"size": 0, "minutes_per_caller": 5, "hold_music": "https://example.org/a.mp3"}
+    practice = demo(tmp_path, transfer={"queue": queue})
+    assert (practice.queue_size, practice.minutes_per_caller) == (0, 5)
+    assert practice.hold_music == "https://example.org/a.mp3"
+
+
+def test_a_secretary_pin_hash_must_come_from_the_pin_command(tmp_path: Path) -> None:
+    secretaries = [{"id": "s", "name": "Léa", "phone": "+33612000001", "pin_hash": "2468"}]
+    message = refusal(tmp_path, secretaries=secretaries)
+    assert "secretaries[0].pin_hash" in message and "2468" not in message.split(":")[-1]

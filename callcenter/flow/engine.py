@@ -23,26 +23,18 @@ from callcenter.crypto import FieldCipher
 from callcenter.flow.base import CallContext, FlowError, Node
 from callcenter.flow.fallback import SafeAnswers
 from callcenter.flow.loader import MAX_CHAIN, FlowSet
-from callcenter.models import Call, Message
+from callcenter.flow.queue import QueueDesk
+from callcenter.flow.runtime import PracticeRuntime, call_context
+from callcenter.models import Call, Message, QueueEntry
 from callcenter.phone import normalize
 from callcenter.practice import Practice, PracticeDirectory
 from callcenter.prompts import Catalogue
 from callcenter.twiml import Reply, Voice
 
+__all__ = ["Answer", "CallEngine", "PracticeRuntime"]
+
 MAX_REQUESTS = 80  # answers in one call; a booking takes about twenty
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-
-
-@dataclass(frozen=True)
-class PracticeRuntime:
-    practice: Practice
-    catalogue: Catalogue
-    flows: FlowSet
-    notice: str = ""
-
-    @property
-    def voice(self) -> Voice:
-        return Voice(self.practice.language, self.practice.voice)
 
 
 @dataclass(frozen=True)
@@ -66,6 +58,7 @@ class CallEngine:
         self.practices = practices
         self.runtimes = dict(runtimes)
         self.safe = SafeAnswers(practices, self.runtimes, default_catalogue)
+        self.queue = QueueDesk(practices, self.runtimes, cipher, default_catalogue)
 
     # -- calls -------------------------------------------------------------
     def incoming(self, session: Session, params: Mapping[str, str], now: datetime) -> Answer:
@@ -158,6 +151,19 @@ class CallEngine:
             )
             .execution_options(synchronize_session=False)
         )
+        # A caller who hung up while waiting leaves the queue even if the
+        # Enqueue action never comes.
+        session.execute(
+            update(QueueEntry)
+            .where(
+                QueueEntry.call_id.in_(
+                    select(Call.id).where(Call.call_sid == params.get("CallSid"))
+                ),
+                QueueEntry.left_at.is_(None),
+            )
+            .values(left_at=now, result="hangup")
+            .execution_options(synchronize_session=False)
+        )
         return "closed" if closed.rowcount else "ignored"  # type: ignore[attr-defined]
 
     # -- transfers ---------------------------------------------------------
@@ -167,16 +173,7 @@ class CallEngine:
         runtime = self.runtimes.get(call.practice_id) if call else None
         if call is None or runtime is None:
             return Answer(Reply(Voice()).hangup().to_xml(), outcome="whisper-unknown")
-        catalogue = runtime.catalogue
-        variables = {"practice_name": runtime.practice.name}
-        reason_key = f"reason_{reason}" if catalogue.has(f"reason_{reason}") else "reason_other"
-        texts = [catalogue.text("whisper_intro", variables), catalogue.text(reason_key)]
-        identity = call.state.get("identity")
-        if identity in ("known", "new"):
-            texts.append(catalogue.text(f"whisper_{identity}"))
-        if call.urgent:
-            texts.append(catalogue.text("whisper_urgent"))
-        texts.append(catalogue.text("whisper_accept"))
+        texts = [*call_context(runtime, call, reason), runtime.catalogue.text("whisper_accept")]
         action = "/twilio/whisper/accept?" + urlencode({"call": call.id})
         reply = Reply(runtime.voice).gather(action, texts, digits=1, speech=False, timeout=8)
         # The redirect after the Gather comes back without digits: that is a refusal.
@@ -250,8 +247,8 @@ class CallEngine:
             # key is unique and the call row is versioned by seq): use its answer.
             session.rollback()
             known = repository.call_by_sid(session, call.call_sid)
-            if known is None:
-                raise
+            if known is None or repository.step(session, known.id, seq) is None:
+                raise  # another constraint failed: the caller gets the safe answer
             return self._replay(session, known, seq)
         return Answer(twiml, node=node, outcome=call.outcome or "")
 

@@ -17,7 +17,7 @@ from callcenter.prompts import Catalogue
 from callcenter.twiml import Reply, Voice
 
 if TYPE_CHECKING:
-    from callcenter.flow.engine import PracticeRuntime
+    from callcenter.flow.runtime import PracticeRuntime
 
 
 # Prompts the server itself speaks, whatever the flows: every catalogue needs them.
@@ -25,6 +25,10 @@ REQUIRED_PROMPTS = (
     "unknown_number", "technical_difficulty", "fallback_leave_message", "goodbye",
     "whisper_intro", "whisper_urgent", "whisper_accept", "whisper_known", "whisper_new",
     "reason_other", "sms_urgent_call", "sms_urgent_message",
+    # The queue and the secretaries' line (callcenter.flow.queue) speak outside flows.
+    "queue_position", "queue_wait", "queue_wait_one", "queue_options", "queue_options_message",
+    "queue_choice_invalid", "queue_connecting", "agent_unknown", "agent_pin", "agent_pin_wrong",
+    "agent_locked", "agent_none_waiting", "agent_next", "agent_goodbye",
 )  # fmt: skip
 
 

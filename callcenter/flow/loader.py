@@ -16,6 +16,7 @@ import yaml
 
 from callcenter.flow import identify as _identify  # noqa: F401  (registers the node types)
 from callcenter.flow import nodes as _nodes  # noqa: F401  (registers the node types)
+from callcenter.flow import queue as _queue  # noqa: F401  (registers the node types)
 from callcenter.flow import urgent as _urgent  # noqa: F401  (registers the node types)
 from callcenter.flow.base import NODE_TYPES, FlowError, Node
 from callcenter.flow.fallback import REQUIRED_PROMPTS

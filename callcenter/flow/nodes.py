@@ -227,7 +227,9 @@ class Transfer(Node):
     or a wrong number never takes the patient's call.
     """
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "reason", "on_no_answer", "next", "to"})
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"prompt", "reason", "on_no_answer", "on_busy", "next", "to"}
+    )
 
     def parse(self) -> None:
         self.to: str = self.opt("to", str, "secretaries")
@@ -236,10 +238,12 @@ class Transfer(Node):
         self.prompt: str | None = self.opt("prompt", str)
         self.reason: str = self.opt("reason", str, "other")
         self.on_no_answer: str = self.req("on_no_answer", str)
+        # Every line rang busy: typically the queue (flows/queue.yaml).
+        self.on_busy: str = self.opt("on_busy", str) or self.on_no_answer
         self.next: str | None = self.opt("next", str)
 
     def targets(self) -> dict[str, str]:
-        refs = {"on_no_answer": self.on_no_answer}
+        refs = {"on_no_answer": self.on_no_answer, "on_busy": self.on_busy}
         if self.next:
             refs["next"] = self.next
         return refs
@@ -284,7 +288,7 @@ class Transfer(Node):
                 return self.next
             reply.hangup()
             return None
-        return self.on_no_answer
+        return self.on_busy if status == "busy" else self.on_no_answer
 
 
 def _store_message(ctx: CallContext, **values: Any) -> None:

@@ -214,3 +214,21 @@ def test_a_call_that_never_leaves_its_flows_ends_with_a_person(
         if call.waiting_for != "Gather":
             break
     assert call.waiting_for == "Dial"
+
+
+def test_a_failed_constraint_that_is_no_retry_gets_the_safe_answer_not_an_old_one(
+    app, twilio, practice_number, monkeypatch
+):
+    """Only a duplicate (call, seq) replays a stored answer; any other conflict is an error."""
+    import callcenter.emulator as emulator
+
+    fresh = emulator.new_sid
+    same = fresh("RE")
+    monkeypatch.setattr(
+        emulator, "new_sid", lambda prefix: same if prefix == "RE" else fresh(prefix)
+    )
+    first = twilio.place_call(CALLER, practice_number).press("2").press("*").silence()
+    first.record(seconds=6)
+    second = twilio.place_call("+33698765432", practice_number).press("2").press("*").silence()
+    second.record(seconds=6)  # Twilio would never reuse a SID: the unique index refuses it
+    assert second.waiting_for == "Dial" and second.dial_numbers() == ["+33612000001"]

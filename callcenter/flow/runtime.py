@@ -1,0 +1,40 @@
+"""A practice as calls see it: its prompts, flows and voice; and what staff are told of a call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from callcenter.twiml import Voice
+
+if TYPE_CHECKING:
+    from callcenter.flow.loader import FlowSet
+    from callcenter.models import Call
+    from callcenter.practice import Practice
+    from callcenter.prompts import Catalogue
+
+
+@dataclass(frozen=True)
+class PracticeRuntime:
+    practice: Practice
+    catalogue: Catalogue
+    flows: FlowSet
+    notice: str = ""
+
+    @property
+    def voice(self) -> Voice:
+        return Voice(self.practice.language, self.practice.voice)
+
+
+def call_context(runtime: PracticeRuntime, call: Call, reason: str) -> list[str]:
+    """What a secretary is told of a call: practice first, no name or number."""
+    catalogue = runtime.catalogue
+    variables = {"practice_name": runtime.practice.name}
+    reason_key = f"reason_{reason}" if catalogue.has(f"reason_{reason}") else "reason_other"
+    texts = [catalogue.text("whisper_intro", variables), catalogue.text(reason_key)]
+    identity = call.state.get("identity")
+    if identity in ("known", "new"):
+        texts.append(catalogue.text(f"whisper_{identity}"))
+    if call.urgent:
+        texts.append(catalogue.text("whisper_urgent"))
+    return texts
