@@ -205,8 +205,9 @@ def call(
 
 def _register() -> None:
     from callcenter.cli_data import audit_group, keys, patient, purge, worker
+    from callcenter.cli_digest import digest
 
-    for command in (keys, audit_group, purge, patient, worker):
+    for command in (keys, audit_group, purge, patient, worker, digest):
         main.add_command(command)
 
 

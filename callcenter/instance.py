@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -24,6 +25,27 @@ KEYRING_WARNING = (
     "database backups (see README, 'Key ring')."
 )
 
+DEMO_DOCTORS: list[dict[str, Any]] = [
+    {
+        "id": "dr-martin",
+        "name": "Claire Martin",
+        "called": "docteure Martin",
+        "email": "dr.martin@example.test",
+        "certificate": "../certs/dr-martin.pem",
+        "on_call_phone": "+33612000011",
+        "digest": {"at": ["12:30", "18:30"], "when_empty": "send"},
+    },
+    {
+        "id": "dr-bernard",
+        "name": "Paul Bernard",
+        "called": "docteur Bernard",
+        "email": "dr.bernard@example.test",
+        "certificate": "../certs/dr-bernard.pem",
+        "on_call_phone": "+33612000012",
+        "digest": {"at": ["18:30"], "when_empty": "skip"},
+    },
+]
+
 DEMO_PRACTICE = {
     "id": "demo",
     "name": "cabinet médical des Tilleuls",
@@ -40,22 +62,12 @@ DEMO_PRACTICE = {
         "friday": ["08:30-12:30", "14:00-18:00"],
         "saturday": ["09:00-12:00"],
     },
-    "doctors": [
-        {
-            "id": "dr-martin",
-            "name": "Claire Martin",
-            "called": "docteure Martin",
-            "email": "dr.martin@example.test",
-            "on_call_phone": "+33612000011",
-        },
-        {
-            "id": "dr-bernard",
-            "name": "Paul Bernard",
-            "called": "docteur Bernard",
-            "email": "dr.bernard@example.test",
-            "on_call_phone": "+33612000012",
-        },
-    ],
+    "doctors": DEMO_DOCTORS,
+    # Digests are signed with this (made by `init --demo`, with the doctors' demo keys).
+    "signing": {
+        "certificate": "../certs/practice-signing.pem",
+        "key": "../certs/practice-signing.key",
+    },
     # Nights and weekends; office hours go to the secretaries.
     "on_call": [
         {
@@ -125,6 +137,14 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
                 encoding="utf-8",
             )
             notes.append(f"created {practice_path}")
+        from callcenter.demo_certs import write_demo_certificates
+
+        doctors = [(str(d["id"]), str(d["email"])) for d in DEMO_DOCTORS]
+        # Valid from a month back, so `callcenter call --at` a recent past moment works too.
+        write_demo_certificates(home / "certs", str(DEMO_PRACTICE["name"]),
+                                "secretariat@example.test", doctors,
+                                now=datetime.now(UTC) - timedelta(days=30))  # fmt: skip
+        notes.append(f"demo certificates and the doctors' demo keys in {home / 'certs'}")
     keyring_path = home / "keyring.json"
     env_ring = os.environ.get("CALLCENTER_KEYRING") or os.environ.get("CALLCENTER_KEYRING_FILE")
     if not keyring_path.exists() and not env_ring:

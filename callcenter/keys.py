@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from callcenter.crypto import FieldCipher
 from callcenter.encrypted import encrypted_fields, reencrypt_row
 from callcenter.models import Call, CallStep, KeyCheck, Message, Patient
+from callcenter.outbox import OutboxMail
 
-ENCRYPTED_MODELS: tuple[type[Any], ...] = (Patient, Call, CallStep, Message, KeyCheck)
+ENCRYPTED_MODELS: tuple[type[Any], ...] = (Patient, Call, CallStep, Message, KeyCheck, OutboxMail)
 
 # Blind indexes recomputed with the active key when a row moves to it:
 # model -> (plaintext attribute, index attribute).

@@ -57,6 +57,9 @@ class Practice:
     queue_size: int = 10  # callers who may wait for a busy secretariat (0: no queue)
     minutes_per_caller: int = 3  # for the expected wait announced in the queue
     hold_music: str | None = None  # an https URL played while waiting; silence otherwise
+    # The practice's S/MIME signing certificate and key: doctors tell real digests from forged.
+    signing_certificate: Path | None = None
+    signing_key: Path | None = None
     flows_dir: Path | None = None
     start_flow: str = "main"
     prompts: dict[str, str] = field(default_factory=dict)
@@ -190,6 +193,11 @@ def load_practice(path: Path) -> Practice:
         rota = parse_rota(raw.get("on_call"), doctors)
     except StaffError as exc:
         raise PracticeError(f"{path.name}: {exc}") from None
+    signing = raw.get("signing") or {}
+    if not isinstance(signing, dict) or set(signing) - {"certificate", "key"}:
+        raise _fail(path, "signing", "must be a mapping with 'certificate' and 'key' (file paths)")
+    if bool(signing.get("certificate")) != bool(signing.get("key")):
+        raise _fail(path, "signing", "needs both 'certificate' and 'key'")
     instructions = raw.get("instructions") or ""
     if not isinstance(instructions, str) or len(instructions) > 500:
         raise _fail(path, "instructions", "must be a short text (500 characters at most)")
@@ -210,6 +218,10 @@ def load_practice(path: Path) -> Practice:
         transfer_mode=mode,
         ring_seconds=ring,
         present_caller=present == "caller",
+        signing_certificate=(path.parent / str(signing["certificate"])).resolve()
+        if signing.get("certificate")
+        else None,
+        signing_key=(path.parent / str(signing["key"])).resolve() if signing.get("key") else None,
         **queue,
         flows_dir=flows_dir,
         start_flow=str(raw.get("start_flow", "main")),

@@ -35,6 +35,7 @@ from callcenter.db import new_id
 from callcenter.logs import get_logger
 from callcenter.models import Appointment, Call, CallStep, Message, Patient, RemoteDeletion
 from callcenter.notices import Notice
+from callcenter.outbox import OutboxMail
 from callcenter.policy import Policy
 from callcenter.twilio_rest import KINDS, RemoteDeletionFailed, delete_remote, valid_sid
 
@@ -66,6 +67,7 @@ class PurgeReport:
     patients: int = 0
     remote_deletions: int = 0
     notices: int = 0
+    mails: int = 0
     audit: int = 0
     dry_run: bool = False
 
@@ -117,6 +119,11 @@ def _call_expired(cut: dict[str, datetime], now: datetime) -> ColumnElement[bool
 def _notice_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
     """Sent or given up, as old as the calls they were about: kept no longer."""
     return and_(Notice.due_at <= cut["calls"], Notice.status != "pending")
+
+
+def _mail_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
+    """Outbox rows done with (sent, skipped, refused, given up), as old as the calls."""
+    return and_(OutboxMail.created_at <= cut["calls"], OutboxMail.status != "pending")
 
 
 def _appointment_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
@@ -290,6 +297,7 @@ def purge(
             "appointments": _count(session, Appointment, _appointment_expired(cut)),
             "patients": _count(session, Patient, _patient_expired(cut, now)),
             "notices": _count(session, Notice, _notice_expired(cut)),
+            "mails": _count(session, OutboxMail, _mail_expired(cut)),
         }
     else:
         blank = update(Message).where(transcripts_old).values(transcript_ct=None)
@@ -302,6 +310,7 @@ def purge(
             # Last: its predicate looks at the rows above, now gone or kept.
             "patients": _delete(session, Patient, _patient_expired(cut, now)),
             "notices": _delete(session, Notice, _notice_expired(cut)),
+            "mails": _delete(session, OutboxMail, _mail_expired(cut)),
         }
     audited = _purge_audit(session, cut["audit"], now, actor, dry_run=dry_run)
     report = PurgeReport(

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -73,6 +75,36 @@ def send_notices(services: Services) -> SendReport:
                             api_base=settings.twilio_api_base),
         services.clock.now(),
     )  # fmt: skip
+
+
+def send_mail(services: Services, *, doctor: str | None = None, force: bool = False) -> MailRun:
+    """Build the due digests and urgent e-mails, then send what the outbox holds."""
+    from callcenter import digests, outbox
+
+    settings, now = services.settings, services.clock.now()
+    catalogues = {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()}
+    sender = settings.smtp.sender if settings.smtp else f"callcenter@{socket.getfqdn()}"
+    practices = list(services.practices)
+    with services.db.session() as session:
+        urgent = digests.urgent_mails(session, {p.id: p for p in practices}, catalogues, sender,
+                                      now)  # fmt: skip
+        built = digests.due_digests(session, practices, catalogues, sender, now,
+                                    only_doctor=doctor, force=force)  # fmt: skip
+
+    def recipient(practice_id: str, doctor_id: str) -> str | None:
+        practice = services.practices.by_id(practice_id)
+        found = [d for d in practice.doctors if d.id == doctor_id] if practice else []
+        return found[0].email if found else None
+
+    sent = outbox.send_due(services.db, settings.smtp, recipient, now)
+    return MailRun(urgent=urgent, built=built, sent=sent)
+
+
+@dataclass
+class MailRun:
+    urgent: int
+    built: dict[str, int]
+    sent: Any
 
 
 def check_keyring(session: Session) -> None:

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from callcenter.mailer import MailSettingsError, SmtpSettings, smtp_settings
+
 #: The flows and prompt catalogue shipped with the project.
 DEFAULT_FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "recordings_policy.yaml"
@@ -41,6 +43,7 @@ class Settings:
     now: datetime | None = None
     policy_file: Path = DEFAULT_POLICY_FILE
     twilio_api_base: str | None = None
+    smtp: SmtpSettings | None = None  # None: digests wait in the outbox
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -128,7 +131,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     policy_file = Path(pick("CALLCENTER_POLICY", "policy_file", DEFAULT_POLICY_FILE))
     if not policy_file.is_absolute():
         policy_file = (home / policy_file).resolve()
+    try:
+        smtp = smtp_settings(data.get("smtp"), env, home)
+    except MailSettingsError as exc:
+        raise SettingsError(str(exc)) from None
     known = {
+        "smtp",
         "policy_file",
         "twilio_api_base",
         "database_url",
@@ -149,5 +157,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         now=now,
         policy_file=policy_file,
         twilio_api_base=_url("TWILIO_API_BASE", pick("TWILIO_API_BASE", "twilio_api_base")),
+        smtp=smtp,
         extra={k: v for k, v in data.items() if k not in known},
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,39 @@ class StaffError(ValueError):
 
 
 @dataclass(frozen=True)
+class DigestSchedule:
+    """When a doctor's digest is sent, in the practice's time zone."""
+
+    times: tuple[time, ...] = (time(12, 30), time(18, 30))
+    days: frozenset[int] = frozenset(range(5))  # Monday to Friday
+    hourly: bool = False  # every hour on the hour, on ``days``
+    when_empty: str = "send"  # "send" an "aucun appel" digest, or "skip" it
+
+    def slots_on(self, day: date, tz: tzinfo) -> list[datetime]:
+        if day.weekday() not in self.days:
+            return []
+        clocks = [time(h) for h in range(24)] if self.hourly else list(self.times)
+        return [datetime.combine(day, c, tzinfo=tz) for c in clocks]
+
+    def latest(self, now: datetime, tz: tzinfo) -> datetime | None:
+        """The last scheduled moment at or before ``now`` (within a week)."""
+        local = now.astimezone(tz)
+        for back in range(8):
+            day = local.date() - timedelta(days=back)
+            past = [slot for slot in self.slots_on(day, tz) if slot <= local]
+            if past:
+                return past[-1]
+        return None
+
+    def before(self, slot: datetime, tz: tzinfo) -> datetime:
+        """The scheduled moment before ``slot``: the start of its period (a day at most)."""
+        earlier = self.latest(slot - timedelta(seconds=1), tz)
+        return (
+            earlier if earlier and slot - earlier <= timedelta(days=7) else slot - timedelta(days=1)
+        )
+
+
+@dataclass(frozen=True)
 class Doctor:
     id: str
     name: str  # as written in the practice's records
@@ -35,6 +68,7 @@ class Doctor:
     email: str | None = None
     certificate: Path | None = None
     on_call_phone: str | None = None
+    digest: DigestSchedule = DigestSchedule()
 
 
 @dataclass(frozen=True)
@@ -132,7 +166,8 @@ def parse_doctors(raw: Any, phone: Callable[[str, Any], str], folder: Path) -> t
         where = f"doctors[{i}]"
         if not isinstance(item, dict):
             raise StaffError(where, "must be a mapping (id, name, ...)")
-        unknown = set(item) - {"id", "name", "called", "email", "certificate", "on_call_phone"}
+        unknown = set(item) - {"id", "name", "called", "email", "certificate", "on_call_phone",
+                               "digest"}  # fmt: skip
         if unknown:
             raise StaffError(f"{where}.{sorted(unknown)[0]}", "unknown field")
         name = _text(where, item, "name") or ""
@@ -148,9 +183,43 @@ def parse_doctors(raw: Any, phone: Callable[[str, Any], str], folder: Path) -> t
             email=email,
             certificate=(folder / certificate).resolve() if certificate else None,
             on_call_phone=phone(f"{where}.on_call_phone", on_call) if on_call else None,
+            digest=parse_digest(f"{where}.digest", item.get("digest")),
         ))  # fmt: skip
     _unique("doctors", doctors)
     return tuple(doctors)
+
+
+def parse_digest(where: str, raw: Any) -> DigestSchedule:
+    """``digest: {at: ["12:30", "18:30"] | hourly, days: [...], when_empty: send|skip}``."""
+    if raw is None:
+        return DigestSchedule()
+    if not isinstance(raw, dict):
+        raise StaffError(where, "must be a mapping (at, days, when_empty)")
+    unknown = set(raw) - {"at", "days", "when_empty"}
+    if unknown:
+        raise StaffError(f"{where}.{sorted(unknown)[0]}", "unknown field")
+    at = raw.get("at", ["12:30", "18:30"])
+    hourly = at == "hourly"
+    times: list[time] = []
+    if not hourly:
+        if not isinstance(at, list) or not at:
+            raise StaffError(f"{where}.at", "must be a list of HH:MM or 'hourly'")
+        for i, value in enumerate(at):
+            clock = parse_clock(f"{where}.at[{i}]", value)
+            assert clock is not None
+            times.append(clock)
+    days = raw.get("days", list(WEEKDAYS[:5]))
+    if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
+        raise StaffError(f"{where}.days", f"must be a list of {', '.join(WEEKDAYS)}")
+    empty = raw.get("when_empty", "send")
+    if empty not in ("send", "skip"):
+        raise StaffError(f"{where}.when_empty", "must be 'send' or 'skip'")
+    return DigestSchedule(
+        times=tuple(sorted(set(times))),
+        days=frozenset(WEEKDAYS.index(d) for d in days),
+        hourly=hourly,
+        when_empty=empty,
+    )
 
 
 def parse_secretaries(raw: Any, phone: Callable[[str, Any], str]) -> tuple[Secretary, ...]:

@@ -72,6 +72,7 @@ def schedule(
     practices: PracticeDirectory,
     clock: Clock,
     notices: Callable[[], Any] | None = None,
+    mail: Callable[[], Any] | None = None,
 ) -> BaseScheduler:
     """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
     watcher = KeyRingWatcher(cipher, keyring_path(settings.home, os.environ))
@@ -105,6 +106,10 @@ def schedule(
     add("reencrypt", lambda: reencrypt_some(db, cipher, practices), IntervalTrigger(minutes=10))
     if notices is not None:
         add("notices", notices, IntervalTrigger(minutes=1))
+    if mail is not None:
+        # Digests are due at each doctor's times in the practice's time zone
+        # (callcenter.digests); checking every minute also catches up after a stop.
+        add("mail", mail, IntervalTrigger(minutes=1))
     return scheduler
 
 

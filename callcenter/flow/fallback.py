@@ -29,6 +29,13 @@ REQUIRED_PROMPTS = (
     "queue_position", "queue_wait", "queue_wait_one", "queue_options", "queue_options_message",
     "queue_choice_invalid", "queue_connecting", "agent_unknown", "agent_pin", "agent_pin_wrong",
     "agent_locked", "agent_none_waiting", "agent_next", "agent_goodbye",
+    # Doctors' digests (callcenter.digests): every practice's catalogue needs them.
+    "digest_subject", "digest_urgent_subject", "digest_title", "digest_period", "digest_urgent",
+    "digest_messages", "digest_appointments", "digest_missed", "digest_nothing", "digest_totals",
+    "digest_footer", "digest_urgent_title", "digest_flag_urgent", "digest_flag_callback",
+    "digest_message_line", "digest_unidentified", "digest_no_number", "digest_status_other",
+    "digest_urgent_call_line", "digest_missed_line", "digest_outcome_other",
+    "digest_appointment_other",
 )  # fmt: skip
 
 

@@ -1,0 +1,165 @@
+"""What a doctor's digest says, and when it is due."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from callcenter.crypto import FieldCipher
+from callcenter.db import Database
+from callcenter.digests import Period, build
+from callcenter.encrypted import using_cipher
+from callcenter.instance import DEMO_PRACTICE
+from callcenter.keyring import KeyRing
+from callcenter.models import Appointment, Call, Message, Patient
+from callcenter.practice import Practice, load_practice
+from callcenter.prompts import Catalogue
+from callcenter.settings import DEFAULT_FLOWS_DIR
+from callcenter.staff import DigestSchedule, StaffError, parse_digest
+from tests.conftest import write_practice
+
+PARIS = ZoneInfo("Europe/Paris")
+START = datetime(2026, 11, 24, 12, 30, tzinfo=PARIS)
+END = datetime(2026, 11, 24, 18, 30, tzinfo=PARIS)
+INSIDE = datetime(2026, 11, 24, 15, 0, tzinfo=PARIS)
+
+
+# -- the schedule -------------------------------------------------------------------
+def test_the_latest_slot_is_the_last_scheduled_time_at_or_before_now():
+    schedule = DigestSchedule()  # 12:30 and 18:30, Monday to Friday
+    tuesday = datetime(2026, 11, 24, 18, 29, tzinfo=PARIS)
+    assert schedule.latest(tuesday, PARIS) == START
+    assert schedule.latest(tuesday + timedelta(minutes=1), PARIS) == END
+    saturday_noon = datetime(2026, 11, 28, 13, 0, tzinfo=PARIS)
+    assert schedule.latest(saturday_noon, PARIS) == datetime(2026, 11, 27, 18, 30, tzinfo=PARIS)
+    assert schedule.before(END, PARIS) == START
+    monday = datetime(2026, 11, 30, 12, 30, tzinfo=PARIS)
+    assert schedule.before(monday, PARIS) == datetime(2026, 11, 27, 18, 30, tzinfo=PARIS)
+
+
+def test_an_hourly_schedule_and_the_time_zone():
+    schedule = DigestSchedule(hourly=True, days=frozenset(range(7)))
+    moment = datetime(2026, 11, 24, 9, 59, tzinfo=UTC)  # 10:59 in Paris
+    assert schedule.latest(moment, PARIS) == datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
+    assert schedule.slots_on(date(2026, 11, 24), PARIS)[0].time() == time(0, 0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        ({"at": ["25:00"]}, "digest.at[0]"),
+        ({"at": "daily"}, "digest.at"),
+        ({"days": ["mon"]}, "digest.days"),
+        ({"when_empty": "never"}, "digest.when_empty"),
+        ({"every": "hour"}, "digest.every"),
+    ],
+)
+def test_a_bad_digest_schedule_is_named(raw: dict[str, object], where: str):
+    with pytest.raises(StaffError, match=where.replace(".", r"\.").replace("[", r"\[")):
+        parse_digest("digest", raw)
+
+
+def test_hourly_and_skip_are_read():
+    schedule = parse_digest("digest", {"at": "hourly", "days": ["saturday"], "when_empty": "skip"})
+    assert schedule.hourly and schedule.days == frozenset({5}) and schedule.when_empty == "skip"
+
+
+# -- the content ----------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def cipher() -> Iterator[None]:
+    with using_cipher(FieldCipher(KeyRing.generate())):
+        yield
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def practice(tmp_path: Path) -> Practice:
+    write_practice(tmp_path)
+    return load_practice(tmp_path / "practices" / f"{DEMO_PRACTICE['id']}.yaml")
+
+
+@pytest.fixture
+def catalogue() -> Catalogue:
+    return Catalogue.load(DEFAULT_FLOWS_DIR, "fr-FR")
+
+
+def a_day(db: Database) -> None:
+    """Calls and messages of an afternoon, some for each doctor, some for none."""
+    with db.session() as s:
+        zoe = Patient(practice_id="demo", name="Zoé Dupont", phone="+33612345678",
+                      created_at=INSIDE, last_seen_at=INSIDE)  # fmt: skip
+        s.add(zoe)
+        s.flush()
+
+        def call(sid: str, minutes: int, **values: object) -> Call:
+            at = INSIDE + timedelta(minutes=minutes)
+            row = Call(practice_id="demo", call_sid=sid, started_at=at, flow="main", node="x",
+                       seq=1, state={}, caller="+33698765432", **values)  # fmt: skip
+            s.add(row)
+            return row
+
+        call("CA" + "1" * 32, 0, urgent=True, outcome="on-call")
+        call("CA" + "2" * 32, 5, outcome="abandoned")
+        call("CA" + "3" * 32, 10, outcome="transferred")
+        call("CA" + "4" * 32, -600, outcome="hung-up")  # before the period
+        messages = [
+            dict(transcript="Renouvellement d'ordonnance", patient_id=zoe.id, minutes=20),
+            dict(transcript="Fièvre depuis trois jours", urgent=True, minutes=30),
+            dict(callback_requested=True, status="callback", minutes=40),
+            dict(transcript="Pour le docteur Bernard seulement", doctor_id="dr-bernard",
+                 minutes=50),
+            dict(status="transcription-failed", doctor_id="dr-martin", minutes=55),
+        ]  # fmt: skip
+        for values in messages:
+            minutes = int(values.pop("minutes"))  # type: ignore[call-overload]
+            s.add(Message(practice_id="demo", callback_number="+33612345678",
+                          created_at=INSIDE + timedelta(minutes=minutes), **values))  # fmt: skip
+        s.add(Appointment(practice_id="demo", doctor_id="dr-martin", patient_id=zoe.id,
+                          starts_at=datetime(2026, 11, 26, 9, 30, tzinfo=PARIS),
+                          ends_at=datetime(2026, 11, 26, 9, 45, tzinfo=PARIS),
+                          created_at=INSIDE))  # fmt: skip
+        s.add(Appointment(practice_id="demo", doctor_id="dr-bernard", starts_at=INSIDE,
+                          ends_at=INSIDE, created_at=INSIDE))  # fmt: skip
+
+
+def martin(practice: Practice):
+    return next(d for d in practice.doctors if d.id == "dr-martin")
+
+
+def test_a_digest_lists_the_doctors_items_urgent_first_with_totals(db, practice, catalogue):
+    a_day(db)
+    with db.session() as s:
+        digest = build(s, practice, martin(practice), catalogue, Period(START, END))
+    text = digest.text
+    assert text.startswith("cabinet médical des Tilleuls — synthèse des appels pour docteure")
+    assert "du 24/11 12:30 au 24/11 18:30" in text
+    urgent, rest = text.split("MESSAGES")
+    assert "Fièvre depuis trois jours" in urgent and "appel urgent du +33698765432" in urgent
+    assert "pris par le médecin de garde" in urgent
+    assert "Zoé Dupont, à rappeler au +33612345678" in rest and "Renouvellement" in rest
+    assert "rappel demandé" in rest and "La transcription a échoué" in rest
+    assert "Pour le docteur Bernard" not in text  # another doctor's message
+    assert "26/11 09:30 — Zoé Dupont (consultation) : pris" in rest
+    assert rest.count(" : pris") == 1  # dr-bernard's appointment is not here
+    assert "APPELS MANQUÉS" in rest and "15:05 — +33698765432" in rest
+    assert "09:" not in rest.split("APPELS MANQUÉS")[1].split("Totaux")[0]  # earlier call out
+    assert digest.counts == {"calls": 3, "messages": 4, "urgent": 2, "callbacks": 1,
+                             "appointments": 1, "missed": 1}  # fmt: skip
+    assert "Totaux : 3 appels, 4 messages, 2 urgences" in text
+
+
+def test_an_empty_period_says_so(db, practice, catalogue):
+    with db.session() as s:
+        digest = build(s, practice, martin(practice), catalogue, Period(START, END))
+    assert digest.items == 0 and "Aucun appel sur cette période." in digest.text
