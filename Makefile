@@ -9,7 +9,7 @@ export CALLCENTER_HOME
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format fuzz bench clean
+.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -39,8 +39,13 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(VENV)/.installed
+bench: bench-crypto bench-webhooks
+
+bench-crypto: $(VENV)/.installed
 	$(PY) bench/bench_crypto.py
+
+bench-webhooks: $(VENV)/.installed
+	$(PY) bench/bench_webhooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -60,6 +60,9 @@ class Context:
             raise
 
 
+JOB_STATEMENT_TIMEOUT_MS = 10 * 60 * 1000
+
+
 def fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
@@ -74,7 +77,7 @@ def opened() -> Iterator[Context]:
         practices = PracticeDirectory.load(settings.practices_dir)
     except (SettingsError, KeyRingError, PracticeError) as exc:
         fail(str(exc))
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, statement_timeout_ms=None)  # a command may be long
     try:
         db.create_all()
         with db.session() as session:
@@ -332,7 +335,8 @@ def worker() -> None:
     try:
         settings = load_settings()
         configure(settings.log_format)
-        svc = build_services(settings)
+        # Jobs (a purge, a re-encryption batch) may take longer than a webhook may.
+        svc = build_services(settings, Database(settings.database_url, JOB_STATEMENT_TIMEOUT_MS))
     except (SettingsError, StartupError) as exc:
         fail(str(exc))
     svc.db.create_all()

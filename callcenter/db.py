@@ -45,7 +45,16 @@ class Base(DeclarativeBase):
     pass
 
 
-def make_engine(url: str) -> Engine:
+#: A webhook must answer well within Twilio's 15 s: no statement may hold it longer.
+WEB_STATEMENT_TIMEOUT_MS = 5000
+
+
+def make_engine(url: str, statement_timeout_ms: int | None = WEB_STATEMENT_TIMEOUT_MS) -> Engine:
+    """An engine with pre-ping (a restarted database is noticed, not a stale socket).
+
+    On PostgreSQL every connection gets ``statement_timeout``: a stuck query
+    fails fast and the webhook answers safely instead of waiting for ever.
+    """
     kwargs: dict[str, object] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
@@ -59,14 +68,24 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+    elif statement_timeout_ms:
+
+        @event.listens_for(engine, "connect")
+        def _statement_timeout(dbapi_conn: Any, _record: Any) -> None:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
+            dbapi_conn.commit()
+
     return engine
 
 
 class Database:
     """An engine and its session factory."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(
+        self, url: str, statement_timeout_ms: int | None = WEB_STATEMENT_TIMEOUT_MS
+    ) -> None:
+        self.engine = make_engine(url, statement_timeout_ms)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
