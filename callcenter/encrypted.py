@@ -23,6 +23,7 @@ id or practice does, by design.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -145,8 +146,12 @@ class EncryptedField:
         return names
 
 
+@functools.cache
 def encrypted_fields(cls: type) -> dict[str, EncryptedField]:
-    """Every encrypted attribute of a model class, by attribute name (base classes too)."""
+    """Every encrypted attribute of a model class, by attribute name (base classes too).
+
+    Cached: classes do not change, and every row built asks (a profile showed it).
+    """
     found: dict[str, EncryptedField] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():

@@ -7,6 +7,7 @@ can still name the practice and ring its secretaries with the database down.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -111,7 +112,13 @@ class Practice:
     def _is_holiday(self, day: date) -> bool:
         if not self.holiday_country:
             return False
-        return day in holidays_lib.country_holidays(self.holiday_country, years=day.year)
+        return day in _holidays(self.holiday_country, day.year)
+
+
+@functools.cache
+def _holidays(country: str, year: int) -> frozenset[date]:
+    """A country's public holidays for a year: built once (it costs ~1 ms), asked every call."""
+    return frozenset(holidays_lib.country_holidays(country, years=year))
 
 
 def _fail(path: Path, where: str, message: str) -> PracticeError:
