@@ -57,7 +57,12 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = _settings()
     if workers > 0:
         import os
+        import tempfile
 
+        # Metrics are summed across the workers through files in this folder.
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="callcenter-metrics-")
+        )
         os.execvp(
             sys.executable,
             [

@@ -23,7 +23,6 @@ id or practice does, by design.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -146,17 +145,22 @@ class EncryptedField:
         return names
 
 
-@functools.cache
+_FIELDS: dict[type, dict[str, EncryptedField]] = {}
+
+
 def encrypted_fields(cls: type) -> dict[str, EncryptedField]:
     """Every encrypted attribute of a model class, by attribute name (base classes too).
 
-    Cached: classes do not change, and every row built asks (a profile showed it).
+    Kept once per class: classes do not change, and every row built asks.
     """
-    found: dict[str, EncryptedField] = {}
-    for klass in reversed(cls.__mro__):
-        for name, value in vars(klass).items():
-            if isinstance(value, EncryptedField):
-                found[name] = value
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, EncryptedField):
+                    found[name] = value
+        _FIELDS[cls] = found
     return found
 
 

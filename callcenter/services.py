@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from callcenter import audit, notices
+from callcenter import audit, metrics, notices
 from callcenter.clock import Clock
 from callcenter.crypto import DecryptionError, FieldCipher
 from callcenter.db import Database
@@ -67,7 +67,7 @@ def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> Pract
 def send_notices(services: Services) -> SendReport:
     """Send the due SMS notices (right after a webhook that queued one, and by the worker)."""
     settings = services.settings
-    return notices.send_due(
+    report = notices.send_due(
         services.db,
         services.practices,
         {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()},
@@ -75,6 +75,9 @@ def send_notices(services: Services) -> SendReport:
                             api_base=settings.twilio_api_base),
         services.clock.now(),
     )  # fmt: skip
+    for result in ("sent", "failed", "given_up"):
+        metrics.NOTICES.labels(result).inc(getattr(report, result))
+    return report
 
 
 def send_mail(services: Services, *, doctor: str | None = None, force: bool = False) -> MailRun:

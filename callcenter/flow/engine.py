@@ -132,7 +132,8 @@ class CallEngine:
         return self._store(session, call, seq, reply, now)
 
     def status(self, session: Session, params: Mapping[str, str], now: datetime) -> str:
-        """Close the call record; late, repeated or unknown callbacks change nothing."""
+        """Close the call record: its outcome, or ``ignored`` for a late, repeated or
+        unknown callback (which changes nothing)."""
         status = params.get("CallStatus", "")
         if status not in TERMINAL_STATUSES:
             return "ignored"
@@ -164,7 +165,10 @@ class CallEngine:
             .values(left_at=now, result="hangup")
             .execution_options(synchronize_session=False)
         )
-        return "closed" if closed.rowcount else "ignored"  # type: ignore[attr-defined]
+        if not closed.rowcount:  # type: ignore[attr-defined]
+            return "ignored"
+        outcome = session.scalar(select(Call.outcome).where(Call.call_sid == params.get("CallSid")))
+        return outcome or "hung-up"
 
     # -- transfers ---------------------------------------------------------
     def whisper(self, session: Session, call_id: str, reason: str) -> Answer:

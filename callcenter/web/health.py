@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
@@ -24,3 +24,12 @@ def readyz() -> ResponseReturnValue:
     except Exception:
         return jsonify(status="database unavailable"), 503
     return jsonify(status="ready")
+
+
+@bp.get("/metrics")
+def metrics_page() -> ResponseReturnValue:
+    """Prometheus metrics (no personal data); keep it behind the proxy for your scraper."""
+    from callcenter import metrics
+
+    body = metrics.render(current_app.extensions["callcenter"].db)
+    return Response(body, mimetype=metrics.CONTENT_TYPE.split(";")[0])

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.orm import Session
 
+from callcenter import metrics
 from callcenter.flow.engine import Answer
 from callcenter.logs import get_logger
 from callcenter.notices import QUEUED
@@ -77,7 +78,9 @@ def answer(
             error=type(exc).__name__,
             latency_ms=_ms(started),
         )
+        metrics.observe(_route(), "error", started)
         return twiml(on_error(practice) if on_error else svc.engine.safe.reach_someone(practice))
+    metrics.observe(_route(), result.outcome or "answered", started)
     log.info(
         "webhook",
         route=request.path,
@@ -91,6 +94,11 @@ def answer(
         # After the answer is sent: the caller never waits on Twilio's REST API.
         response.call_on_close(lambda: _send_notices(svc))
     return response
+
+
+def _route() -> str:
+    """The route's rule (``/twilio/step``), never the raw URL: bounded, no identifiers."""
+    return request.url_rule.rule if request.url_rule else "unknown"
 
 
 def _send_notices(svc: Services) -> None:
@@ -141,6 +149,8 @@ def status() -> Response:
     except Exception as exc:
         log.error("status_failed", call_sid=form.get("CallSid"), error=type(exc).__name__)
         return Response(status=204)
+    if outcome != "ignored":
+        metrics.CALLS.labels(outcome).inc()
     log.info(
         "webhook",
         route=request.path,
