@@ -70,7 +70,7 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        from callcenter import audit, models, notices  # noqa: F401  (registers the tables)
+        from callcenter import audit, models, notices, realtime  # noqa: F401  (registers the tables)
 
         Base.metadata.create_all(self.engine)
 

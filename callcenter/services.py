@@ -28,6 +28,7 @@ from callcenter.flow.loader import load_flows
 from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.keyring_watch import KeyRingWatcher, keyring_path
+from callcenter.messages import MessageDesk
 from callcenter.models import KeyCheck
 from callcenter.notices import SendReport
 from callcenter.policy import Policy, PolicyError, load_policy
@@ -53,13 +54,16 @@ class Services:
     cipher: FieldCipher
     usage: UsageRecorder
     watcher: KeyRingWatcher
+    messages: MessageDesk
 
 
 def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> PracticeRuntime:
     flows_dir = practice.flows_dir or settings.flows_dir
     catalogue = Catalogue.load(flows_dir, practice.language, practice.prompts)
     flows = load_flows(flows_dir, catalogue, practice.start_flow)
-    return PracticeRuntime(practice, catalogue, flows, policy.notice(practice.language))
+    return PracticeRuntime(
+        practice, catalogue, flows, policy.notice(practice.language), policy.message_engine
+    )
 
 
 def send_notices(services: Services) -> SendReport:
@@ -148,6 +152,11 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     db = db or Database(settings.database_url)
     cipher = FieldCipher(keyring, counts=_stored_counts(db))
     use_cipher(cipher)
+
+    def practice_and_catalogue(practice_id: str) -> tuple[Practice, Catalogue] | None:
+        runtime = runtimes.get(practice_id)
+        return (runtime.practice, runtime.catalogue) if runtime else None
+
     return Services(
         settings=settings,
         db=db,
@@ -159,6 +168,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         cipher=cipher,
         usage=UsageRecorder(cipher),
         watcher=KeyRingWatcher(cipher, keyring_path(settings.home, os.environ)),
+        messages=MessageDesk(practice_and_catalogue, policy.message_engine),
     )
 
 

@@ -47,6 +47,7 @@ class CallContext:
     seq: int  # the sequence number of the request being answered
     session: Session  # for nodes that store what the caller gave (never commits)
     notice: str = ""  # the recordings policy's notice, in the practice's language
+    transcription: str = "speech"  # how messages become text (recordings policy engine)
 
     @property
     def state(self) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class PracticeRuntime:
     catalogue: Catalogue
     flows: FlowSet
     notice: str = ""
+    transcription: str = "speech"  # the recordings policy's engine for messages
 
     @property
     def voice(self) -> Voice:
@@ -104,6 +105,7 @@ class CallEngine:
             seq=0,
             session=session,
             notice=runtime.notice,
+            transcription=runtime.transcription,
         )
         reply = Reply(runtime.voice)
         self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
@@ -132,6 +134,7 @@ class CallEngine:
             seq=seq,
             session=session,
             notice=runtime.notice,
+            transcription=runtime.transcription,
         )
         reply = Reply(runtime.voice)
         node = runtime.flows.node(call.flow, call.node)
