@@ -35,6 +35,7 @@ from callcenter.policy import Policy, PolicyError, load_policy
 from callcenter.practice import Practice, PracticeDirectory, PracticeError
 from callcenter.prompts import Catalogue, CatalogueError
 from callcenter.settings import Settings
+from callcenter.transcribers import BACKENDS
 from callcenter.twilio_rest import make_client
 
 
@@ -149,6 +150,10 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         default_catalogue = Catalogue.load(settings.flows_dir, "fr-FR")
     except (KeyRingError, PolicyError, PracticeError, CatalogueError, FlowError) as exc:
         raise StartupError(str(exc)) from None
+    if policy.message_engine == "local" and policy.local_backend not in BACKENDS:
+        known = ", ".join(sorted(BACKENDS))
+        raise StartupError(f"{policy.source}: transcription.local_backend: "
+                           f"{policy.local_backend!r} is not one of {known}")  # fmt: skip
     db = db or Database(settings.database_url)
     cipher = FieldCipher(keyring, counts=_stored_counts(db))
     use_cipher(cipher)

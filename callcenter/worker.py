@@ -72,6 +72,7 @@ def schedule(
     practices: PracticeDirectory,
     clock: Clock,
     notices: Callable[[], Any] | None = None,
+    transcribe: Callable[[], Any] | None = None,
 ) -> BaseScheduler:
     """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
     watcher = KeyRingWatcher(cipher, keyring_path(settings.home, os.environ))
@@ -105,6 +106,8 @@ def schedule(
     add("reencrypt", lambda: reencrypt_some(db, cipher, practices), IntervalTrigger(minutes=10))
     if notices is not None:
         add("notices", notices, IntervalTrigger(minutes=1))
+    if transcribe is not None:  # local engine: recordings become text; realtime: stale ends
+        add("transcriptions", transcribe, IntervalTrigger(minutes=1))
     return scheduler
 
 

@@ -24,6 +24,7 @@ from callcenter.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
 
 pytest.register_assert_rewrite("tests.fake_twilio")
 
+from tests import fake_transcriber  # noqa: E402, F401  (registers the text-in-wav backend)
 from tests.fake_twilio import ACCOUNT_SID as FAKE_ACCOUNT_SID  # noqa: E402
 from tests.fake_twilio import AUTH_TOKEN as FAKE_AUTH_TOKEN  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
