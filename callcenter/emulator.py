@@ -113,7 +113,7 @@ class PhoneCall:
     callbacks: list[Callback] = field(default_factory=list)  # not yet sent
     delivered: list[Callback] = field(default_factory=list)
     transcribing: tuple[str, str] | None = None  # real-time transcription: (url, name)
-    _utterances: int = 0
+    _events: int = 0  # its events are numbered from 1 (SequenceId)
 
     # -- what the caller hears ------------------------------------------------
     @property
@@ -186,11 +186,10 @@ class PhoneCall:
         """The caller says ``words`` while real-time transcription runs: one final result."""
         if self.transcribing is None:
             raise EmulatorError("no real-time transcription is running")
-        self._utterances += 1
         data = json.dumps({"transcript": words, "confidence": 0.91}, ensure_ascii=False)
         self._queue_realtime("transcription-content", {
             "TranscriptionData": data, "Final": "true", "Track": "inbound_track",
-            "LanguageCode": "fr-FR", "SequenceId": str(self._utterances + 1),
+            "LanguageCode": "fr-FR",
         })  # fmt: skip
         return self
 
@@ -246,9 +245,10 @@ class PhoneCall:
         if self.transcribing is None:
             return
         url, name = self.transcribing
+        self._events += 1
         params = self.emulator.call_params(self, {
             "TranscriptionEvent": event, "TranscriptionSid": "GT" + name[:32].ljust(32, "0"),
-            "Timestamp": "2026-11-24T09:00:00Z", "SequenceId": str(self._utterances + 1), **extra,
+            "Timestamp": "2026-11-24T09:00:00Z", "SequenceId": str(self._events), **extra,
         })  # fmt: skip
         self.callbacks.append(Callback("realtime", url, params))
 
@@ -261,7 +261,7 @@ class PhoneCall:
                 if not callback:
                     raise EmulatorError("<Transcription> without statusCallbackUrl")
                 self.transcribing = (urljoin(url, callback), child.get("name", ""))
-                self._utterances = 0
+                self._events = 0
                 self._queue_realtime("transcription-started", {})
             elif self.transcribing and child.get("name") == self.transcribing[1]:
                 self._queue_realtime("transcription-stopped", {})

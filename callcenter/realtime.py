@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from callcenter import messages, repository
-from callcenter.db import Base, UTCDateTime, new_id
+from callcenter.db import Base, Database, UTCDateTime, new_id
 from callcenter.encrypted import EncryptedField
 from callcenter.logs import get_logger
 from callcenter.models import Call, EncryptedRow, Message
@@ -121,15 +121,26 @@ def finish(
     *,
     practice: Practice,
     catalogue: Catalogue,
+    force: bool = False,
 ) -> str:
-    """Assemble the transcript once the transcription has ended and the message exists."""
+    """Assemble the transcript once the transcription has ended and its words have arrived.
+
+    ``force`` (the sweep) assembles whatever has arrived, ended or not.
+    """
     parts = list(session.scalars(
         select(TranscriptPart).where(TranscriptPart.ref == ref).order_by(TranscriptPart.sequence)
     ))  # fmt: skip
-    ended = [p.kind for p in parts if p.kind != CONTENT]
-    if not ended:
+    ended = {p.kind: p for p in parts if p.kind != CONTENT}
+    content = [p for p in parts if p.kind == CONTENT]
+    if not ended and not force:
         return "waiting"
-    words = " ".join(p.text or "" for p in parts if p.kind == CONTENT).strip()
+    # Events are numbered from 1 (started) to N (stopped): a stop that
+    # overtook some words waits for them (the sweep ends the wait).
+    last = ended[STOPPED].text if STOPPED in ended else None
+    expected = int(last) - 2 if last and last.isdigit() and ERROR not in ended else 0
+    if not force and len(content) < expected:
+        return "waiting"
+    words = " ".join(p.text or "" for p in content).strip()
     message = session.scalars(select(Message).where(Message.transcription_ref == ref)).first()
     if message is None:
         if not words:  # the caller hung up having said nothing: no empty message
@@ -175,12 +186,52 @@ def event(
         if not sequence.isdigit() or len(sequence) > 9 or not words:
             return "ignored"
         _add_part(session, call, ref, int(sequence), CONTENT, words, now)
-        return "content"
+        # Words that come after the stop (events overtake each other) finish it.
+        outcome = finish(session, call, ref, now, practice=practice, catalogue=catalogue)
+        return "content" if outcome == "waiting" else outcome
     if kind in _EVENTS:
         marker = _EVENTS[kind]
-        _add_part(session, call, ref, _MARKER_SEQUENCE[marker], marker, None, now)
+        sequence = params.get("SequenceId", "")
+        last = sequence if sequence.isdigit() and len(sequence) < 10 else None
+        _add_part(session, call, ref, _MARKER_SEQUENCE[marker], marker, last, now)
         if marker == ERROR:
             log.warning("realtime_transcription_error",
                         code=params.get("TranscriptionErrorCode", "")[:8])  # fmt: skip
         return finish(session, call, ref, now, practice=practice, catalogue=catalogue)
     return "started" if kind == "transcription-started" else "ignored"
+
+
+#: A real-time transcription still open this long after its message is stale.
+STALE_AFTER = timedelta(minutes=10)
+
+
+def sweep(db: Database, lookup: messages.PracticeLookup, now: datetime) -> int:
+    """Finish transcriptions whose end (or some words) never came; returns how many.
+
+    Nothing is left waiting for ever: what arrived becomes the transcript, or
+    the message is marked failed.
+    """
+    cutoff = now - STALE_AFTER
+    stale: set[tuple[str | None, str | None]]
+    with db.session() as session:
+        rows = list(session.execute(
+            select(TranscriptPart.ref, TranscriptPart.call_id)
+            .where(TranscriptPart.created_at <= cutoff)
+        ))  # fmt: skip
+        rows += session.execute(
+            select(Message.transcription_ref, Message.call_id).where(
+                Message.engine == "realtime", Message.status == messages.TRANSCRIBING,
+                Message.created_at <= cutoff,
+            )
+        )  # fmt: skip
+        stale = {(ref, call_id) for ref, call_id in rows}
+    done = 0
+    for ref, call_id in stale:
+        with db.session() as session:
+            call = session.get(Call, call_id) if call_id else None
+            found = lookup(call.practice_id) if call else None
+            if call is None or found is None or ref is None:
+                continue
+            finish(session, call, ref, now, practice=found[0], catalogue=found[1], force=True)
+            done += 1
+    return done
