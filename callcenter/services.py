@@ -63,8 +63,9 @@ def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> Pract
     catalogue = Catalogue.load(flows_dir, practice.language, practice.prompts)
     flows = load_flows(flows_dir, catalogue, practice.start_flow)
     return PracticeRuntime(
-        practice, catalogue, flows, policy.notice(practice.language), policy.message_engine
-    )
+        practice, catalogue, flows, policy.notice(practice.language), policy.message_engine,
+        (settings.public_base_url or "").rstrip("/"),
+    )  # fmt: skip
 
 
 def send_notices(services: Services) -> SendReport:

@@ -40,6 +40,7 @@ class PracticeRuntime:
     flows: FlowSet
     notice: str = ""
     transcription: str = "speech"  # the recordings policy's engine for messages
+    public_base_url: str = ""  # for callbacks Twilio wants absolute (real-time transcription)
 
     @property
     def voice(self) -> Voice:
@@ -106,6 +107,7 @@ class CallEngine:
             session=session,
             notice=runtime.notice,
             transcription=runtime.transcription,
+            public_base_url=runtime.public_base_url,
         )
         reply = Reply(runtime.voice)
         self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
@@ -135,6 +137,7 @@ class CallEngine:
             session=session,
             notice=runtime.notice,
             transcription=runtime.transcription,
+            public_base_url=runtime.public_base_url,
         )
         reply = Reply(runtime.voice)
         node = runtime.flows.node(call.flow, call.node)

@@ -377,7 +377,9 @@ class Record(Node):
         if ctx.transcription == "realtime":
             ref = realtime.new_ref()
             ctx.remember(realtime_ref=ref)
-            reply.start_transcription(ref, "/twilio/realtime?" + urlencode({"ref": ref}))
+            # Absolute when the public URL is known: Twilio resolves no relative URL here.
+            url = f"{ctx.public_base_url}/twilio/realtime?" + urlencode({"ref": ref})
+            reply.start_transcription(ref, url)
             # Any key ends the message; no audio is recorded meanwhile.
             reply.gather(ctx.action(), [], digits=1, speech=False, timeout=self.max_length,
                          finish_on_key="")  # fmt: skip

@@ -44,6 +44,7 @@ def test_transcription_starts_in_french_on_the_caller_side_only(app, twilio, pra
     status, body = twilio.replay()  # the answer that started it, as a retry gets it
     assert status == 200
     assert 'languageCode="fr-FR"' in body and 'track="inbound_track"' in body
+    assert 'statusCallbackUrl="https://cc.example.test/twilio/realtime?ref=' in body
     assert "<Record" not in body
     assert not any("RecordingSid" in params for _, params in call.requests)
 
