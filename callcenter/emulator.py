@@ -2,8 +2,11 @@
 
 It signs form-encoded requests with twilio's own ``RequestValidator``, follows
 TwiML verb by verb (Say, Play, Pause, Gather, Record, Dial with whisper URLs,
-Redirect, Hangup), resolves relative URLs against the current document, and
-reports what the caller heard.  The tests, ``callcenter call`` and the
+Redirect, Hangup, Start/Stop of real-time transcription), resolves relative
+URLs against the current document, and reports what the caller heard.  The
+requests Twilio sends on its own (recording status, transcription, real-time
+transcription events) are queued on the call and sent when a test says, in
+any order, and again as a retry.  The tests, ``callcenter call`` and the
 benchmark all drive the server through it (TWILIO.md §7).
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from callcenter import realtime
 from callcenter.realtime import TranscriptPart
@@ -137,3 +137,12 @@ def test_an_urgent_intent_heard_in_real_time_tells_the_doctor(
     call.speak("il saigne beaucoup").press("#").deliver()
     assert the_message(app).urgent
     assert len([r for r in fake_twilio.requests if r.path.endswith("/Messages.json")]) == 1
+
+
+def test_the_words_waiting_for_the_stop_are_encrypted_in_the_database(app, twilio, practice_number):
+    call = speaking(twilio, practice_number).speak("rhododendron")
+    call.deliver()  # the words are stored, the transcription still runs
+    assert parts(app) == 1
+    with services(app).db.session() as session:
+        raw = session.execute(text("SELECT text FROM transcript_parts")).scalar_one()
+    assert b"rhododendron" not in bytes(raw)
