@@ -422,11 +422,16 @@ class Record(Node):
 
 @node_type("speech_message")
 class SpeechMessage(Node):
-    """Take a message by speech recognition: Twilio returns text, no audio is recorded."""
+    """Take a message by speech recognition: Twilio returns text, no audio is recorded.
+
+    With ``on_person``, key 3 reaches a person instead (a caller who refused
+    the recording is offered both, as the consent rules ask).
+    """
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"prompt", "next", "on_failure", "max_attempts", "no_input"}
+        {"prompt", "next", "on_failure", "max_attempts", "no_input", "on_person", "person_prompt"}
     )
+    PERSON_KEY = "3"
 
     def parse(self) -> None:
         self.prompt: str = self.req("prompt", str)
@@ -434,18 +439,32 @@ class SpeechMessage(Node):
         self.next: str = self.req("next", str)
         self.on_failure: str = self.req("on_failure", str)
         self.no_input: str = self.opt("no_input", str, "record_nothing_heard")
+        self.on_person: str | None = self.opt("on_person", str)
+        self.person_prompt: str = self.opt("person_prompt", str, "message_person_hint")
 
     def targets(self) -> dict[str, str]:
-        return {"next": self.next, "on_failure": self.on_failure}
+        refs = {"next": self.next, "on_failure": self.on_failure}
+        if self.on_person:
+            refs["on_person"] = self.on_person
+        return refs
 
     def prompts(self) -> dict[str, str]:
-        return {"prompt": self.prompt, "no_input": self.no_input}
+        refs = {"prompt": self.prompt, "no_input": self.no_input}
+        if self.on_person:
+            refs["person_prompt"] = self.person_prompt
+        return refs
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
-        reply.gather(ctx.action(), [ctx.text(self.prompt)], digits=None, dtmf=False, timeout=5)
+        texts = [ctx.text(self.prompt)]
+        if self.on_person:
+            texts.insert(0, ctx.text(self.person_prompt))
+        person = self.on_person is not None
+        reply.gather(ctx.action(), texts, digits=1 if person else None, dtmf=person, timeout=5)
         return None
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        if self.on_person and ctx.params.get("Digits", "")[:1] == self.PERSON_KEY:
+            return self.on_person
         words = ctx.params.get("SpeechResult", "").strip()
         if words:
             with ctx.session.no_autoflush:  # the engine flushes the call under its retry check

@@ -218,6 +218,14 @@ def test_refusing_offers_the_speech_only_path(app, twilio, practice_number):
     assert message.status == "transcribed" and message.transcript == WORDS
 
 
+def test_refusing_offers_a_person_too(app, twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("2").press("*").press("*")
+    assert "secrétariat, tapez 3" in call.last_heard()
+    call.press("3")
+    assert call.waiting_for == "Dial" and call.dial_numbers() == ["+33612000001"]
+    assert messages(app) == []
+
+
 def test_callbacks_for_unknown_calls_or_recordings_are_accepted_and_ignored(twilio):
     for path in ("/twilio/recording", "/twilio/transcription", "/twilio/realtime?ref=x"):
         status, _ = twilio.post(
