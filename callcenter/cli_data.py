@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -340,6 +340,28 @@ def worker() -> None:
     except (SettingsError, StartupError) as exc:
         fail(str(exc))
     svc.db.create_all()
+    transcribe: Callable[[], object] | None = None
+    if svc.policy.message_engine == "realtime":
+        from callcenter import realtime
+
+        def transcribe() -> object:  # transcriptions whose end never came
+            return realtime.sweep(svc.db, svc.messages.lookup, svc.clock.now())
+
+    elif svc.policy.message_engine == "local":
+        from callcenter import jobs
+        from callcenter.transcribers import TranscriberUnavailable, load_transcriber
+
+        try:  # once: loading a model takes seconds
+            backend = load_transcriber(svc.policy.local_backend, svc.policy.local_model)
+        except TranscriberUnavailable as exc:
+            fail(f"{svc.policy.source}: {exc}")
+
+        def transcribe() -> object:
+            report = jobs.transcribe_local(svc.db, settings, svc.policy, svc.messages.lookup,
+                                           svc.clock.now(), backend)  # fmt: skip
+            send_notices(svc)  # an urgent transcript tells the doctor on call now
+            return report
+
     run_worker(
         db=svc.db,
         settings=settings,
@@ -350,4 +372,5 @@ def worker() -> None:
         clock=svc.clock,
         notices=lambda: send_notices(svc),
         mail=lambda: send_mail(svc),
+        transcribe=transcribe,
     )

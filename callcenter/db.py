@@ -89,7 +89,7 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        from callcenter import audit, models, notices, outbox  # noqa: F401  (registers the tables)
+        from callcenter import audit, models, notices, outbox, realtime  # noqa: F401  (tables)
 
         Base.metadata.create_all(self.engine)
 

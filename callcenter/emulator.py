@@ -2,14 +2,18 @@
 
 It signs form-encoded requests with twilio's own ``RequestValidator``, follows
 TwiML verb by verb (Say, Play, Pause, Gather, Record, Dial with whisper URLs,
-Redirect, Hangup, and queues: Enqueue with its wait URL, Leave, Dial/Queue),
-resolves relative URLs against the current document, and
-reports what the caller heard.  The tests, ``callcenter call`` and the
+Redirect, Hangup, queues: Enqueue with its wait URL, Leave, Dial/Queue; Start/Stop
+of real-time transcription), resolves relative URLs against the current
+document, and reports what the caller heard.  The requests Twilio sends on its
+own (recording status, transcription, real-time transcription events) are
+queued on the call and sent when a test says, in any order, and again as a
+retry.  The tests, ``callcenter call`` and the
 benchmark all drive the server through it (TWILIO.md §7).
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import urllib.error
 import urllib.request
@@ -24,7 +28,7 @@ from twilio.request_validator import RequestValidator
 
 APPLICATION_ERROR = "An application error has occurred. Goodbye."
 VERBS = {"Say", "Play", "Pause", "Gather", "Record", "Dial", "Redirect", "Hangup", "Reject",
-         "Enqueue", "Leave"}  # fmt: skip
+         "Enqueue", "Leave", "Start", "Stop"}  # fmt: skip
 DIAL_CHILDREN = {"Number", "Queue"}
 GATHER_CHILDREN = {"Say", "Play", "Pause"}
 MAX_TWIML = 64 * 1024
@@ -85,6 +89,17 @@ class Waiting:
 
 
 @dataclass
+class Callback:
+    """A request Twilio sends on its own (recording status, transcription, real-time
+    transcription events): queued on the call, sent when the test says, in any order."""
+
+    kind: str  # recording | transcription | realtime
+    url: str
+    params: dict[str, str]
+    status: int | None = None  # the server's answer, once delivered
+
+
+@dataclass
 class PhoneCall:
     """One emulated call; drive it with press/say/silence/hangup and the Dial outcomes."""
 
@@ -102,6 +117,11 @@ class PhoneCall:
     bridged_with: PhoneCall | None = None  # the other party of a Dial/Queue bridge
     _queue_gather: tuple[ET.Element, str] | None = None  # a Gather of the wait document
     _mark: int = 0
+    # -- callbacks Twilio sends on its own (messages) --
+    callbacks: list[Callback] = field(default_factory=list)  # not yet sent
+    delivered: list[Callback] = field(default_factory=list)
+    transcribing: tuple[str, str] | None = None  # real-time transcription: (url, name)
+    _events: int = 0  # its events are numbered from 1 (SequenceId)
 
     # -- what the caller hears ------------------------------------------------
     @property
@@ -131,8 +151,20 @@ class PhoneCall:
         self._continue(waiting.rest, waiting.url)
         return self
 
-    def record(self, seconds: int = 8, finish: str = "#") -> PhoneCall:
-        """Speak after the beep for ``seconds``, then press ``finish`` (or ``hangup``)."""
+    def record(
+        self,
+        seconds: int = 8,
+        finish: str = "#",
+        words: str | None = None,
+        transcription: str = "completed",
+    ) -> PhoneCall:
+        """Speak after the beep for ``seconds``, then press ``finish`` (or ``hangup``).
+
+        When the ``<Record>`` asks for them, its recording-status and
+        transcription callbacks are queued (``words`` is what Twilio's
+        transcription heard; ``transcription="failed"`` makes it fail); send
+        them with :meth:`deliver`.
+        """
         waiting = self._need("Record")
         sid = new_sid("RE")
         params = {
@@ -142,6 +174,7 @@ class PhoneCall:
             "RecordingDuration": str(seconds),
             "Digits": finish,
         }
+        self._queue_recording_callbacks(waiting, params, words, transcription)
         action = urljoin(waiting.url, waiting.verb.get("action") or waiting.url)
         if finish == "hangup":
             self._post(action, params)  # Twilio ignores the TwiML of a hung-up call
@@ -183,6 +216,92 @@ class PhoneCall:
         if self.waiting is None or self.waiting.verb.tag != "Enqueue":
             return None
         return self.emulator.queues[self._queue_name()].index(self) + 1
+
+    # -- callbacks Twilio sends on its own (messages) ------------------------------
+    def speak(self, words: str) -> PhoneCall:
+        """The caller says ``words`` while real-time transcription runs: one final result."""
+        if self.transcribing is None:
+            raise EmulatorError("no real-time transcription is running")
+        data = json.dumps({"transcript": words, "confidence": 0.91}, ensure_ascii=False)
+        self._queue_realtime("transcription-content", {
+            "TranscriptionData": data, "Final": "true", "Track": "inbound_track",
+            "LanguageCode": "fr-FR",
+        })  # fmt: skip
+        return self
+
+    def transcription_error(self) -> PhoneCall:
+        """Real-time transcription fails (Twilio then stops it)."""
+        self._queue_realtime("transcription-error", {
+            "TranscriptionError": "Provider unavailable", "TranscriptionErrorCode": "32655",
+        })  # fmt: skip
+        self.transcribing = None
+        return self
+
+    def deliver(self, *kinds: str) -> list[int]:
+        """Send the queued callbacks of these kinds (all when none is named), in order."""
+        due = [c for c in self.callbacks if not kinds or c.kind in kinds]
+        for callback in due:
+            self.callbacks.remove(callback)
+            callback.status, _ = self.emulator.post(callback.url, callback.params)
+            self.delivered.append(callback)
+        return [c.status or 0 for c in due]
+
+    def redeliver(self, kind: str) -> int:
+        """Twilio retries the last ``kind`` callback sent (same parameters)."""
+        last = [c for c in self.delivered if c.kind == kind][-1]
+        status, _ = self.emulator.post(last.url, last.params)
+        return status
+
+    def _queue_recording_callbacks(
+        self, waiting: Waiting, params: dict[str, str], words: str | None, transcription: str
+    ) -> None:
+        seconds = int(params["RecordingDuration"])
+        status_url = waiting.verb.get("recordingStatusCallback")
+        if status_url:
+            self.callbacks.append(Callback("recording", urljoin(waiting.url, status_url),
+                self.emulator.call_params(self, {
+                    "RecordingSid": params["RecordingSid"], "RecordingUrl": params["RecordingUrl"],
+                    "RecordingStatus": "completed", "RecordingDuration": str(seconds),
+                    "RecordingChannels": "1", "RecordingSource": "RecordVerb",
+                })))  # fmt: skip
+        transcribe_url = waiting.verb.get("transcribeCallback")
+        # Twilio transcribes recordings of 2 to 120 seconds only (warning 13617).
+        if waiting.verb.get("transcribe") == "true" and transcribe_url and 2 <= seconds < 120:
+            ok = transcription == "completed" and words is not None
+            self.callbacks.append(Callback("transcription", urljoin(waiting.url, transcribe_url),
+                self.emulator.call_params(self, {
+                    "TranscriptionSid": new_sid("TR"),
+                    "TranscriptionText": words or "" if ok else "",
+                    "TranscriptionStatus": "completed" if ok else "failed",
+                    "TranscriptionUrl": params["RecordingUrl"] + "/Transcriptions",
+                    "RecordingSid": params["RecordingSid"], "RecordingUrl": params["RecordingUrl"],
+                })))  # fmt: skip
+
+    def _queue_realtime(self, event: str, extra: dict[str, str]) -> None:
+        if self.transcribing is None:
+            return
+        url, name = self.transcribing
+        self._events += 1
+        params = self.emulator.call_params(self, {
+            "TranscriptionEvent": event, "TranscriptionSid": "GT" + name[:32].ljust(32, "0"),
+            "Timestamp": "2026-11-24T09:00:00Z", "SequenceId": str(self._events), **extra,
+        })  # fmt: skip
+        self.callbacks.append(Callback("realtime", url, params))
+
+    def _start_stop(self, verb: ET.Element, url: str) -> None:
+        for child in verb:
+            if child.tag != "Transcription":
+                raise EmulatorError(f"<{verb.tag}><{child.tag}> is not emulated")
+            if verb.tag == "Start":
+                callback = child.get("statusCallbackUrl")
+                if not callback:
+                    raise EmulatorError("<Transcription> without statusCallbackUrl")
+                self.transcribing = (urljoin(url, callback), child.get("name", ""))
+                self._events = 0
+                self._queue_realtime("transcription-started", {})
+            elif self.transcribing and child.get("name") == self.transcribing[1]:
+                self._queue_realtime("transcription-stopped", {})
+                self.transcribing = None
 
     # -- what happens to a Dial ---------------------------------------------------
     def answer(self, press: str | None = "1", index: int = 0, seconds: int = 60) -> PhoneCall:
@@ -419,6 +538,8 @@ class PhoneCall:
             elif verb.tag == "Redirect":
                 self._fetch(urljoin(url, (verb.text or "").strip()), {})
                 return
+            elif verb.tag in ("Start", "Stop"):
+                self._start_stop(verb, url)
             elif verb.tag in ("Hangup", "Reject"):
                 break
         self._end()  # the end of a document ends the call
@@ -428,6 +549,8 @@ class PhoneCall:
             return
         self.ended = True
         self.waiting = None
+        self._queue_realtime("transcription-stopped", {})  # the call's end stops it
+        self.transcribing = None
         self.emulator.post(
             self.emulator.url(self.emulator.status_path),
             self.emulator.call_params(self, {"CallStatus": "completed", "CallDuration": "42"}),

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from callcenter import audit, retention
+from callcenter import audit, retention, transcribers
 from callcenter.db import Database
 from callcenter.keyring import KeyRing
+from callcenter.messages import PracticeLookup
 from callcenter.policy import Policy
 from callcenter.settings import Settings
-from callcenter.twilio_rest import close_client, make_client
+from callcenter.twilio_rest import close_client, fetch_recording, make_client
 
 CHECKPOINT_FILE = "audit-checkpoints.jsonl"
 
@@ -48,6 +49,29 @@ def remote_deletions(
             )  # fmt: skip
     finally:
         close_client(client)
+
+
+def transcribe_local(
+    db: Database,
+    settings: Settings,
+    policy: Policy,
+    lookup: PracticeLookup,
+    now: datetime,
+    backend: transcribers.Transcriber | None = None,
+) -> transcribers.Report:
+    """The ``local`` engine: transcribe waiting recordings here, then delete them at Twilio."""
+    backend = backend or transcribers.load_transcriber(policy.local_backend, policy.local_model)
+    report = transcribers.transcribe_pending(
+        db,
+        backend,
+        lambda sid: fetch_recording(settings.twilio_account_sid, settings.twilio_auth_token, sid,
+                                    api_base=settings.twilio_api_base),
+        lookup,
+        now,
+    )  # fmt: skip
+    if report.transcribed or report.failed:
+        remote_deletions(db, settings, policy, now)  # the audio goes at once, not at the next run
+    return report
 
 
 def checkpoint(db: Database, keyring: KeyRing, settings: Settings, now: datetime) -> None:

@@ -19,8 +19,11 @@ from callcenter.crypto import FieldCipher
 from callcenter.encrypted import encrypted_fields, reencrypt_row
 from callcenter.models import Call, CallStep, KeyCheck, Message, Patient
 from callcenter.outbox import OutboxMail
+from callcenter.realtime import TranscriptPart
 
-ENCRYPTED_MODELS: tuple[type[Any], ...] = (Patient, Call, CallStep, Message, KeyCheck, OutboxMail)
+ENCRYPTED_MODELS: tuple[type[Any], ...] = (
+    Patient, Call, CallStep, Message, KeyCheck, TranscriptPart, OutboxMail
+)  # fmt: skip
 
 # Blind indexes recomputed with the active key when a row moves to it:
 # model -> (plaintext attribute, index attribute).

@@ -148,6 +148,14 @@ class Message(EncryptedRow, Base):
     recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     recording_duration: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # -- transcription (callcenter.messages) --
+    # status: recorded (audio held, not yet sent to an engine) -> transcribing
+    # -> transcribed | transcription-failed; never dropped.
+    engine: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The key real-time transcription callbacks carry (our name, not a Twilio SID).
+    transcription_ref: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    transcription_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    transcribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     callback_number = EncryptedField("callback_number_ct")
     transcript = EncryptedField("transcript_ct")

@@ -90,8 +90,18 @@ class Policy:
     recording: Recording
     retention: Retention
     transcription_engine: str = "speech"
+    #: The ``local`` engine's registered backend (``vosk``...) and its model path.
+    local_backend: str | None = None
+    local_model: str | None = None
     notices: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "recordings_policy.yaml"
+
+    @property
+    def message_engine(self) -> str:
+        """The engine messages use: never one that records audio when message recording is off."""
+        if self.transcription_engine in ("twilio", "local") and not self.recording.messages:
+            return "speech"
+        return self.transcription_engine
 
     def notice(self, language: str) -> str:
         """The notice to read in ``language``; the French one when there is none in it.
@@ -216,12 +226,21 @@ def _notices(check: _Checker, data: Mapping[str, Any], recording: Recording) -> 
     return notices
 
 
-def _engine(check: _Checker, data: Mapping[str, Any]) -> str:
-    section = check.section(data, "transcription", ("engine",))
+def _engine(check: _Checker, data: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    """The engine, and for ``local`` the backend and model the administrator provides."""
+    section = check.section(data, "transcription", ("engine", "local_backend", "local_model"))
     engine = section.get("engine")
     if engine not in ENGINES:
         check.fail("transcription.engine", f"{engine!r} is not one of {', '.join(ENGINES)}")
-    return str(engine)
+    local: list[str | None] = []
+    for name in ("local_backend", "local_model"):
+        value = section.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            check.fail(f"transcription.{name}", "must be a non-empty text")
+        local.append(value)
+    if engine == "local" and local[0] is None:
+        check.fail("transcription.local_backend", "required when the engine is local (e.g. vosk)")
+    return str(engine), local[0], local[1]
 
 
 def _retention(check: _Checker, data: Mapping[str, Any]) -> Retention:
@@ -254,10 +273,13 @@ def parse_policy(data: object, source: str = "recordings_policy.yaml") -> Policy
         raise PolicyError(f"{source}: must be a mapping (recording, notice, ...)")
     check.known(data, ("recording", "notice", "transcription", "retention_days"))
     recording = _recording(check, data)
+    engine, local_backend, local_model = _engine(check, data)
     return Policy(
         recording=recording,
         retention=_retention(check, data),
-        transcription_engine=_engine(check, data),
+        transcription_engine=engine,
+        local_backend=local_backend,
+        local_model=local_model,
         notices=MappingProxyType(_notices(check, data, recording)),
         source=source,
     )

@@ -30,12 +30,14 @@ from callcenter.flow.loader import load_flows
 from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.keyring_watch import KeyRingWatcher, keyring_path
+from callcenter.messages import MessageDesk
 from callcenter.models import KeyCheck
 from callcenter.notices import SendReport
 from callcenter.policy import Policy, PolicyError, load_policy
 from callcenter.practice import Practice, PracticeDirectory, PracticeError
 from callcenter.prompts import Catalogue, CatalogueError
 from callcenter.settings import Settings
+from callcenter.transcribers import BACKENDS
 from callcenter.twilio_rest import make_client
 
 
@@ -55,13 +57,17 @@ class Services:
     cipher: FieldCipher
     usage: UsageRecorder
     watcher: KeyRingWatcher
+    messages: MessageDesk
 
 
 def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> PracticeRuntime:
     flows_dir = practice.flows_dir or settings.flows_dir
     catalogue = Catalogue.load(flows_dir, practice.language, practice.prompts)
     flows = load_flows(flows_dir, catalogue, practice.start_flow)
-    return PracticeRuntime(practice, catalogue, flows, policy.notice(practice.language))
+    return PracticeRuntime(
+        practice, catalogue, flows, policy.notice(practice.language), policy.message_engine,
+        (settings.public_base_url or "").rstrip("/"),
+    )  # fmt: skip
 
 
 def send_notices(services: Services) -> SendReport:
@@ -180,9 +186,18 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         default_catalogue = Catalogue.load(settings.flows_dir, "fr-FR")
     except (KeyRingError, PolicyError, PracticeError, CatalogueError, FlowError) as exc:
         raise StartupError(str(exc)) from None
+    if policy.message_engine == "local" and policy.local_backend not in BACKENDS:
+        known = ", ".join(sorted(BACKENDS))
+        raise StartupError(f"{policy.source}: transcription.local_backend: "
+                           f"{policy.local_backend!r} is not one of {known}")  # fmt: skip
     db = db or Database(settings.database_url)
     cipher = FieldCipher(keyring, counts=_stored_counts(db))
     use_cipher(cipher)
+
+    def practice_and_catalogue(practice_id: str) -> tuple[Practice, Catalogue] | None:
+        runtime = runtimes.get(practice_id)
+        return (runtime.practice, runtime.catalogue) if runtime else None
+
     return Services(
         settings=settings,
         db=db,
@@ -194,6 +209,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         cipher=cipher,
         usage=UsageRecorder(cipher),
         watcher=KeyRingWatcher(cipher, keyring_path(settings.home, os.environ)),
+        messages=MessageDesk(practice_and_catalogue, policy.message_engine),
     )
 
 

@@ -175,3 +175,48 @@ def delete_remote(client: Client, kind: str, sid: str) -> Outcome:
     if status == 404 and code == NOT_FOUND_CODE:
         return "gone"
     raise RemoteDeletionFailed(f"http-{status}" + (f"-{code}" if code and code != status else ""))
+
+
+# -- fetching a recording (the local transcription engine) --------------------
+
+#: A message recording is two minutes at most (about 2 MB of 8 kHz WAV).
+MAX_RECORDING_BYTES = 20 * 1024 * 1024
+
+
+class RecordingFetchFailed(Exception):
+    """Twilio did not hand over a recording; ``code`` is short and free of personal data."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def fetch_recording(
+    account_sid: str, auth_token: str, sid: str, api_base: str | None = None
+) -> bytes:
+    """The recording's WAV bytes (``GET …/Recordings/RE….wav`` with Basic auth), in memory.
+
+    Raises :class:`RecordingFetchFailed` (``bad-sid``, ``http-<status>``,
+    ``timeout``, ``connection``, ``too-large``) and ``ValueError`` for a bad
+    ``api_base`` (see :func:`make_client`).
+    """
+    if not valid_sid("recording", sid):
+        raise RecordingFetchFailed("bad-sid")
+    base = _check_api_base(api_base) if api_base else "https://api.twilio.com"
+    url = f"{base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Recordings/{sid}.wav"
+    try:
+        with requests.get(
+            url, auth=(account_sid, auth_token), timeout=TIMEOUT_SECONDS, stream=True
+        ) as response:
+            if response.status_code != 200:
+                raise RecordingFetchFailed(f"http-{response.status_code}")
+            body = response.raw.read(MAX_RECORDING_BYTES + 1, decode_content=True)
+    except requests.Timeout:
+        raise RecordingFetchFailed("timeout") from None
+    except requests.ConnectionError:
+        raise RecordingFetchFailed("connection") from None
+    except requests.RequestException:
+        raise RecordingFetchFailed("request-error") from None
+    if len(body) > MAX_RECORDING_BYTES:
+        raise RecordingFetchFailed("too-large")
+    return bytes(body)

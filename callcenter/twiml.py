@@ -127,6 +127,24 @@ class Reply:
         self.waits = True
         return self
 
+    # -- real-time transcription (callcenter.realtime) --
+    def start_transcription(self, name: str, status_callback: str) -> Reply:
+        """Stream the caller's side (only) to Twilio's real-time transcription, in the
+        practice's language; events go to ``status_callback``.  No audio is recorded."""
+        self._response.start().transcription(
+            name=name,
+            track="inbound_track",
+            language_code=self.voice.language,
+            partial_results=False,
+            status_callback_url=status_callback,
+            status_callback_method="POST",
+        )
+        return self
+
+    def stop_transcription(self, name: str) -> Reply:
+        self._response.stop().transcription(name=name)
+        return self
+
     def dial(
         self,
         numbers: Iterable[tuple[str, str | None]],

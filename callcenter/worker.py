@@ -73,6 +73,7 @@ def schedule(
     clock: Clock,
     notices: Callable[[], Any] | None = None,
     mail: Callable[[], Any] | None = None,
+    transcribe: Callable[[], Any] | None = None,
 ) -> BaseScheduler:
     """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
     watcher = KeyRingWatcher(cipher, keyring_path(settings.home, os.environ))
@@ -110,6 +111,8 @@ def schedule(
         # Digests are due at each doctor's times in the practice's time zone
         # (callcenter.digests); checking every minute also catches up after a stop.
         add("mail", mail, IntervalTrigger(minutes=1))
+    if transcribe is not None:  # local engine: recordings become text; realtime: stale ends
+        add("transcriptions", transcribe, IntervalTrigger(minutes=1))
     return scheduler
 
 

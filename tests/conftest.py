@@ -20,10 +20,11 @@ from callcenter.emulator import FlaskTransport, TwilioEmulator
 from callcenter.instance import DEMO_PRACTICE
 from callcenter.keyring import KeyRing
 from callcenter.services import Services
-from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
+from callcenter.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
 
 pytest.register_assert_rewrite("tests.fake_twilio")
 
+from tests import fake_transcriber  # noqa: E402, F401  (registers the text-in-wav backend)
 from tests.fake_twilio import ACCOUNT_SID as FAKE_ACCOUNT_SID  # noqa: E402
 from tests.fake_twilio import AUTH_TOKEN as FAKE_AUTH_TOKEN  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
@@ -78,7 +79,30 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(home: Path, database_url: str, fake_twilio: FakeTwilio) -> Settings:
+def transcription_engine() -> str:
+    """The recordings policy's engine in a test; a test module overrides this fixture.
+
+    Journeys record (``twilio``) unless a test picks another engine, so the
+    consent and ``<Record>`` paths stay covered everywhere; the shipped
+    policy's ``speech`` engine has its own tests (tests/web/test_messages.py).
+    """
+    return "twilio"
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path, transcription_engine: str) -> Path:
+    """The shipped recordings policy with the test's transcription engine."""
+    data = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    data["transcription"] = {"engine": transcription_engine}
+    if transcription_engine == "local":
+        data["transcription"]["local_backend"] = "text-in-wav"  # tests/test_transcribers.py
+    path = tmp_path / "recordings_policy.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def settings(home: Path, database_url: str, fake_twilio: FakeTwilio, policy_file: Path) -> Settings:
     """The test instance; Twilio's REST API (SMS, deletions) is the local fake."""
     return Settings(
         home=home,
@@ -89,6 +113,7 @@ def settings(home: Path, database_url: str, fake_twilio: FakeTwilio) -> Settings
         flows_dir=DEFAULT_FLOWS_DIR,
         now=OPEN_HOURS,
         twilio_api_base=fake_twilio.base_url,
+        policy_file=policy_file,
     )
 
 

@@ -5,8 +5,10 @@ Answers what the retention worker and the SMS features send, as Twilio does
 ``…/Calls/CA….json`` and ``…/Messages/SM….json`` with 204 (404 with code 20404
 for a SID it was told is unknown, or one already deleted), and
 ``POST …/Messages.json`` with 201 and a JSON message resource (``sid`` SM…,
-``status`` queued, ``body`` echoed).  Requests need Basic auth with the
-account SID and token; the account in the path must be the authenticated one.
+``status`` queued, ``body`` echoed), and ``GET …/Recordings/RE….wav`` with the
+audio a test gave it (``audio[sid]`` or ``default_audio``; 404 once deleted).
+Requests need Basic auth with the account SID and token; the account in the
+path must be the authenticated one.
 
 Use the ``fake_twilio`` fixture, point a client at ``fake_twilio.base_url``
 (``callcenter.twilio_rest.make_client(..., api_base=fake.base_url)``) and read
@@ -42,6 +44,7 @@ _DELETE = re.compile(
 )
 _PREFIXES = {"Recordings": "RE", "Transcriptions": "TR", "Calls": "CA", "Messages": "SM"}
 _MESSAGES = re.compile(_ACCOUNT + r"/Messages\.json")
+_MEDIA = re.compile(_ACCOUNT + r"/Recordings/(?P<sid>RE[0-9a-fA-F]{32})\.wav")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class FakeTwilio:
         self.messages: list[dict[str, Any]] = []
         self.deleted: set[str] = set()
         self.delay = 0.0  # seconds before each answer, to make concurrent clients overlap
+        # Recording media (GET …/Recordings/RE….wav): per SID, else ``default_audio``.
+        self.audio: dict[str, bytes] = {}
+        self.default_audio: bytes | None = None
         self._unknown: set[str] = set()
         self._failures: list[list[Any]] = []  # [path fragment, remaining, status]
         self._lock = threading.Lock()
@@ -109,7 +115,7 @@ class FakeTwilio:
         self._thread.join(timeout=5)
 
     # -- answering -------------------------------------------------------------
-    def answer(self, request: FakeRequest) -> tuple[int, dict[str, Any] | None]:
+    def answer(self, request: FakeRequest) -> tuple[int, dict[str, Any] | bytes | None]:
         """The status and JSON body Twilio would send back."""
         with self._lock:
             self.requests.append(request)
@@ -124,6 +130,12 @@ class FakeTwilio:
             return self._delete(deleting)
         if request.method == "POST" and _MESSAGES.fullmatch(request.path):
             return self._send(request)
+        media = _MEDIA.fullmatch(request.path)
+        if request.method == "GET" and media and media["account"] == self.account_sid:
+            with self._lock:
+                audio = self.audio.get(media["sid"], self.default_audio)
+                if audio is not None and media["sid"] not in self.deleted:
+                    return 200, audio
         return _error(404, 20404)
 
     def _delete(self, match: re.Match[str]) -> tuple[int, dict[str, Any] | None]:
@@ -211,10 +223,13 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             if fake.delay:
                 time.sleep(fake.delay)
             status, body = fake.answer(request)
-            data = json.dumps(body).encode() if body is not None else b""
+            if isinstance(body, bytes):
+                data, kind = body, "audio/x-wav"
+            else:
+                data, kind = (json.dumps(body).encode() if body is not None else b""), None
             self.send_response(status)
             if data:
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind or "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -116,9 +116,8 @@ def test_call_at_a_chosen_moment_hears_the_closed_announcement(instance: Path, m
             "--press",
             "9",
             "--no-answer",
-            "--silence",
-            "--record",
-            "5",
+            "--say",
+            "merci de me rappeler",  # the shipped policy takes messages by speech
         ],
     )
     result = CliRunner().invoke(main, sys.argv[1:])
@@ -240,9 +239,8 @@ def test_scripted_options_work_when_called_from_python(instance: Path, monkeypat
             "2",
             "--press",
             "*",  # skips identification
-            "--silence",
-            "--record",
-            "6",
+            "--say",
+            "merci de me rappeler",  # the shipped policy takes messages by speech
         ],
     )
     assert result.exit_code == 0, result.output

@@ -200,3 +200,39 @@ def test_a_policy_is_immutable() -> None:
         policy.retention.recordings = 400  # type: ignore[misc]
     with pytest.raises(TypeError):
         policy.notices["fr-FR"] = "autre"  # type: ignore[index]
+
+
+# -- the transcription engine (messages) -------------------------------------------
+
+
+def test_the_local_engine_needs_a_backend_named(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match=r"transcription.local_backend: required"):
+        load_policy(write(tmp_path, changed("transcription.engine", "local")))
+
+
+def test_the_local_engine_reads_its_backend_and_model(tmp_path: Path) -> None:
+    data = changed("transcription.engine", "local")
+    data["transcription"].update(local_backend="vosk", local_model="/srv/models/fr")
+    policy = load_policy(write(tmp_path, data))
+    assert (policy.local_backend, policy.local_model) == ("vosk", "/srv/models/fr")
+    assert policy.message_engine == "local"
+
+
+def test_an_empty_model_path_is_refused(tmp_path: Path) -> None:
+    data = changed("transcription.local_model", " ")
+    with pytest.raises(PolicyError, match=r"transcription.local_model: must be a non-empty text"):
+        load_policy(write(tmp_path, data))
+
+
+@pytest.mark.parametrize("engine", ["twilio", "local"])
+def test_with_message_recording_off_no_engine_records_audio(tmp_path: Path, engine: str) -> None:
+    """recording.messages false: the engines that record fall back to speech (no audio)."""
+    data = changed("recording.messages", False)
+    data["transcription"].update(engine=engine, local_backend="vosk")
+    assert load_policy(write(tmp_path, data)).message_engine == "speech"
+
+
+def test_realtime_records_nothing_and_stays_when_message_recording_is_off(tmp_path: Path) -> None:
+    data = changed("recording.messages", False)
+    data["transcription"]["engine"] = "realtime"
+    assert load_policy(write(tmp_path, data)).message_engine == "realtime"

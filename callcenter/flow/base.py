@@ -47,6 +47,8 @@ class CallContext:
     seq: int  # the sequence number of the request being answered
     session: Session  # for nodes that store what the caller gave (never commits)
     notice: str = ""  # the recordings policy's notice, in the practice's language
+    transcription: str = "speech"  # how messages become text (recordings policy engine)
+    public_base_url: str = ""  # scheme and host Twilio calls, when configured
 
     @property
     def state(self) -> dict[str, Any]:

@@ -97,6 +97,8 @@ class CallEngine:
             seq=0,
             session=session,
             notice=runtime.notice,
+            transcription=runtime.transcription,
+            public_base_url=runtime.public_base_url,
         )
         reply = Reply(runtime.voice)
         self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
@@ -125,6 +127,8 @@ class CallEngine:
             seq=seq,
             session=session,
             notice=runtime.notice,
+            transcription=runtime.transcription,
+            public_base_url=runtime.public_base_url,
         )
         reply = Reply(runtime.voice)
         node = runtime.flows.node(call.flow, call.node)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from callcenter.flow import callback as _callback  # noqa: F401  (registers the node types)
 from callcenter.flow import identify as _identify  # noqa: F401  (registers the node types)
 from callcenter.flow import nodes as _nodes  # noqa: F401  (registers the node types)
 from callcenter.flow import queue as _queue  # noqa: F401  (registers the node types)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from callcenter import messages, realtime
 from callcenter.flow.base import CallContext, Node, node_type
 from callcenter.models import Message
 from callcenter.twiml import Reply
@@ -291,41 +292,31 @@ class Transfer(Node):
         return self.on_busy if status == "busy" else self.on_no_answer
 
 
-def _store_message(ctx: CallContext, **values: Any) -> None:
-    """A message the caller chose to leave: their number and words encrypted."""
-    ctx.session.add(
-        Message(
-            practice_id=ctx.call.practice_id,
-            call_id=ctx.call.id,
-            callback_number=ctx.call.caller,
-            callback_index=ctx.call.caller_index,
-            urgent=ctx.call.urgent,
-            created_at=ctx.now,
-            **values,
-        )
-    )
-    ctx.call.outcome = "message"
-
-
 @node_type("record")
 class Record(Node):
-    """Record a message after the beep, once the caller has had a chance to refuse.
+    """Take a message with the recordings policy's engine, once the caller could refuse.
 
-    The prompt ends by offering a key (``*``) to refuse the recording, as the
-    recordings policy's notice promises; a refusal goes to ``on_refuse`` (a
-    person, or a message taken by speech recognition, with no audio kept).
-    Silence re-prompts, then gives up politely.
+    ``speech``: the words are gathered by speech recognition, no audio at all.
+    ``twilio`` / ``local``: the prompt ends by offering a key (``*``) to refuse
+    the recording, as the policy's notice promises; then ``<Record>`` with its
+    status callback (and Twilio's transcription for ``twilio``).  ``realtime``:
+    the same consent, then Twilio's real-time transcription while the caller
+    speaks, until a key.  A refusal goes to ``on_refuse`` (a person, or the
+    speech-only path).  Silence or a recording too short to hold words
+    re-prompts, then gives up politely; a hang-up keeps what was said.
+    What happens to the message next lives in :mod:`callcenter.messages`.
     """
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"prompt", "refuse_prompt", "max_length", "next", "on_failure", "on_refuse",
-         "max_attempts", "no_input"}
+         "max_attempts", "no_input", "speech_prompt"}
     )  # fmt: skip
     REFUSE_KEY = "*"
 
     def parse(self) -> None:
         self.prompt: str = self.req("prompt", str)
         self.refuse_prompt: str = self.opt("refuse_prompt", str, "record_refuse_hint")
+        self.speech_prompt: str = self.opt("speech_prompt", str, "message_speech_prompt")
         self.max_length = self.int_in("max_length", 120, 5, 600)
         self.max_attempts = self.int_in("max_attempts", 2, 1, 3)
         self.next: str = self.req("next", str)
@@ -338,28 +329,47 @@ class Record(Node):
 
     def prompts(self) -> dict[str, str]:
         return {"prompt": self.prompt, "refuse_prompt": self.refuse_prompt,
-                "no_input": self.no_input}  # fmt: skip
+                "no_input": self.no_input, "speech_prompt": self.speech_prompt}  # fmt: skip
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        if ctx.transcription == "speech":
+            ctx.remember(phase=f"{self.key}:speech")
+            reply.gather(ctx.action(), [ctx.text(self.speech_prompt)], digits=None, dtmf=False,
+                         timeout=5)  # fmt: skip
+            return None
         ctx.remember(phase=f"{self.key}:consent")
         texts = [ctx.text(self.prompt), ctx.text(self.refuse_prompt)]
         reply.gather(ctx.action(), texts, digits=1, speech=False, timeout=2)
         return None
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
-        if ctx.state.get("phase") == f"{self.key}:consent":
+        # The call's own changes are flushed by the engine, under its retry check.
+        with ctx.session.no_autoflush:
+            return self._resume(ctx, reply)
+
+    def _resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        phase = ctx.state.get("phase")
+        if phase == f"{self.key}:consent":
             if ctx.params.get("Digits", "")[:1] == self.REFUSE_KEY:
                 ctx.remember(phase=None, recording_refused=True)
                 return self.on_refuse
             ctx.remember(phase=f"{self.key}:recording")
-            reply.record(ctx.action(), max_length=self.max_length)
+            self._capture(ctx, reply)
             return None
-        sid = ctx.params.get("RecordingSid", "")
-        if sid.startswith("RE") and len(sid) == 34:
-            duration = ctx.params.get("RecordingDuration", "")
-            seconds = int(duration) if duration.isdigit() and len(duration) < 6 else None
-            _store_message(ctx, recording_sid=sid, recording_duration=seconds)
-            ctx.remember(phase=None)
+        taken: Message | None = None
+        if phase == f"{self.key}:speech":
+            words = ctx.params.get("SpeechResult", "").strip()
+            if words:
+                taken = messages.spoken(
+                    ctx.session, ctx.call, words, ctx.now,
+                    practice=ctx.practice, catalogue=ctx.catalogue,
+                )  # fmt: skip
+        elif ctx.transcription == "realtime":
+            taken = self._realtime_done(ctx, reply)
+        else:
+            taken = self._recorded(ctx)
+        if taken is not None:
+            self._taken(ctx, taken)
             return self.next
         if ctx.count_attempt(self.key) >= self.max_attempts:
             ctx.remember(phase=None)
@@ -367,14 +377,65 @@ class Record(Node):
         reply.say(ctx.text(self.no_input))
         return self.enter(ctx, reply)
 
+    def _capture(self, ctx: CallContext, reply: Reply) -> None:
+        if ctx.transcription == "realtime":
+            ref = realtime.new_ref()
+            ctx.remember(realtime_ref=ref)
+            # Absolute when the public URL is known: Twilio resolves no relative URL here.
+            url = f"{ctx.public_base_url}/twilio/realtime?" + urlencode({"ref": ref})
+            reply.start_transcription(ref, url)
+            # Any key ends the message; no audio is recorded meanwhile.
+            reply.gather(ctx.action(), [], digits=1, speech=False, timeout=self.max_length,
+                         finish_on_key="")  # fmt: skip
+            return
+        twilio = ctx.transcription == "twilio"
+        reply.record(ctx.action(), max_length=self.max_length,
+                     status_callback="/twilio/recording",
+                     transcribe_callback="/twilio/transcription" if twilio else None)  # fmt: skip
+
+    def _recorded(self, ctx: CallContext) -> Message | None:
+        """The message of the recording this request names; None when it holds no words."""
+        sid = ctx.params.get("RecordingSid", "")
+        if not (sid.startswith("RE") and len(sid) == 34):
+            return None
+        duration = messages.seconds(ctx.params.get("RecordingDuration"))
+        if duration is not None and duration < messages.MIN_RECORDING_SECONDS:
+            messages.delete_at_twilio(ctx.session, ctx.call.practice_id, "recording", sid, ctx.now)
+            return None
+        return messages.recorded(ctx.session, ctx.call, sid, duration, ctx.now,
+                                 engine=ctx.transcription, practice=ctx.practice)  # fmt: skip
+
+    def _realtime_done(self, ctx: CallContext, reply: Reply) -> Message | None:
+        ref = str(ctx.state.get("realtime_ref", ""))
+        if not ref:
+            return None
+        reply.stop_transcription(ref)
+        pressed = bool(ctx.params.get("Digits"))
+        if not pressed and not realtime.heard_anything(ctx.session, ref):
+            return None  # silence; words arriving later still make a message when it stops
+        message = realtime.open_message(ctx.session, ctx.call, ref, ctx.now, practice=ctx.practice)
+        realtime.finish(ctx.session, ctx.call, ref, ctx.now, practice=ctx.practice,
+                        catalogue=ctx.catalogue)  # fmt: skip
+        return message
+
+    @staticmethod
+    def _taken(ctx: CallContext, message: Message) -> None:
+        ctx.remember(phase=None, message_id=message.id)
+        ctx.call.outcome = "message"
+
 
 @node_type("speech_message")
 class SpeechMessage(Node):
-    """Take a message by speech recognition: Twilio returns text, no audio is recorded."""
+    """Take a message by speech recognition: Twilio returns text, no audio is recorded.
+
+    With ``on_person``, key 3 reaches a person instead (a caller who refused
+    the recording is offered both, as the consent rules ask).
+    """
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"prompt", "next", "on_failure", "max_attempts", "no_input"}
+        {"prompt", "next", "on_failure", "max_attempts", "no_input", "on_person", "person_prompt"}
     )
+    PERSON_KEY = "3"
 
     def parse(self) -> None:
         self.prompt: str = self.req("prompt", str)
@@ -382,21 +443,40 @@ class SpeechMessage(Node):
         self.next: str = self.req("next", str)
         self.on_failure: str = self.req("on_failure", str)
         self.no_input: str = self.opt("no_input", str, "record_nothing_heard")
+        self.on_person: str | None = self.opt("on_person", str)
+        self.person_prompt: str = self.opt("person_prompt", str, "message_person_hint")
 
     def targets(self) -> dict[str, str]:
-        return {"next": self.next, "on_failure": self.on_failure}
+        refs = {"next": self.next, "on_failure": self.on_failure}
+        if self.on_person:
+            refs["on_person"] = self.on_person
+        return refs
 
     def prompts(self) -> dict[str, str]:
-        return {"prompt": self.prompt, "no_input": self.no_input}
+        refs = {"prompt": self.prompt, "no_input": self.no_input}
+        if self.on_person:
+            refs["person_prompt"] = self.person_prompt
+        return refs
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
-        reply.gather(ctx.action(), [ctx.text(self.prompt)], digits=None, dtmf=False, timeout=5)
+        texts = [ctx.text(self.prompt)]
+        if self.on_person:
+            texts.insert(0, ctx.text(self.person_prompt))
+        person = self.on_person is not None
+        reply.gather(ctx.action(), texts, digits=1 if person else None, dtmf=person, timeout=5)
         return None
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        if self.on_person and ctx.params.get("Digits", "")[:1] == self.PERSON_KEY:
+            return self.on_person
         words = ctx.params.get("SpeechResult", "").strip()
         if words:
-            _store_message(ctx, transcript=words, status="transcribed")
+            with ctx.session.no_autoflush:  # the engine flushes the call under its retry check
+                message = messages.spoken(
+                    ctx.session, ctx.call, words, ctx.now,
+                    practice=ctx.practice, catalogue=ctx.catalogue,
+                )  # fmt: skip
+            Record._taken(ctx, message)
             return self.next
         if ctx.count_attempt(self.key) >= self.max_attempts:
             return self.on_failure

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from callcenter import audit, identification, repository
 from callcenter.flow.base import CallContext, Node, node_type
-from callcenter.flow.nodes import _store_message
 from callcenter.flow.runtime import call_context
 from callcenter.logs import get_logger
+from callcenter.messages import new_message
 from callcenter.models import Call, QueueEntry
 from callcenter.pins import verify_pin
 from callcenter.twiml import Reply, Voice
@@ -130,7 +130,7 @@ class CallbackRequest(Node):
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         if ctx.call.caller is None:  # nobody to call back: a message instead
             return self.on_failure
-        _store_message(ctx, callback_requested=True, status="callback")
+        ctx.session.add(new_message(ctx.call, ctx.now, callback_requested=True, status="callback"))
         ctx.call.outcome = "callback"
         return self.next
 

@@ -20,6 +20,8 @@ class PracticeRuntime:
     catalogue: Catalogue
     flows: FlowSet
     notice: str = ""
+    transcription: str = "speech"  # the recordings policy's engine for messages
+    public_base_url: str = ""  # for callbacks Twilio wants absolute (real-time transcription)
 
     @property
     def voice(self) -> Voice:

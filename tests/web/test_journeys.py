@@ -61,7 +61,8 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
     assert call.waiting_for == "Record"
     call.record(seconds=12)
     assert "message a bien été enregistré" in call.last_heard()
-    assert call.ended
+    call.press("1")  # the practice may call back
+    assert "vous rappellera" in call.last_heard() and call.ended
     row = stored_call(app, call.sid)
     assert row.outcome == "message"
     with services(app).db.session() as session:
@@ -69,6 +70,7 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
         assert message.call_id == row.id and message.recording_sid.startswith("RE")
         assert message.recording_duration == 12
         assert message.callback_number == CALLER  # decrypted through the model
+        assert message.callback_requested
 
 
 def test_nobody_answering_leads_to_a_message(twilio, practice_number):
@@ -259,7 +261,9 @@ def test_refusing_the_recording_takes_the_message_by_speech_with_no_audio(
     assert "ne sera pas enregistré" in call.last_heard()
     assert call.waiting_for == "Gather"
     call.say("Bonjour, merci de me rappeler pour mon ordonnance")
-    assert "bien été enregistré" in call.last_heard() and call.ended
+    assert "bien été enregistré" in call.last_heard()
+    call.silence()  # no call-back asked
+    assert call.ended
     assert not any("RecordingSid" in params for _, params in call.requests)
     with services(app).db.session() as session:
         message = session.scalars(select(Message)).one()
