@@ -326,7 +326,7 @@ def patient_erase(phone: str, yes: bool) -> None:
 def worker() -> None:
     """Run the scheduled jobs: purge, Twilio deletions, SMS notices, checkpoints, re-encryption."""
     from callcenter.logs import configure
-    from callcenter.services import StartupError, build_services, send_notices
+    from callcenter.services import StartupError, build_services, send_notices, send_reminders
     from callcenter.worker import run_worker
 
     try:
@@ -345,4 +345,5 @@ def worker() -> None:
         practices=svc.practices,
         clock=svc.clock,
         notices=lambda: send_notices(svc),
+        reminders=lambda: send_reminders(svc),
     )

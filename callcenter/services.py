@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callcenter import audit, notices
+from callcenter.appointments import sms as appointment_sms
 from callcenter.clock import Clock
 from callcenter.crypto import DecryptionError, FieldCipher
 from callcenter.db import Database
@@ -65,7 +66,7 @@ def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> Pract
 def send_notices(services: Services) -> SendReport:
     """Send the due SMS notices (right after a webhook that queued one, and by the worker)."""
     settings = services.settings
-    return notices.send_due(
+    report = notices.send_due(
         services.db,
         services.practices,
         {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()},
@@ -73,6 +74,25 @@ def send_notices(services: Services) -> SendReport:
                             api_base=settings.twilio_api_base),
         services.clock.now(),
     )  # fmt: skip
+    # -- appointments (issue 5): confirmations and reminders to patients, same outbox rules
+    more = appointment_sms.send_due(
+        services.db,
+        services.practices,
+        {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()},
+        lambda: make_client(settings.twilio_account_sid, settings.twilio_auth_token,
+                            api_base=settings.twilio_api_base),
+        services.clock.now(),
+    )  # fmt: skip
+    report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
+    report.given_up += more.given_up
+    return report
+
+
+def send_reminders(services: Services) -> SendReport:
+    """Queue tomorrow's appointment reminders once their time has come, then send (issue 5)."""
+    with services.db.session() as session:
+        appointment_sms.queue_reminders(session, services.practices, services.clock.now())
+    return send_notices(services)
 
 
 def check_keyring(session: Session) -> None:

@@ -72,6 +72,7 @@ def schedule(
     practices: PracticeDirectory,
     clock: Clock,
     notices: Callable[[], Any] | None = None,
+    reminders: Callable[[], Any] | None = None,
 ) -> BaseScheduler:
     """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
     watcher = KeyRingWatcher(cipher, keyring_path(settings.home, os.environ))
@@ -105,6 +106,8 @@ def schedule(
     add("reencrypt", lambda: reencrypt_some(db, cipher, practices), IntervalTrigger(minutes=10))
     if notices is not None:
         add("notices", notices, IntervalTrigger(minutes=1))
+    if reminders is not None:  # appointment reminders, the day before (issue 5)
+        add("appointment_reminders", reminders, IntervalTrigger(minutes=15))
     return scheduler
 
 

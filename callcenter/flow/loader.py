@@ -14,7 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from callcenter.flow import booking as _booking  # noqa: F401  (registers the node types)
 from callcenter.flow import identify as _identify  # noqa: F401  (registers the node types)
+from callcenter.flow import my_appointments as _mine  # noqa: F401  (registers the node types)
 from callcenter.flow import nodes as _nodes  # noqa: F401  (registers the node types)
 from callcenter.flow import urgent as _urgent  # noqa: F401  (registers the node types)
 from callcenter.flow.base import NODE_TYPES, FlowError, Node
