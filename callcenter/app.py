@@ -40,10 +40,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 
-    from callcenter.web import health, voice
+    from callcenter.web import calendar, health, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(calendar.bp)  # doctors' appointment feeds (issue 5)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
