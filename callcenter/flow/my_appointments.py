@@ -30,6 +30,19 @@ from callcenter.twiml import Reply
 MAX_LISTED = 3
 
 
+def own_appointment(ctx: CallContext, appointment_id: object) -> Appointment | None:
+    """The caller's appointment of that id, or None (someone else's is never shown).
+
+    Read without flushing the call's pending changes, which the engine's
+    versioned store must write last (a concurrent retry is caught there).
+    """
+    if not appointment_id:
+        return None
+    with ctx.session.no_autoflush:
+        row = ctx.session.get(Appointment, str(appointment_id))
+    return row if row is not None and row.patient_id == ctx.call.patient_id else None
+
+
 @node_type("my_appointments")
 class MyAppointments(AskingNode):
     """The caller's next appointments; pick one (1-3), then 1 cancels, 2 moves it.
@@ -107,11 +120,7 @@ class MyAppointments(AskingNode):
         ordinal = intent(ctx, speech, list(SLOT_INTENTS))
         if index is None and ordinal is not None:
             index = SLOT_INTENTS.index(ordinal)
-        row = (
-            ctx.session.get(Appointment, mine[index])
-            if index is not None and index < len(mine)
-            else None
-        )
+        row = own_appointment(ctx, mine[index]) if index is not None and index < len(mine) else None
         if row is None:
             return self._again(ctx, reply)
         return self._picked(ctx, reply, row)
@@ -134,9 +143,7 @@ class MyAppointments(AskingNode):
         return self.enter(ctx, reply)
 
     def _target(self, ctx: CallContext) -> Appointment | None:
-        target = ctx.state.get("appt_target")
-        row = ctx.session.get(Appointment, str(target)) if target else None
-        return row if row is not None and row.patient_id == ctx.call.patient_id else None
+        return own_appointment(ctx, ctx.state.get("appt_target"))
 
     def _describe(self, ctx: CallContext, text: str, row: Appointment, **values: object) -> str:
         return say_text(ctx, self.TEXTS[text], when=when(ctx, row.starts_at),
@@ -170,9 +177,8 @@ class CancelAppointment(AskingNode):
         return ["yes", "no", "secretary"]
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
-        target = ctx.state.get("appt_target")
-        row = ctx.session.get(Appointment, str(target)) if target else None
-        if row is None or row.patient_id != ctx.call.patient_id:
+        row = own_appointment(ctx, ctx.state.get("appt_target"))
+        if row is None:
             return self.on_failure
         text = say_text(ctx, self.TEXTS["confirm"], when=when(ctx, row.starts_at),
                         doctor=doctor_called(ctx, row.doctor_id))  # fmt: skip

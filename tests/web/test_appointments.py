@@ -396,3 +396,22 @@ def emulator(app: Flask) -> TwilioEmulator:
     return TwilioEmulator(
         FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID
     )
+
+
+@pytest.mark.parametrize("where", ["doctor", "confirm", "mine", "cancel"])
+def test_silence_at_any_question_ends_with_a_person_never_a_loop(
+    app, twilio, practice_number, where
+):
+    seed(app, "1980-03-15")
+    if where in ("mine", "cancel"):
+        book_first(twilio, practice_number)
+    call = identified(twilio, practice_number, "keypad")
+    steps = {"doctor": ["1"], "confirm": ["1", "1", "1"], "mine": ["2"],
+             "cancel": ["2", "1"]}[where]  # fmt: skip
+    for key in steps:
+        call.press(key)
+    for _ in range(3):
+        assert call.waiting_for == "Gather"
+        call.silence()
+    assert call.waiting_for == "Dial"
+    assert len(booked(app)) == (1 if where in ("mine", "cancel") else 0)
