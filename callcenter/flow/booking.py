@@ -24,76 +24,32 @@ from callcenter.appointments.schedule import (
 )
 from callcenter.appointments.schedule import free_slots as find_free_slots
 from callcenter.appointments.wishes import DAY_INTENTS, keyed_day, spoken_wish
-from callcenter.flow.base import CallContext, Node, node_type
+from callcenter.flow.asking import (
+    PERSON_KEY,
+    SLOT_INTENTS,
+    AskingNode,
+    doctor_called,
+    heard,
+    hints,
+    intent,
+    rules_of,
+    say_text,
+    when,
+)
+from callcenter.flow.base import CallContext, node_type
 from callcenter.prompts import fold
-from callcenter.spoken import spoken_datetime
 from callcenter.twiml import Reply
-
-PERSON_KEY = "0"
-SLOT_INTENTS = ("slot_1", "slot_2", "slot_3")
-TITLES = {"docteur", "docteure", "dr", "doctoresse", "madame", "monsieur", "le", "la"}
-
-
-# -- shared helpers ----------------------------------------------------------------------
-def rules_of(ctx: CallContext) -> BookingRules | None:
-    return ctx.practice.appointments
-
-
-def say_text(ctx: CallContext, prompt: str, **values: Any) -> str:
-    """A catalogue text with the call's variables and ``values`` filled in."""
-    return ctx.catalogue.text(prompt, {**ctx.variables(), **values})
-
-
-def doctor_called(ctx: CallContext, doctor_id: str) -> str:
-    doctor = next((d for d in ctx.practice.doctors if d.id == doctor_id), None)
-    return doctor.called if doctor else ""
-
-
-def when(ctx: CallContext, moment: datetime) -> str:
-    return spoken_datetime(moment.astimezone(ctx.practice.tz))
-
-
-def heard(ctx: CallContext) -> tuple[str, str]:
-    """The first key pressed and the words said ('' when none)."""
-    return ctx.params.get("Digits", "")[:1], ctx.params.get("SpeechResult", "")[:500]
-
-
-def intent(ctx: CallContext, speech: str, names: list[str]) -> str | None:
-    return ctx.catalogue.match_intent(speech, names) if speech else None
-
-
-def hints(ctx: CallContext, names: tuple[str, ...] | list[str]) -> list[str]:
-    return [p for name in names for p in ctx.catalogue.intents.get(name, ())[:3]]
-
-
-class AskingNode(Node):
-    """A node that asks by keypad and speech with bounded re-prompts, then ``on_failure``."""
-
-    def parse_common(self) -> None:
-        self.on_failure: str = self.req("on_failure", str)
-        self.max_attempts = self.int_in("max_attempts", 3, 1, 5)
-        self.timeout = self.int_in("timeout", 6, 2, 20)
-
-    def ask(self, ctx: CallContext, reply: Reply, texts: list[str], words: list[str],
-            digits: int = 1) -> None:  # fmt: skip
-        reply.gather(ctx.action(), texts, digits=digits, speech=True, timeout=self.timeout,
-                     hints=words)  # fmt: skip
-
-    def retry(self, ctx: CallContext, reply: Reply) -> str | None:
-        """Not understood: say so and ask again, or give up after ``max_attempts``."""
-        key, speech = heard(ctx)
-        if ctx.count_attempt(self.key) >= self.max_attempts:
-            ctx.remember(phase=None)
-            return self.on_failure
-        why = "menu_no_match" if key or speech else "menu_no_input"
-        reply.say(ctx.text(why))
-        return self.enter(ctx, reply)
 
 
 # -- choose the doctor ---------------------------------------------------------------------
 @node_type("choose_doctor")
 class ChooseDoctor(AskingNode):
-    """Which doctor: skipped with one doctor (or when moving); key N or the doctor's name."""
+    """Which doctor: skipped with one doctor (or when moving); key N or the doctor's name.
+
+    ``*`` (or "peu importe") takes the doctor with the soonest free slot.
+    """
+
+    ANY_KEY = "*"
 
     FIELDS: ClassVar[frozenset[str]] = frozenset({"next", "on_failure", "max_attempts", "timeout"})
 
@@ -105,10 +61,11 @@ class ChooseDoctor(AskingNode):
         return {"next": self.next, "on_failure": self.on_failure}
 
     def prompts(self) -> dict[str, str]:
-        return {"question": "appt_doctor_question", "option": "appt_doctor_option"}
+        return {"question": "appt_doctor_question", "option": "appt_doctor_option",
+                "any": "appt_doctor_any"}  # fmt: skip
 
     def intents(self) -> list[str]:
-        return ["secretary"]
+        return ["secretary", "any_doctor"]
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         rules = rules_of(ctx)
@@ -123,6 +80,7 @@ class ChooseDoctor(AskingNode):
             say_text(ctx, "appt_doctor_option", doctor=doctor_called(ctx, d), key=i)
             for i, d in enumerate(doctors, start=1)
         ]
+        texts.append(ctx.text("appt_doctor_any"))
         self.ask(ctx, reply, texts, [self._surname(ctx, d) for d in doctors])
         return None
 
@@ -136,6 +94,8 @@ class ChooseDoctor(AskingNode):
             return self.on_failure
         if key.isdigit() and 1 <= int(key) <= len(doctors):
             return self._chosen(ctx, doctors[int(key) - 1])
+        if key == self.ANY_KEY or intent(ctx, speech, ["any_doctor"]):
+            return self._chosen(ctx, self._soonest(ctx, rules))
         if speech:
             words = set(fold(speech).split())
             named = [d for d in doctors if self._names(ctx, d) & words]
@@ -143,16 +103,30 @@ class ChooseDoctor(AskingNode):
                 return self._chosen(ctx, named[0])
         return self.retry(ctx, reply)
 
+    @staticmethod
+    def _soonest(ctx: CallContext, rules: BookingRules) -> str:
+        """The doctor whose first free slot comes soonest (the first doctor if none has one)."""
+        new_patient = ctx.state.get("identity") == "new"
+        firsts = []
+        for doctor in rules.doctors.values():
+            kind = rules.kind_for(doctor, new_patient=new_patient)
+            found = free_slots(ctx, rules, doctor, kind, SlotQuery())
+            if found:
+                firsts.append((found[0], doctor.doctor_id))
+        return min(firsts)[1] if firsts else next(iter(rules.doctors))
+
     def _chosen(self, ctx: CallContext, doctor_id: str) -> str:
         ctx.remember(appt_doctor=doctor_id, appt_after=None, appt_day=None, appt_half=None)
         return self.next
 
     @staticmethod
     def _names(ctx: CallContext, doctor_id: str) -> set[str]:
-        """The words that name a doctor in speech: their name and how they are called."""
+        """The words that name a doctor in speech: those of their name as the file writes it.
+
+        Not their ``called`` form, whose titles ("docteur") every doctor shares.
+        """
         doctor = next(d for d in ctx.practice.doctors if d.id == doctor_id)
-        words = set(fold(f"{doctor.name} {doctor.called}").split())
-        return {w for w in words if len(w) > 2 and w not in TITLES}
+        return {w for w in fold(doctor.name).split() if len(w) > 2}
 
     @staticmethod
     def _surname(ctx: CallContext, doctor_id: str) -> str:

@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from callcenter.appointments import booking
-from callcenter.flow.base import CallContext, node_type
-from callcenter.flow.booking import (
+from callcenter.flow.asking import (
     PERSON_KEY,
     SLOT_INTENTS,
     AskingNode,
@@ -24,6 +23,7 @@ from callcenter.flow.booking import (
     say_text,
     when,
 )
+from callcenter.flow.base import CallContext, node_type
 from callcenter.models import Appointment
 from callcenter.twiml import Reply
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from callcenter.emulator import PhoneCall, TwilioEmulator
 from callcenter.models import Appointment, AppointmentSlot, Call
-from tests.conftest import CALLER, services, set_clock
+from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
 from tests.flow.test_identify import DOB, seed
 
 FIRST = "mardi 24 novembre à 14 h"
@@ -30,7 +30,7 @@ MODES: dict[str, dict[str, tuple[str, str]]] = {
         "martin": ("press", "1"), "bernard": ("press", "2"), "first": ("press", "1"),
         "second": ("press", "2"), "more": ("press", "4"), "yes": ("press", "1"),
         "no": ("press", "2"), "cancel": ("press", "1"), "move": ("press", "2"),
-        "person": ("press", "0"), "thursday_pm": ("press", "7"),
+        "person": ("press", "0"), "thursday_pm": ("press", "7"), "any": ("press", "*"),
     },
     "speech": {
         "appointments": ("say", "je voudrais un rendez-vous"),
@@ -41,7 +41,7 @@ MODES: dict[str, dict[str, tuple[str, str]]] = {
         "more": ("say", "d'autres créneaux s'il vous plaît"), "yes": ("say", "oui je confirme"),
         "no": ("say", "non"), "cancel": ("say", "je veux l'annuler"),
         "move": ("say", "le déplacer"), "person": ("say", "le secrétariat"),
-        "thursday_pm": ("say", "jeudi après-midi"),
+        "thursday_pm": ("say", "jeudi après-midi"), "any": ("say", "peu importe"),
     },
 }  # fmt: skip
 
@@ -415,3 +415,49 @@ def test_silence_at_any_question_ends_with_a_person_never_a_loop(
         call.silence()
     assert call.waiting_for == "Dial"
     assert len(booked(app)) == (1 if where in ("mine", "cancel") else 0)
+
+
+def test_a_day_not_understood_three_times_reaches_a_person(app, twilio, practice_number):
+    seed(app, "1980-03-15")
+    call = identified(twilio, practice_number, "keypad").press("1").press("1")
+    for _ in range(2):
+        call.press("5").press("9999")
+        assert "pas compris ce jour" in call.last_heard()
+    call.press("5").press("0000")
+    assert call.waiting_for == "Dial"
+
+
+def test_picking_an_appointment_that_is_not_listed_is_asked_again(app, twilio, practice_number):
+    seed(app, "1980-03-15")
+    book_first(twilio, practice_number)
+    book_first(twilio, practice_number)
+    call = identified(twilio, practice_number, "keypad").press("2").press("5")
+    assert "pas compris" in call.last_heard() and "Vous avez 2 rendez-vous" in call.last_heard()
+    call.say("le troisième")
+    assert "pas compris" in call.last_heard()
+    call.say("le deuxième")
+    assert f"Votre rendez-vous du {SECOND}" in call.last_heard()
+
+
+def test_an_appointment_cancelled_elsewhere_meanwhile_is_said_so(app, twilio, practice_number):
+    from callcenter.appointments import booking as appointments
+
+    patient = seed(app, "1980-03-15")
+    book_first(twilio, practice_number)
+    call = identified(twilio, practice_number, "keypad").press("2").press("1")
+    assert "Pour confirmer l'annulation, tapez 1" in call.last_heard()
+    [appointment] = booked(app)
+    with services(app).db.session() as session:  # the secretariat cancels it first
+        assert appointments.release(session, appointment.id, patient, "cancelled", OPEN_HOURS)
+    call.press("1")
+    assert "n'est plus réservé" in call.last_heard() and call.ended
+
+
+def test_any_doctor_gives_the_soonest_free_slot(app, twilio, practice_number, mode):
+    seed(app, "1980-03-15")
+    call = act(identified(twilio, practice_number, mode), mode, "book")
+    assert "premier médecin disponible, tapez étoile" in call.last_heard()
+    act(call, mode, "any")
+    # docteur Bernard consults this morning until 12 h 20: his 12 h slot comes first.
+    assert "Le mardi 24 novembre à 12 h : tapez 1" in call.last_heard()
+    assert "avec docteur Bernard" in call.last_heard()
