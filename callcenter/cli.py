@@ -214,6 +214,9 @@ def _register() -> None:
 
     for command in (keys, audit_group, purge, patient, worker, digest):
         main.add_command(command)
+    from callcenter.appointments.cli import appointments  # issue 5
+
+    main.add_command(appointments)
 
 
 _register()

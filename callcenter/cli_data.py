@@ -329,7 +329,13 @@ def patient_erase(phone: str, yes: bool) -> None:
 def worker() -> None:
     """Run the scheduled jobs: purge, Twilio deletions, SMS notices, checkpoints, re-encryption."""
     from callcenter.logs import configure
-    from callcenter.services import StartupError, build_services, send_mail, send_notices
+    from callcenter.services import (
+        StartupError,
+        build_services,
+        send_mail,
+        send_notices,
+        send_reminders,
+    )
     from callcenter.worker import run_worker
 
     try:
@@ -373,4 +379,5 @@ def worker() -> None:
         notices=lambda: send_notices(svc),
         mail=lambda: send_mail(svc),
         transcribe=transcribe,
+        reminders=lambda: send_reminders(svc),
     )

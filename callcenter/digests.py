@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from callcenter import audit, outbox, smime
+from callcenter.appointments import booking
 from callcenter.logs import get_logger
 from callcenter.models import Appointment, Call, Message, Patient
 from callcenter.notices import Notice
@@ -73,14 +74,10 @@ def build(
             Call.started_at > period.start, Call.started_at <= period.end,
         ).order_by(Call.started_at)
     ))  # fmt: skip
-    appointments = list(session.scalars(
-        select(Appointment).where(
-            Appointment.practice_id == practice.id, Appointment.doctor_id == doctor.id,
-            Appointment.created_at > period.start, Appointment.created_at <= period.end,
-        ).order_by(Appointment.starts_at)
-    ))  # fmt: skip
+    changes = booking.changes_since(session, practice.id, doctor.id, period.start, period.end)
+    appointments = [(change, a) for change, rows in changes.items() for a in rows]
     names = _patient_names(session, [m.patient_id for m in messages] +
-                           [a.patient_id for a in appointments])  # fmt: skip
+                           [a.patient_id for _, a in appointments])  # fmt: skip
 
     urgent_lines: list[str] = []
     message_lines: list[str] = []
@@ -90,7 +87,9 @@ def build(
     for call in (c for c in calls if c.urgent):
         urgent_lines.append(t.urgent_call(call))
     missed = [c for c in calls if c.outcome in MISSED and not c.urgent]
-    appointment_lines = [t.appointment(a, names.get(a.patient_id or "")) for a in appointments]
+    appointment_lines = [
+        t.appointment(change, a, names.get(a.patient_id or "")) for change, a in appointments
+    ]
     counts = {
         "calls": len(calls),
         "messages": len(messages),
@@ -373,8 +372,8 @@ class _Texts:
             "number": call.caller or self.text("digest_no_number"),
         })  # fmt: skip
 
-    def appointment(self, appointment: Appointment, name: str | None) -> str:
-        key = f"digest_appointment_{appointment.status}"
+    def appointment(self, change: str, appointment: Appointment, name: str | None) -> str:
+        key = f"digest_appointment_{change}"
         return "- " + self.text(key if self.catalogue.has(key) else "digest_appointment_other", {
             "when": self.moment(appointment.starts_at),
             "patient": name or self.text("digest_unidentified"),

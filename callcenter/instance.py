@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,41 @@ DEMO_PRACTICE = {
         "queue": {"size": 10, "minutes_per_caller": 3},
     },
 }
+
+# -- appointments (issue 5): weekly consultations, kinds, horizon, SMS ---------------
+DEMO_APPOINTMENTS = {
+    "horizon_days": 30,
+    "min_notice_minutes": 120,
+    "kinds": {
+        "consultation": {"minutes": 20},
+        "premiere-consultation": {"minutes": 40, "new_patients": True},
+    },
+    "sms_confirmation": True,
+    "sms_reminder": True,
+    "reminder_time": "18:00",
+    "doctors": {
+        "dr-martin": {
+            "slot_minutes": 20,
+            "week": {
+                "monday": ["09:00-12:00", "14:00-18:00"],
+                "tuesday": ["09:00-12:00", "14:00-18:00"],
+                "thursday": ["09:00-12:00", "14:00-18:00"],
+                "friday": ["09:00-12:00"],
+            },
+            "absences": [{"from": date(2026, 12, 21), "to": date(2027, 1, 3)}],
+        },
+        "dr-bernard": {
+            "slot_minutes": 20,
+            "week": {
+                "tuesday": ["08:40-12:20"],
+                "wednesday": ["08:40-12:20"],
+                "friday": ["14:00-18:00"],
+                "saturday": ["09:00-12:00"],
+            },
+        },
+    },
+}
+DEMO_PRACTICE["appointments"] = DEMO_APPOINTMENTS
 
 
 def _write_private(path: Path, text: str) -> None:

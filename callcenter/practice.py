@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays as holidays_lib
 import yaml
 
+from callcenter.appointments.schedule import BookingRules, parse_rules
 from callcenter.phone import normalize
 from callcenter.staff import (
     Doctor,
@@ -68,6 +69,8 @@ class Practice:
     # returns a few candidates and the index never tells which rows share a
     # number (SECURITY.md §2).
     blind_index_bits: int = 12
+    # -- appointments (issue 5): schedules, kinds, horizon; None: no booking by phone
+    appointments: BookingRules | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -108,6 +111,10 @@ class Practice:
                 if moment > local:
                     return moment
         return None
+
+    def closed_on(self, day: date) -> bool:
+        """A closure or a public holiday: no appointment that day (issue 5)."""
+        return day in self.closures or self._is_holiday(day)
 
     def _is_holiday(self, day: date) -> bool:
         if not self.holiday_country:
@@ -198,6 +205,7 @@ def load_practice(path: Path) -> Practice:
         doctors = parse_doctors(raw.get("doctors"), _staff_phone, path.parent)
         secretaries = parse_secretaries(raw.get("secretaries"), _staff_phone)
         rota = parse_rota(raw.get("on_call"), doctors)
+        appointments = parse_rules(raw.get("appointments"), [d.id for d in doctors])
     except StaffError as exc:
         raise PracticeError(f"{path.name}: {exc}") from None
     signing = raw.get("signing") or {}
@@ -234,6 +242,7 @@ def load_practice(path: Path) -> Practice:
         start_flow=str(raw.get("start_flow", "main")),
         prompts={str(k): v for k, v in prompts.items()},
         blind_index_bits=bits,
+        appointments=appointments,
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callcenter import audit, metrics, notices
+from callcenter.appointments import sms as appointment_sms
 from callcenter.clock import Clock
 from callcenter.crypto import DecryptionError, FieldCipher
 from callcenter.db import Database
@@ -81,9 +82,27 @@ def send_notices(services: Services) -> SendReport:
                             api_base=settings.twilio_api_base),
         services.clock.now(),
     )  # fmt: skip
+    # -- appointments (issue 5): confirmations and reminders to patients, same outbox rules
+    more = appointment_sms.send_due(
+        services.db,
+        services.practices,
+        {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()},
+        lambda: make_client(settings.twilio_account_sid, settings.twilio_auth_token,
+                            api_base=settings.twilio_api_base),
+        services.clock.now(),
+    )  # fmt: skip
+    report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
+    report.given_up += more.given_up
     for result in ("sent", "failed", "given_up"):
         metrics.NOTICES.labels(result).inc(getattr(report, result))
     return report
+
+
+def send_reminders(services: Services) -> SendReport:
+    """Queue tomorrow's appointment reminders once their time has come, then send (issue 5)."""
+    with services.db.session() as session:
+        appointment_sms.queue_reminders(session, services.practices, services.clock.now())
+    return send_notices(services)
 
 
 def send_mail(services: Services, *, doctor: str | None = None, force: bool = False) -> MailRun:

@@ -74,6 +74,7 @@ def schedule(
     notices: Callable[[], Any] | None = None,
     mail: Callable[[], Any] | None = None,
     transcribe: Callable[[], Any] | None = None,
+    reminders: Callable[[], Any] | None = None,
 ) -> BaseScheduler:
     """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
     watcher = KeyRingWatcher(cipher, keyring_path(settings.home, os.environ))
@@ -113,6 +114,8 @@ def schedule(
         add("mail", mail, IntervalTrigger(minutes=1))
     if transcribe is not None:  # local engine: recordings become text; realtime: stale ends
         add("transcriptions", transcribe, IntervalTrigger(minutes=1))
+    if reminders is not None:  # appointment reminders, the day before (issue 5)
+        add("appointment_reminders", reminders, IntervalTrigger(minutes=15))
     return scheduler
 
 

@@ -67,9 +67,14 @@ def run_journeys(app, twilio, number: str) -> None:
     twilio.place_call(CANARY_NUMBER, number).say(f"{CANARY_SPEECH} urgence").answer()
     # Known from now on: the date of birth identifies the caller.
     call = twilio.place_call(CANARY_NUMBER, number).press(CANARY_DOB).press(CANARY_DOB)
+    # Appointments: book (doctor 1, first slot, confirm; an SMS follows), then cancel it.
+    call.press("1").press("1").press("1").say("oui je confirme")
+    call = twilio.place_call(CANARY_NUMBER, number).press("1").press(CANARY_DOB)
+    call.say(f"annuler {CANARY_SPEECH}").press("1").press("1")
+    call = twilio.place_call(CANARY_NUMBER, number).press("1").press(CANARY_DOB).press("0")
     call.no_answer().silence().silence()
     call = twilio.place_call(CANARY_NUMBER, number).press("7")
-    call.say(f"rendez-vous {CANARY_SPEECH}").press(CANARY_DOB)
+    call.say(f"rendez-vous {CANARY_SPEECH}").press(CANARY_DOB).say(f"secrétariat {CANARY_SPEECH}")
     call.busy().silence().record(seconds=4, finish="hangup")
     twilio.place_call(CANARY_NUMBER, number).press("2").press(CANARY_DOB).press("*").say(
         f"{CANARY_NAME} {CANARY_SPEECH}"

@@ -125,12 +125,20 @@ def a_day(db: Database) -> None:
             minutes = int(values.pop("minutes"))  # type: ignore[call-overload]
             s.add(Message(practice_id="demo", callback_number="+33612345678",
                           created_at=INSIDE + timedelta(minutes=minutes), **values))  # fmt: skip
-        s.add(Appointment(practice_id="demo", doctor_id="dr-martin", patient_id=zoe.id,
-                          starts_at=datetime(2026, 11, 26, 9, 30, tzinfo=PARIS),
-                          ends_at=datetime(2026, 11, 26, 9, 45, tzinfo=PARIS),
-                          created_at=INSIDE))  # fmt: skip
-        s.add(Appointment(practice_id="demo", doctor_id="dr-bernard", starts_at=INSIDE,
-                          ends_at=INSIDE, created_at=INSIDE))  # fmt: skip
+
+        def appointment(doctor: str, day: int, **values: object) -> Appointment:
+            starts = datetime(2026, 11, day, 9, 30, tzinfo=PARIS)
+            row = Appointment(practice_id="demo", doctor_id=doctor, starts_at=starts,
+                              ends_at=starts + timedelta(minutes=20), created_at=INSIDE,
+                              updated_at=INSIDE, **values)  # fmt: skip
+            s.add(row)
+            s.flush()
+            return row
+
+        appointment("dr-martin", 26, patient_id=zoe.id)
+        old = appointment("dr-martin", 27, status="cancelled")
+        appointment("dr-martin", 30, replaces_id=old.id)
+        appointment("dr-bernard", 26)
 
 
 def martin(practice: Practice):
@@ -152,10 +160,12 @@ def test_a_digest_lists_the_doctors_items_urgent_first_with_totals(db, practice,
     assert "Pour le docteur Bernard" not in text  # another doctor's message
     assert "26/11 09:30 — Zoé Dupont (consultation) : pris" in rest
     assert rest.count(" : pris") == 1  # dr-bernard's appointment is not here
+    assert "27/11 09:30 — appelant non identifié (consultation) : annulé" in rest
+    assert "30/11 09:30 — appelant non identifié (consultation) : déplacé" in rest
     assert "APPELS MANQUÉS" in rest and "15:05 — +33698765432" in rest
     assert "09:" not in rest.split("APPELS MANQUÉS")[1].split("Totaux")[0]  # earlier call out
     assert digest.counts == {"calls": 3, "messages": 4, "urgent": 2, "callbacks": 1,
-                             "appointments": 1, "missed": 1}  # fmt: skip
+                             "appointments": 3, "missed": 1}  # fmt: skip
     assert "Totaux : 3 appels, 4 messages, 2 urgences" in text
 
 

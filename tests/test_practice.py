@@ -142,7 +142,7 @@ def test_a_secretary_without_a_phone_is_named(tmp_path: Path) -> None:
 
 def test_a_doctor_without_an_on_call_phone_is_accepted(tmp_path: Path) -> None:
     """Only doctors on the on-call rota are rung: their phone is optional otherwise."""
-    practice = demo(tmp_path, doctors=[{"id": "dr-x", "name": "X"}], on_call=[])
+    practice = demo(tmp_path, doctors=[{"id": "dr-x", "name": "X"}], on_call=[], appointments=None)
     assert practice.doctors[0].on_call_phone is None and practice.doctors[0].called == "X"
 
 

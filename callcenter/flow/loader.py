@@ -14,8 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from callcenter.flow import booking as _booking  # noqa: F401  (registers the node types)
 from callcenter.flow import callback as _callback  # noqa: F401  (registers the node types)
 from callcenter.flow import identify as _identify  # noqa: F401  (registers the node types)
+from callcenter.flow import my_appointments as _mine  # noqa: F401  (registers the node types)
 from callcenter.flow import nodes as _nodes  # noqa: F401  (registers the node types)
 from callcenter.flow import queue as _queue  # noqa: F401  (registers the node types)
 from callcenter.flow import urgent as _urgent  # noqa: F401  (registers the node types)

@@ -160,7 +160,7 @@ def test_an_appointment_caller_sent_on_to_a_message_is_not_asked_twice(
     app, twilio, practice_number
 ):
     seed(app, "1980-03-15")
-    call = twilio.place_call(CALLER, practice_number).press("1").press(DOB)
+    call = twilio.place_call(CALLER, practice_number).press("1").press(DOB).press("0")
     assert call.waiting_for == "Dial"
     call.no_answer()
     assert ASKS_DOB not in call.last_heard() and "Après le bip" in call.last_heard()
