@@ -64,6 +64,10 @@ def a_morning(phone: TwilioEmulator) -> None:
     phone.place_call("+33698765432", number).press("9").answer(press="1").hangup()
     # All lines busy: a call-back request.
     phone.place_call("+33677889900", number).press("3").busy().press("1")
+    # A new patient registers and books docteure Martin's first free slot.
+    booking = phone.place_call("+33655443322", number).press("1").press("15031980")
+    booking.say("Jean Dupont").press("1").press("1").press("1").press("1")
+    assert "confirmé le mardi 24 novembre à 14 h avec docteure Martin" in booking.last_heard()
 
 
 def as_administrator(app: Flask, smtp_server, monkeypatch, now: str) -> None:
@@ -107,7 +111,8 @@ def test_a_day_of_calls_reaches_the_doctor_as_an_encrypted_digest(
     (received,) = smtp_server.messages
     assert received.recipients == ["dr.martin@example.test"]
     raw = received.data
-    for secret in (b"Ventoline", b"ordonnance", b"698765432", b"677889900", b"612345678"):
+    for secret in (b"Ventoline", b"ordonnance", b"698765432", b"677889900", b"612345678",
+                   b"Dupont", b"655443322"):  # fmt: skip
         assert secret not in raw
     headers = email.message_from_bytes(raw, policy=policy.default)
     assert headers["Subject"] == "Synthèse des appels — 24/11 12:30"
@@ -116,6 +121,7 @@ def test_a_day_of_calls_reaches_the_doctor_as_an_encrypted_digest(
     assert WORDS in text and "+33612345678" in text
     assert "appel urgent du +33698765432 : pris par le secrétariat" in text
     assert "+33677889900" in text and "rappel demandé" in text
+    assert "24/11 14:00 — Jean Dupont (premiere-consultation) : pris" in text
     assert text.index("URGENCES") < text.index("MESSAGES")
     with pytest.raises(subprocess.CalledProcessError):  # the other doctor's key cannot
         decrypt(raw, certs, "dr-bernard", tmp_path)
