@@ -107,7 +107,7 @@ def record_journeys(public_base: str) -> list[list[Request]]:
     app.extensions["callcenter"].db.create_all()
     journeys: list[list[Request]] = []
     number = str(DEMO_PRACTICE["number"])
-    for script in ("message", "secretary"):
+    for script in ("message", "booking", "secretary"):
         sent: list[Request] = []
 
         def keep(url: str, params: dict[str, str], sent: list[Request] = sent) -> None:
@@ -116,10 +116,15 @@ def record_journeys(public_base: str) -> list[list[Request]]:
         twilio = TwilioEmulator(FlaskTransport(app.test_client()), settings.twilio_auth_token,
                                 public_base, account_sid=settings.twilio_account_sid,
                                 on_request=keep)  # fmt: skip
-        call = twilio.place_call("+33612345678", number)
+        call = twilio.place_call(f"+3361234567{len(journeys)}", number)  # a new caller each
         if script == "message":
-            # A new patient registers (date of birth, name), then records a message.
-            call.press("2").press("01021980").say("Jean Dupont").silence().record(seconds=8)
+            # A new patient registers (date of birth, name), leaves a message, asks a call-back.
+            call.press("2").press("01021980").say("Jean Dupont")
+            call.say("Je voudrais le renouvellement de mon ordonnance").press("1")
+        elif script == "booking":
+            # A new patient registers and books the first free slot with the first doctor.
+            call.press("1").press("15031980").say("Marie Durand")
+            call.press("1").press("1").press("1").press("1")
         else:
             call.press("3").answer(press="1")
         call.hangup()
@@ -129,8 +134,9 @@ def record_journeys(public_base: str) -> list[list[Request]]:
 
 
 def fresh(journey: list[Request]) -> list[Request]:
-    """The same journey as another call: new CallSid (and RecordingSid)."""
-    ids = {journey[0][1]["CallSid"]: new_sid("CA")}
+    """The same journey as another caller's call: new CallSid, number (and RecordingSid)."""
+    caller = journey[0][1]["From"]
+    ids = {journey[0][1]["CallSid"]: new_sid("CA"), caller: f"+336{secrets.randbelow(10**8):08d}"}
     out = []
     for path, form in journey:
         for key in ("RecordingSid", "DialCallSid"):
