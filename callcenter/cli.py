@@ -172,6 +172,12 @@ def secretaries_pin() -> None:
     "runs the server in-process with its clock frozen.",
 )
 @click.option("--in-process", is_flag=True, help="Run the server inside this command.")
+@click.option(
+    "--secretaries-line",
+    "line",
+    is_flag=True,
+    help="Call the secretaries' line (/twilio/queue/agent) instead of the practice.",
+)
 @click.option("--press", "-p", multiple=True, help="Scripted: press keys.")
 @click.option("--say", "-s", multiple=True, help="Scripted: say this.")
 @click.option("--silence", is_flag=True, multiple=True, help="Scripted: say nothing.")
@@ -187,6 +193,7 @@ def call(
     url: str,
     at: str | None,
     in_process: bool,
+    line: bool,
     **script_options: Any,
 ) -> None:
     """A local phone: call the practice as Twilio would, interactively or from a script.
@@ -205,7 +212,8 @@ def call(
     # Click gives each option's values apart; the order between them lives in argv.
     argv = sys.argv[sys.argv.index("call") + 1 :] if "call" in sys.argv else []
     script = script_from_argv(argv) or script_from_options(script_options)
-    sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script))
+    voice_path = "/twilio/queue/agent" if line else None
+    sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script, voice_path))
 
 
 def _register() -> None:

@@ -129,6 +129,7 @@ def run_call(
     url: str,
     in_process: bool,
     script: list[tuple[str, str]],
+    voice_path: str | None = None,
 ) -> int:
     """Place the call; 0 when it ended normally, 1 on an application error."""
     if in_process:
@@ -159,7 +160,7 @@ def run_call(
         transport, settings.twilio_auth_token, base, account_sid=settings.twilio_account_sid
     )
     try:
-        call = emulator.place_call(caller, called)
+        call = emulator.place_call(caller, called, voice_path=voice_path)
         shown = 0
         steps = list(script)
         while not call.ended:

@@ -273,3 +273,14 @@ def test_secretaries_pin_prints_a_hash_the_practice_file_accepts(instance: Path)
 def test_secretaries_pin_refuses_a_short_pin(instance: Path):
     result = CliRunner().invoke(main, ["secretaries", "pin"], input="12\n12\n")
     assert result.exit_code == 1 and "4 to 8 digits" in result.output
+
+
+def test_call_reaches_the_secretaries_line_with_the_pin(instance: Path, monkeypatch):
+    CliRunner().invoke(main, ["init", "--demo"])
+    argv = ["callcenter", "call", "--from", "+33612000001", "--secretaries-line", "--at",
+            "2026-11-24T10:00:00+01:00", "--press", "2468", "--silence"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    result = CliRunner().invoke(main, argv[1:])
+    assert result.exit_code == 0, result.output
+    assert "Tapez votre code personnel" in result.output
+    assert "Aucun patient en attente." in result.output and "Au revoir." in result.output
