@@ -29,7 +29,7 @@ from tests.fake_twilio import ACCOUNT_SID as FAKE_ACCOUNT_SID  # noqa: E402
 from tests.fake_twilio import AUTH_TOKEN as FAKE_AUTH_TOKEN  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
 
-pytest_plugins = ["tests.fake_twilio", "tests.smtp_server"]  # fake_twilio, smtp_server
+pytest_plugins = ["tests.fake_twilio", "tests.smtp_server", "tests.db_proxy"]  # their fixtures
 
 PUBLIC_BASE = "https://cc.example.test"
 # The account whose webhooks the emulator signs and whose REST API the fake serves.
