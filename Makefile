@@ -39,6 +39,10 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# A longer budget for the property-based tests of every webhook (make test runs a short one).
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=500 $(MAKE) test PYTEST_ARGS="tests/web/test_fuzz.py"
+
 bench: bench-crypto bench-webhooks
 
 bench-crypto: $(VENV)/.installed
