@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from callcenter import logs
+from callcenter.file_modes import loose_secret_files
 from callcenter.services import Services, build_services, start_up
 from callcenter.settings import Settings, load_settings
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         MAX_FORM_MEMORY_SIZE=MAX_BODY,
         PUBLIC_BASE_URL=settings.public_base_url,
         TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
+        TWILIO_PREVIOUS_TOKEN=settings.twilio_previous_token,
     )
     services = services or build_services(settings)
     app.extensions["callcenter"] = services
@@ -32,6 +34,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         raise
     for warning in warnings:
         logs.get_logger().warning(warning)
+    for path, mode in loose_secret_files(settings, services.practices):
+        # Secrets readable by other accounts on the machine: say so at every start.
+        logs.get_logger().warning("secret_file_readable_by_others", file=str(path), mode=oct(mode))
     if settings.public_base_url is None:
         # Behind a TLS proxy every signature would then fail (403): say so at once.
         logs.get_logger().warning(

@@ -43,6 +43,9 @@ class Settings:
     now: datetime | None = None
     policy_file: Path = DEFAULT_POLICY_FILE
     twilio_api_base: str | None = None
+    # During a rotation of the auth token at Twilio, signatures made with the
+    # previous one are still accepted (TWILIO_AUTH_TOKEN_PREVIOUS).
+    twilio_previous_token: str | None = None
     smtp: SmtpSettings | None = None  # None: digests wait in the outbox
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -112,9 +115,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         value = env[env_name] if env.get(env_name) else data.get(key, default)
         return value.strip() if isinstance(value, str) else value
 
-    database_url = pick("DATABASE_URL", "database_url") or f"sqlite:///{home / 'callcenter.db'}"
+    def secret(env_name: str, key: str) -> Any:
+        """A secret from the environment, a file named by ``<NAME>_FILE``, or settings."""
+        path = env.get(f"{env_name}_FILE")
+        if path and not env.get(env_name):
+            try:
+                return Path(path).read_text(encoding="utf-8").strip()
+            except OSError:
+                raise SettingsError(f"{env_name}_FILE: cannot read {path}") from None
+        return pick(env_name, key)
+
+    database_url = secret("DATABASE_URL", "database_url") or f"sqlite:///{home / 'callcenter.db'}"
     sid = pick("TWILIO_ACCOUNT_SID", "twilio_account_sid")
-    token = pick("TWILIO_AUTH_TOKEN", "twilio_auth_token")
+    token = secret("TWILIO_AUTH_TOKEN", "twilio_auth_token")
+    previous = secret("TWILIO_AUTH_TOKEN_PREVIOUS", "twilio_auth_token_previous")
     if not sid or not isinstance(sid, str) or not sid.startswith("AC"):
         raise SettingsError("TWILIO_ACCOUNT_SID: missing or not an account SID (AC…)")
     if not token or not isinstance(token, str):
@@ -142,6 +156,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "database_url",
         "twilio_account_sid",
         "twilio_auth_token",
+        "twilio_auth_token_previous",
         "public_base_url",
         "flows_dir",
         "log_format",
@@ -158,5 +173,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         policy_file=policy_file,
         twilio_api_base=_url("TWILIO_API_BASE", pick("TWILIO_API_BASE", "twilio_api_base")),
         smtp=smtp,
+        twilio_previous_token=str(previous) if previous else None,
         extra={k: v for k, v in data.items() if k not in known},
     )

@@ -240,3 +240,29 @@ def test_a_public_base_url_with_a_path_is_refused(tmp_path):
     )
     with pytest.raises(SettingsError, match=r"PUBLIC_BASE_URL: .* no path"):
         load_settings({"CALLCENTER_HOME": str(tmp_path)})
+
+
+def test_secrets_can_come_from_files_named_by_file_variables(tmp_path: Path) -> None:
+    home = tmp_path / "instance"
+    write_settings(home, twilio_auth_token=None)
+    token_file = tmp_path / "token"
+    token_file.write_text("token-from-a-file\n")
+    settings = load(home, TWILIO_AUTH_TOKEN_FILE=str(token_file))
+    assert settings.twilio_auth_token == "token-from-a-file"  # its newline stripped
+    # The variable itself, when set, wins over the file.
+    assert load(home, TWILIO_AUTH_TOKEN="t2", TWILIO_AUTH_TOKEN_FILE=str(token_file)) \
+        .twilio_auth_token == "t2"  # fmt: skip
+
+
+def test_an_unreadable_secret_file_is_named(tmp_path: Path) -> None:
+    home = tmp_path / "instance"
+    write_settings(home)
+    message = refusal(home, TWILIO_AUTH_TOKEN_FILE=str(tmp_path / "missing"))
+    assert message.startswith("TWILIO_AUTH_TOKEN_FILE: cannot read")
+
+
+def test_a_previous_auth_token_is_read_for_a_rotation(tmp_path: Path) -> None:
+    home = tmp_path / "instance"
+    write_settings(home)
+    assert load(home).twilio_previous_token is None
+    assert load(home, TWILIO_AUTH_TOKEN_PREVIOUS="old").twilio_previous_token == "old"

@@ -30,11 +30,17 @@ def is_valid_signature(auth_token: str) -> bool:
 
 
 def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse with 403 any request Twilio did not sign for this exact URL."""
+    """Refuse with 403 any request Twilio did not sign for this exact URL.
+
+    During a rotation of the auth token, the previous token signs too.
+    """
 
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        if not is_valid_signature(current_app.config["TWILIO_AUTH_TOKEN"]):
+        tokens = [current_app.config["TWILIO_AUTH_TOKEN"]]
+        if current_app.config.get("TWILIO_PREVIOUS_TOKEN"):
+            tokens.append(current_app.config["TWILIO_PREVIOUS_TOKEN"])
+        if not any(is_valid_signature(token) for token in tokens):
             abort(403)
         return view(*args, **kwargs)
 

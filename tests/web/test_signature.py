@@ -81,3 +81,51 @@ def test_the_raw_query_string_is_signed_not_a_reencoded_one(app):
         route, data=params, headers=signed(PUBLIC_BASE + route, params)
     )
     assert response.status_code == 200
+
+
+def _app_with(settings, **changes):
+    import dataclasses
+
+    from callcenter.app import create_app
+
+    return create_app(dataclasses.replace(settings, **changes))
+
+
+def test_during_a_token_rotation_both_tokens_sign(settings):
+    app = _app_with(settings, twilio_auth_token="new-token", twilio_previous_token=AUTH_TOKEN)
+    try:
+        client, url = app.test_client(), PUBLIC_BASE + "/twilio/status"
+        for token in ("new-token", AUTH_TOKEN):
+            response = client.post(
+                "/twilio/status", data=PARAMS, headers=signed(url, PARAMS, token)
+            )
+            assert response.status_code == 204
+        other = client.post("/twilio/status", data=PARAMS, headers=signed(url, PARAMS, "third"))
+        assert other.status_code == 403
+    finally:
+        app.extensions["callcenter"].db.dispose()
+
+
+def test_after_the_rotation_the_old_token_is_refused(settings):
+    app = _app_with(settings, twilio_auth_token="new-token")
+    try:
+        url = PUBLIC_BASE + "/twilio/status"
+        response = app.test_client().post("/twilio/status", data=PARAMS,
+                                          headers=signed(url, PARAMS, AUTH_TOKEN))  # fmt: skip
+        assert response.status_code == 403
+    finally:
+        app.extensions["callcenter"].db.dispose()
+
+
+def test_secret_files_readable_by_others_are_reported_at_start_up(settings, caplog):
+    secrets = settings.home / "settings.yaml"  # it may hold the auth token
+    secrets.write_text("twilio_auth_token: x\n")
+    secrets.chmod(0o644)
+    app = _app_with(settings)
+    app.extensions["callcenter"].db.dispose()
+    assert "secret_file_readable_by_others" in caplog.text and "settings.yaml" in caplog.text
+    caplog.clear()
+    secrets.chmod(0o600)
+    app = _app_with(settings)
+    app.extensions["callcenter"].db.dispose()
+    assert "secret_file_readable_by_others" not in caplog.text
