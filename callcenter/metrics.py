@@ -50,7 +50,7 @@ OUTCOMES = frozenset({
     "answered", "error", "replayed", "unknown-number", "unknown-call", "too-long", "no-step",
     "transferred", "on-call", "message", "no-message", "callback", "abandoned", "hung-up",
     "whisper", "whisper-unknown", "accepted", "refused", "waiting", "choice", "bridged", "line",
-    "pin", "done", "take",
+    "pin", "done", "take", "throttled",
 })  # fmt: skip
 
 

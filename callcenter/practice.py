@@ -59,6 +59,7 @@ class Practice:
     queue_size: int = 10  # callers who may wait for a busy secretariat (0: no queue)
     minutes_per_caller: int = 3  # for the expected wait announced in the queue
     hold_music: str | None = None  # an https URL played while waiting; silence otherwise
+    calls_per_minute: int = 10  # from one number; more are turned away politely (0: no limit)
     # The practice's S/MIME signing certificate and key: doctors tell real digests from forged.
     signing_certificate: Path | None = None
     signing_key: Path | None = None
@@ -208,6 +209,16 @@ def load_practice(path: Path) -> Practice:
         appointments = parse_rules(raw.get("appointments"), [d.id for d in doctors])
     except StaffError as exc:
         raise PracticeError(f"{path.name}: {exc}") from None
+    limits = raw.get("limits") or {}
+    if not isinstance(limits, dict) or set(limits) - {"calls_per_minute"}:
+        raise _fail(path, "limits", "must be a mapping with 'calls_per_minute'")
+    per_minute = limits.get("calls_per_minute", 10)
+    if (
+        not isinstance(per_minute, int)
+        or isinstance(per_minute, bool)
+        or not 0 <= per_minute <= 600
+    ):
+        raise _fail(path, "limits.calls_per_minute", "must be a whole number (0: no limit)")
     signing = raw.get("signing") or {}
     if not isinstance(signing, dict) or set(signing) - {"certificate", "key"}:
         raise _fail(path, "signing", "must be a mapping with 'certificate' and 'key' (file paths)")
@@ -233,6 +244,7 @@ def load_practice(path: Path) -> Practice:
         transfer_mode=mode,
         ring_seconds=ring,
         present_caller=present == "caller",
+        calls_per_minute=per_minute,
         signing_certificate=(path.parent / str(signing["certificate"])).resolve()
         if signing.get("certificate")
         else None,

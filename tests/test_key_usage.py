@@ -10,7 +10,7 @@ from callcenter.db import Database
 from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing
 from callcenter.models import KeyUsage
-from tests.conftest import CALLER, services
+from tests.conftest import services
 
 PLACE = {"practice": "p", "table": "t", "column": "c", "row": "r"}
 
@@ -53,8 +53,8 @@ def test_a_process_starting_near_the_limit_forces_a_rotation(db):
 
 def test_webhooks_record_their_encryptions(app, twilio, practice_number):
     """Counts are written once a hundred encryptions have gathered."""
-    for _ in range(40):
-        twilio.place_call(CALLER, practice_number).press("3").answer()
+    for n in range(40):  # forty callers (one number would be throttled: the clock is frozen)
+        twilio.place_call(f"+336123456{n:02d}", practice_number).press("3").answer()
     with services(app).db.session() as session:
         total = session.scalars(select(KeyUsage.encryptions)).one()
     assert total >= 100

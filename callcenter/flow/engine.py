@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select, update
@@ -73,15 +73,17 @@ class CallEngine:
         runtime = self.runtimes[practice.id]
         flow = runtime.flows.flows[practice.start_flow]
         caller = normalize(params.get("From"))
+        index = (
+            self.cipher.phone_index(caller, practice=practice.id, bits=practice.blind_index_bits)
+            if caller
+            else None
+        )
+        throttled = self._too_many_calls(session, practice, caller, index, now)
         call = Call(
             practice_id=practice.id,
             call_sid=call_sid,
             caller=caller,
-            caller_index=self.cipher.phone_index(
-                caller, practice=practice.id, bits=practice.blind_index_bits
-            )
-            if caller
-            else None,
+            caller_index=index,
             started_at=now,
             flow=flow.name,
             node=flow.start,
@@ -101,8 +103,35 @@ class CallEngine:
             public_base_url=runtime.public_base_url,
         )
         reply = Reply(runtime.voice)
-        self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
+        if throttled:
+            # Still told where to turn in a life-threatening emergency, and kept
+            # (outcome "throttled") so the count goes on while the calls go on.
+            call.outcome = "throttled"
+            reply.say(ctx.text("emergency_advice"), ctx.text("throttled")).hangup()
+        else:
+            self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
         return self._store(session, call, 0, reply, now)
+
+    @staticmethod
+    def _too_many_calls(
+        session: Session, practice: Practice, caller: str | None, index: int | None, now: datetime
+    ) -> bool:
+        """More than the practice allows from this number in the last minute.
+
+        The blind index narrows the calls to a few candidates; their numbers are
+        decrypted and compared, so two numbers sharing a bucket never throttle
+        each other.
+        """
+        if not practice.calls_per_minute or caller is None or index is None:
+            return False
+        recent = session.scalars(
+            select(Call).where(
+                Call.practice_id == practice.id,
+                Call.caller_index == index,
+                Call.started_at > now - timedelta(minutes=1),
+            )
+        )
+        return sum(1 for c in recent if c.caller == caller) >= practice.calls_per_minute
 
     def step(self, session: Session, params: Mapping[str, str], seq: int, now: datetime) -> Answer:
         """Twilio's request back to the waiting node (Gather, Record or Dial action)."""

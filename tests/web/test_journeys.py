@@ -277,3 +277,25 @@ def test_a_speech_message_with_silence_twice_ends_without_a_message(twilio, prac
     call.press("*")  # refuses the recording
     call.silence().silence()
     assert "Aucun message" in call.last_heard() and call.ended
+
+
+def test_too_many_calls_from_one_number_in_a_minute_are_turned_away_with_the_advice(
+    app, twilio, practice_number
+):
+    for _ in range(10):  # the demo practice allows 10 a minute (the clock is frozen)
+        assert twilio.place_call("+33699887766", practice_number).waiting_for == "Gather"
+    turned = twilio.place_call("+33699887766", practice_number)
+    assert turned.ended and "15 ou le 112" in turned.text and "trop d'appels" in turned.text
+    assert stored_call(app, turned.sid).outcome == "throttled"
+    # Another number is not affected, even one sharing the blind-index bucket.
+    svc = services(app)
+    practice = svc.practices.by_id("demo")
+
+    def bucket(number: str) -> int | None:
+        return svc.cipher.phone_index(number, practice="demo", bits=practice.blind_index_bits)
+
+    twin = next(n for n in (f"+336{i:08d}" for i in range(1, 100_000))
+                if bucket(n) == bucket("+33699887766"))  # fmt: skip
+    assert twilio.place_call(twin, practice_number).waiting_for == "Gather"
+    set_clock(app, "2026-11-24T10:01:01+01:00")  # a minute later
+    assert twilio.place_call("+33699887766", practice_number).waiting_for == "Gather"
