@@ -152,7 +152,11 @@ def _shape(conn: Connection) -> dict[str, set[str]]:
         if table == VERSION_TABLE:
             continue
         columns = {c["name"] for c in inspector.get_columns(table)}
-        indexes = {f"index:{i['name']}" for i in inspector.get_indexes(table) if i["name"]}
+        indexes = {  # PostgreSQL lists a unique constraint's own index too: not ours
+            f"index:{i['name']}"
+            for i in inspector.get_indexes(table)
+            if i["name"] and not i.get("duplicates_constraint")
+        }
         shape[table] = columns | indexes
     return shape
 
