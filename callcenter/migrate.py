@@ -89,7 +89,8 @@ def status(engine: Engine) -> Status:
 
 def not_at_head(engine: Engine) -> str | None:
     """A warning when the database is not at head (start-up and worker); None when it is."""
-    current = status(engine).current
+    with engine.connect() as conn:  # one query: every web process runs this at start
+        current = MigrationContext.configure(conn).get_current_revision()
     head = head_revision()
     if current == head:
         return None
