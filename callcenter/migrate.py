@@ -91,7 +91,10 @@ def not_at_head(engine: Engine) -> str | None:
     """A warning when the database is not at head (start-up and worker); None when it is."""
     with engine.connect() as conn:  # one query: every web process runs this at start
         current = MigrationContext.configure(conn).get_current_revision()
-    head = head_revision()
+    try:
+        head = head_revision()
+    except MigrationError as exc:  # a broken install still answers calls
+        return f"database_not_at_head: {exc}"
     if current == head:
         return None
     return (
