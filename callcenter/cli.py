@@ -218,9 +218,10 @@ def call(
 
 def _register() -> None:
     from callcenter.cli_data import audit_group, keys, patient, purge, worker
+    from callcenter.cli_db import db_group
     from callcenter.cli_digest import digest
 
-    for command in (keys, audit_group, purge, patient, worker, digest):
+    for command in (keys, audit_group, purge, patient, worker, digest, db_group):
         main.add_command(command)
     from callcenter.appointments.cli import appointments  # issue 5
 

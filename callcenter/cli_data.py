@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callcenter import audit, jobs
@@ -79,7 +80,7 @@ def opened() -> Iterator[Context]:
         fail(str(exc))
     db = Database(settings.database_url, statement_timeout_ms=None)  # a command may be long
     try:
-        db.create_all()
+        warn_not_at_head(db)
         with db.session() as session:
             cipher = FieldCipher(keyring, counts=stored_counts(session))
         use_cipher(cipher)
@@ -89,6 +90,18 @@ def opened() -> Iterator[Context]:
             usage.flush(session)
     finally:
         db.dispose()
+
+
+def warn_not_at_head(db: Database) -> None:
+    """Say on stderr when the schema is behind; the command goes on (it may well work)."""
+    from callcenter.migrate import not_at_head
+
+    try:
+        behind = not_at_head(db.engine)
+    except SQLAlchemyError:
+        return  # the command's own queries say it in one line
+    if behind:
+        click.echo(f"warning: {behind}", err=True)
 
 
 def audited(ctx: Context, session: Session, action: str, **details: object) -> None:
@@ -328,7 +341,8 @@ def patient_erase(phone: str, yes: bool) -> None:
 @click.command()
 def worker() -> None:
     """Run the scheduled jobs: purge, Twilio deletions, SMS notices, checkpoints, re-encryption."""
-    from callcenter.logs import configure
+    from callcenter.logs import configure, get_logger
+    from callcenter.migrate import not_at_head
     from callcenter.services import (
         StartupError,
         build_services,
@@ -345,7 +359,12 @@ def worker() -> None:
         svc = build_services(settings, Database(settings.database_url, JOB_STATEMENT_TIMEOUT_MS))
     except (SettingsError, StartupError) as exc:
         fail(str(exc))
-    svc.db.create_all()
+    try:  # warn only: upgrading is the administrator's act (`callcenter db upgrade`)
+        behind = not_at_head(svc.db.engine)
+    except SQLAlchemyError:
+        behind = None  # the jobs retry until the database answers
+    if behind:
+        get_logger().warning(behind)
     transcribe: Callable[[], object] | None = None
     if svc.policy.message_engine == "realtime":
         from callcenter import realtime

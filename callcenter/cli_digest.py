@@ -18,7 +18,7 @@ import click
 from sqlalchemy import func, select
 
 from callcenter import audit
-from callcenter.cli_data import fail
+from callcenter.cli_data import fail, warn_not_at_head
 from callcenter.digests import EXPIRY_WARNING_DAYS as WARN_DAYS
 from callcenter.settings import SettingsError, load_settings
 
@@ -35,7 +35,7 @@ def _services() -> Iterator[Services]:
     except (SettingsError, StartupError) as exc:
         fail(str(exc))
         raise
-    svc.db.create_all()
+    warn_not_at_head(svc.db)
     try:
         yield svc
     finally:

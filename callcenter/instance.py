@@ -16,6 +16,7 @@ from callcenter.crypto import FieldCipher
 from callcenter.db import Database
 from callcenter.encrypted import using_cipher
 from callcenter.keyring import KeyRing, load_keyring
+from callcenter.migrate import upgrade
 from callcenter.models import KeyCheck
 from callcenter.settings import SETTINGS_FILE, load_settings
 
@@ -188,9 +189,10 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
         notes.append(KEYRING_WARNING.format(path=keyring_path))
     keyring = load_keyring(home, dict(os.environ))
     settings = load_settings({**os.environ, "CALLCENTER_HOME": str(home)})
-    database = Database(settings.database_url)
+    # No statement timeout: a migration may rewrite a large table.
+    database = Database(settings.database_url, statement_timeout_ms=None)
     try:
-        database.create_all()
+        notes += upgrade(database.engine)  # a database made before migrations is stamped
         with using_cipher(FieldCipher(keyring)), database.session() as session:
             if session.scalars(select(KeyCheck)).first() is None:
                 session.add(KeyCheck(practice_id="-", value=KeyCheck.KNOWN))

@@ -32,6 +32,7 @@ from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.keyring_watch import KeyRingWatcher, keyring_path
 from callcenter.messages import MessageDesk
+from callcenter.migrate import not_at_head
 from callcenter.models import KeyCheck
 from callcenter.notices import SendReport
 from callcenter.policy import Policy, PolicyError, load_policy
@@ -184,16 +185,21 @@ def start_up(services: Services) -> list[str]:
 
     Raises StartupError for a key ring that cannot read the database; a
     database that does not answer yet is only a warning (calls then take the
-    fallback path until it does).
+    fallback path until it does), and so is one not at the head revision:
+    calls must always get an answer, upgrading is the administrator's act.
     """
+    warnings: list[str] = []
     try:
+        behind = not_at_head(services.db.engine)
+        if behind:
+            warnings.append(behind)
         with services.db.session() as session:
             check_keyring(session)
             fingerprint = config_fingerprint(services.settings, services.practices)
             audit_config(session, fingerprint, services.clock.now())
     except SQLAlchemyError:
-        return ["database_unreachable_at_start"]
-    return []
+        return [*warnings, "database_unreachable_at_start"]
+    return warnings
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
