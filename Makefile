@@ -9,13 +9,27 @@ export CALLCENTER_HOME
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks clean
+.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks lock audit clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
+
+# Re-pin every dependency after changing pyproject.toml (a fresh virtualenv, then freeze).
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[test,postgres]'
+	{ echo "# Pinned versions of every dependency (make uses them as constraints)."; \
+	  echo "# Regenerate with: make lock"; \
+	  .lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock
+	rm -rf .lock-venv
+
+# Known vulnerabilities in the pinned versions (needs access to PyPI's advisory data).
+audit: $(VENV)/.installed
+	$(PY) -m pip install --quiet pip-audit
+	$(BIN)/pip-audit --strict -r requirements.lock
 
 run: $(VENV)/.installed
 	@test -f "$(CALLCENTER_HOME)/settings.yaml" || $(BIN)/callcenter init --demo
