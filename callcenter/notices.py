@@ -139,19 +139,34 @@ def _send_one(
         f"sms_{notice.kind.replace('-', '_')}",
         {"practice_name": practice.name, "reference": notice.reference},
     )
+    if send_sms(client, notice, to=doctor.on_call_phone, from_=practice.number, body=body,
+                now=now, report=report, event="notice"):  # fmt: skip
+        log.info("notice_sent", notice=notice.id, kind=notice.kind, message_sid=notice.message_sid)
+
+
+def send_sms(
+    client: Any, row: Any, *, to: str, from_: str, body: str, now: datetime,
+    report: SendReport, event: str,
+) -> bool:  # fmt: skip
+    """Send one claimed outbox row's SMS through Twilio; True once Twilio accepted it.
+
+    A failure is retried with back-off (2, 4 … 64 minutes) until MAX_ATTEMPTS,
+    then the row is given up on, loudly.  ``row`` has status, attempts,
+    due_at, sent_at, message_sid and last_error (notices, appointment SMS).
+    """
     try:
-        sms = client.messages.create(to=doctor.on_call_phone, from_=practice.number, body=body)
+        sms = client.messages.create(to=to, from_=from_, body=body)
     except Exception as exc:
-        notice.last_error = type(exc).__name__[:64]
-        if notice.attempts >= MAX_ATTEMPTS:
-            notice.status = "failed"
+        row.last_error = type(exc).__name__[:64]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
             report.given_up += 1
-            log.error("notice_given_up", notice=notice.id, attempts=notice.attempts)
+            log.error(f"{event}_given_up", id=row.id, attempts=row.attempts)
         else:
-            notice.due_at = now + timedelta(minutes=2 ** min(notice.attempts, 6))
+            row.due_at = now + timedelta(minutes=2 ** min(row.attempts, 6))
             report.failed += 1
-            log.warning("notice_failed", notice=notice.id, error=notice.last_error)
-        return
-    notice.status, notice.sent_at, notice.message_sid = "sent", now, str(sms.sid)[:64]
+            log.warning(f"{event}_failed", id=row.id, error=row.last_error)
+        return False
+    row.status, row.sent_at, row.message_sid = "sent", now, str(sms.sid)[:64]
     report.sent += 1
-    log.info("notice_sent", notice=notice.id, kind=notice.kind, message_sid=notice.message_sid)
+    return True

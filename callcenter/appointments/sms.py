@@ -27,7 +27,7 @@ from callcenter.appointments.booking import BOOKED
 from callcenter.db import Database, new_id
 from callcenter.logs import get_logger
 from callcenter.models import Appointment, AppointmentSms, Patient
-from callcenter.notices import LEASE, MAX_ATTEMPTS, QUEUED, SendReport
+from callcenter.notices import LEASE, QUEUED, SendReport, send_sms
 from callcenter.practice import PracticeDirectory
 from callcenter.prompts import Catalogue
 from callcenter.spoken import spoken_datetime
@@ -150,22 +150,9 @@ def _send_one(
         {"practice_name": practice.name,
          "when": spoken_datetime(appointment.starts_at.astimezone(practice.tz))},
     )  # fmt: skip
-    try:
-        sent = client.messages.create(to=number, from_=practice.number, body=body)
-    except Exception as exc:
-        row.last_error = type(exc).__name__[:64]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-            report.given_up += 1
-            log.error("appointment_sms_given_up", sms=row.id, attempts=row.attempts)
-        else:
-            row.due_at = now + timedelta(minutes=2 ** min(row.attempts, 6))
-            report.failed += 1
-            log.warning("appointment_sms_failed", sms=row.id, error=row.last_error)
-        return
-    row.status, row.sent_at, row.message_sid = "sent", now, str(sent.sid)[:64]
-    report.sent += 1
-    log.info("appointment_sms_sent", sms=row.id, kind=row.kind, message_sid=row.message_sid)
+    if send_sms(client, row, to=number, from_=practice.number, body=body, now=now,
+                report=report, event="appointment_sms"):  # fmt: skip
+        log.info("appointment_sms_sent", sms=row.id, kind=row.kind, message_sid=row.message_sid)
 
 
 def _is_mobile(e164: str) -> bool:
