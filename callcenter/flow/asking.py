@@ -7,7 +7,7 @@ Key 0 (or the ``secretary`` intent) always leads to a person (``on_failure``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from callcenter.appointments.schedule import BookingRules
 from callcenter.flow.base import CallContext, Node
@@ -71,3 +71,26 @@ class AskingNode(Node):
         why = "menu_no_match" if key or speech else "menu_no_input"
         reply.say(ctx.text(why))
         return self.enter(ctx, reply)
+
+
+class YesNoNode(AskingNode):
+    """A yes / no question: ``next`` once done, ``back`` on "non"; its words in ``TEXTS``."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"next", "back", "on_failure", "max_attempts", "timeout"}
+    )
+    TEXTS: ClassVar[dict[str, str]] = {}
+
+    def parse(self) -> None:
+        self.next: str = self.req("next", str)
+        self.back: str = self.req("back", str)
+        self.parse_common()
+
+    def targets(self) -> dict[str, str]:
+        return {"next": self.next, "back": self.back, "on_failure": self.on_failure}
+
+    def prompts(self) -> dict[str, str]:
+        return dict(self.TEXTS)
+
+    def intents(self) -> list[str]:
+        return ["yes", "no", "secretary"]

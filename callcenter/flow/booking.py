@@ -28,6 +28,7 @@ from callcenter.flow.asking import (
     PERSON_KEY,
     SLOT_INTENTS,
     AskingNode,
+    YesNoNode,
     doctor_called,
     heard,
     hints,
@@ -301,7 +302,7 @@ def free_slots(
 
 # -- confirm and book -------------------------------------------------------------------------
 @node_type("confirm_booking")
-class ConfirmBooking(AskingNode):
+class ConfirmBooking(YesNoNode):
     """Say the chosen slot again; 1 (or "oui") books it, 2 (or "non") goes ``back``.
 
     The booking is one conditional insert (see :mod:`callcenter.appointments.booking`):
@@ -309,29 +310,12 @@ class ConfirmBooking(AskingNode):
     ``back`` offers other slots.  Moving books the new slot first, then frees the old.
     """
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"next", "back", "on_failure", "max_attempts", "timeout"}
-    )
     TEXTS: ClassVar[dict[str, str]] = {
         "confirm": "appt_confirm", "taken": "appt_taken", "booked": "appt_booked",
         "moved": "appt_moved", "sms": "appt_sms_promise",
         "sms_confirmation": "sms_appointment_confirmation",
         "sms_reminder": "sms_appointment_reminder",
     }  # fmt: skip
-
-    def parse(self) -> None:
-        self.next: str = self.req("next", str)
-        self.back: str = self.req("back", str)
-        self.parse_common()
-
-    def targets(self) -> dict[str, str]:
-        return {"next": self.next, "back": self.back, "on_failure": self.on_failure}
-
-    def prompts(self) -> dict[str, str]:
-        return dict(self.TEXTS)
-
-    def intents(self) -> list[str]:
-        return ["yes", "no", "secretary"]
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         choice, doctor = ctx.state.get("appt_choice"), ctx.state.get("appt_doctor")

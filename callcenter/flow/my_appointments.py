@@ -16,6 +16,7 @@ from callcenter.flow.asking import (
     PERSON_KEY,
     SLOT_INTENTS,
     AskingNode,
+    YesNoNode,
     doctor_called,
     heard,
     hints,
@@ -151,30 +152,13 @@ class MyAppointments(AskingNode):
 
 
 @node_type("cancel_appointment")
-class CancelAppointment(AskingNode):
+class CancelAppointment(YesNoNode):
     """Confirm, then cancel the appointment picked in ``my_appointments``; 2 keeps it (``back``)."""
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"next", "back", "on_failure", "max_attempts", "timeout"}
-    )
     TEXTS: ClassVar[dict[str, str]] = {
         "confirm": "appt_cancel_confirm", "done": "appt_cancelled",
         "gone": "appt_already_cancelled", "kept": "appt_kept",
     }  # fmt: skip
-
-    def parse(self) -> None:
-        self.next: str = self.req("next", str)
-        self.back: str = self.req("back", str)
-        self.parse_common()
-
-    def targets(self) -> dict[str, str]:
-        return {"next": self.next, "back": self.back, "on_failure": self.on_failure}
-
-    def prompts(self) -> dict[str, str]:
-        return dict(self.TEXTS)
-
-    def intents(self) -> list[str]:
-        return ["yes", "no", "secretary"]
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         row = own_appointment(ctx, ctx.state.get("appt_target"))
