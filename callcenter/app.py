@@ -45,13 +45,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 
-    from callcenter.web import calendar, health, queue, recordings, voice
+    from callcenter.web import calendar, console, health, queue, recordings, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(recordings.bp)
     app.register_blueprint(calendar.bp)  # doctors' appointment feeds
+    app.register_blueprint(console.bp)  # the practice console (issue 8)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

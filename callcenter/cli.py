@@ -53,7 +53,7 @@ def init(demo: bool) -> None:
     help="Serve with gunicorn and N worker processes (production).",
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the webhooks (and, later, the console)."""
+    """Serve the webhooks and the console (/console)."""
     settings = _settings()
     if workers > 0:
         import os
@@ -220,8 +220,9 @@ def _register() -> None:
     from callcenter.cli_data import audit_group, keys, patient, purge, worker
     from callcenter.cli_db import db_group
     from callcenter.cli_digest import digest
+    from callcenter.cli_users import users
 
-    for command in (keys, audit_group, purge, patient, worker, digest, db_group):
+    for command in (keys, audit_group, purge, patient, worker, digest, db_group, users):
         main.add_command(command)
     from callcenter.appointments.cli import appointments  # issue 5
 

@@ -89,9 +89,9 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        from callcenter import audit, models, notices, outbox, realtime  # noqa: F401  (tables)
+        from callcenter.migrate import target_metadata  # every table, wherever it is declared
 
-        Base.metadata.create_all(self.engine)
+        target_metadata().create_all(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

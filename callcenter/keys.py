@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from callcenter.console.models import ConsoleUser
 from callcenter.crypto import FieldCipher
 from callcenter.encrypted import encrypted_fields, reencrypt_row
 from callcenter.models import Call, CallStep, KeyCheck, Message, Patient
@@ -22,7 +23,7 @@ from callcenter.outbox import OutboxMail
 from callcenter.realtime import TranscriptPart
 
 ENCRYPTED_MODELS: tuple[type[Any], ...] = (
-    Patient, Call, CallStep, Message, KeyCheck, TranscriptPart, OutboxMail
+    Patient, Call, CallStep, Message, KeyCheck, TranscriptPart, OutboxMail, ConsoleUser
 )  # fmt: skip
 
 # Blind indexes recomputed with the active key when a row moves to it:

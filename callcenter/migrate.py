@@ -35,6 +35,7 @@ class MigrationError(Exception):
 def target_metadata() -> MetaData:
     """Every table of the application (the list ``Database.create_all`` imports)."""
     from callcenter import audit, models, notices, outbox, realtime  # noqa: F401  (tables)
+    from callcenter.console import models as console_models  # noqa: F401
 
     return Base.metadata
 

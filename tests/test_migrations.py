@@ -4,6 +4,7 @@ database made by ``create_all``, and only an administrator runs them."""
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
@@ -52,8 +53,15 @@ def test_upgrading_a_database_at_head_changes_nothing(db):
     assert migrate.upgrade(db.engine) == [f"database already at head {migrate.head_revision()}"]
 
 
+def made_before_migrations(db: Database) -> None:
+    """A database as ``create_all`` made it before migrations: revision 0001's tables, no version."""
+    with db.engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), migrate.FIRST_REVISION)
+        conn.execute(text(f"DROP TABLE {migrate.VERSION_TABLE}"))
+
+
 def test_a_database_made_by_create_all_is_stamped_then_upgraded(db):
-    db.create_all()
+    made_before_migrations(db)
     assert migrate.status(db.engine).current is None
     notes = migrate.upgrade(db.engine)
     first = migrate.FIRST_REVISION
@@ -63,7 +71,7 @@ def test_a_database_made_by_create_all_is_stamped_then_upgraded(db):
 
 
 def test_a_database_whose_tables_differ_gets_one_clear_line_and_is_left_alone(db):
-    db.create_all()
+    made_before_migrations(db)
     with db.engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_messages_created_at"))
         conn.execute(text("ALTER TABLE messages DROP COLUMN transcribed_at"))
@@ -97,7 +105,7 @@ def test_db_upgrade_and_current_on_the_command_line(cli_env):
 
 def test_db_upgrade_refuses_a_differing_database_in_one_line(cli_env):
     db = Database(cli_env.database_url)
-    db.create_all()
+    made_before_migrations(db)
     with db.engine.begin() as conn:
         conn.execute(text("CREATE TABLE leftover (x INTEGER)"))
     db.dispose()
@@ -121,7 +129,7 @@ def test_init_leaves_the_database_at_head(cli_env):
 
 def test_start_up_warns_when_the_database_is_not_at_head_and_still_serves(settings, caplog):
     db = Database(settings.database_url)
-    db.create_all()  # tables, but no revision
+    made_before_migrations(db)  # tables, but no revision
     db.dispose()
     app = create_app(settings)
     assert "database_not_at_head" in caplog.text

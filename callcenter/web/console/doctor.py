@@ -1,0 +1,101 @@
+"""The doctors' page: their messages, appointments and urgent calls, their digest
+settings, and a new link for their calendar feed.
+
+A doctor sees what concerns them: messages addressed to them (or to nobody in
+particular at a practice they work at), their own appointments.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from callcenter.appointments import ics
+from callcenter.console import diary, inbox
+from callcenter.digests import certificate_problem
+from callcenter.models import Call
+from callcenter.practice import Practice
+from callcenter.staff import Doctor
+from callcenter.web.console import bp
+from callcenter.web.console.guard import (
+    audit_action,
+    audit_view,
+    db,
+    now,
+    practices,
+    requires,
+    services,
+    user,
+)
+from callcenter.web.console.secretary import names
+
+RECENT = timedelta(days=14)
+AHEAD = timedelta(days=7)
+
+
+def _mine() -> list[tuple[Practice, Doctor]]:
+    """(practice, doctor) pairs of the signed-in doctor."""
+    me = user()
+    return [(p, d) for p in practices() for d in p.doctors if d.id == me.doctor_id]
+
+
+def _page(feed_url: str | None = None) -> ResponseReturnValue:
+    me, moment = user(), now()
+    pairs = _mine()
+    ids = [p.id for p, _ in pairs]
+    shown = [
+        m for m in inbox.messages(db(), ids, moment - RECENT) if m.doctor_id in (None, me.doctor_id)
+    ]
+    rows = diary.between(db(), ids, moment - timedelta(hours=2), moment + AHEAD, me.doctor_id)
+    urgent = (
+        db()
+        .execute(
+            select(Call.practice_id, Call.started_at, Call.outcome)
+            .where(
+                Call.practice_id.in_(ids), Call.urgent.is_(True), Call.started_at >= moment - RECENT
+            )
+            .order_by(Call.started_at.desc())
+            .limit(50)
+        )
+        .all()
+    )
+    digests = [
+        {
+            "practice": p.name,
+            "schedule": d.digest,
+            "email": bool(d.email),
+            "problem": certificate_problem(p, d, moment),
+        }
+        for p, d in pairs
+    ]
+    audit_view("doctor", [m.practice_id for m in shown] + [a.practice_id for a in rows],
+               len(shown) + len(rows))  # fmt: skip
+    return render_template(
+        "console/doctor.html", messages=shown, rows=rows, urgent=urgent, digests=digests,
+        names=names(), feed_url=feed_url, pairs=pairs,
+    )  # fmt: skip
+
+
+@bp.get("/doctor")
+@requires("doctor")
+def doctor_home() -> ResponseReturnValue:
+    return _page()
+
+
+@bp.post("/doctor/feed")
+@requires("doctor")
+def doctor_feed() -> ResponseReturnValue:
+    """A new secret feed link (the old ones stop working); shown on this page only, once."""
+    pairs = _mine()
+    if not pairs:
+        return _page()
+    practice, doctor = pairs[0]
+    moment = now()
+    ics.revoke_feeds(db(), practice.id, doctor.id, moment)
+    token = ics.create_feed(db(), practice.id, doctor.id, moment)
+    audit_action("feed_created", practice.id, doctor.id)
+    base = (services().settings.public_base_url or "").rstrip("/")
+    return _page(feed_url=f"{base}/calendar/{token}.ics")

@@ -1,0 +1,180 @@
+"""The secretaries' pages: messages to call back, live calls, appointments, search.
+
+Each page that shows decrypted data writes one audit entry per practice
+shown; each change (handled, cancelled, moved) writes its own.  Ids in paths
+are random row ids, never a name or a number; a phone number searched for
+travels in a POST body, never in a URL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from callcenter.console import diary, inbox
+from callcenter.web.console import bp
+from callcenter.web.console.guard import (
+    audit_action,
+    audit_view,
+    db,
+    now,
+    practice,
+    practice_ids,
+    practices,
+    requires,
+    services,
+    text,
+    user,
+)
+
+BACKLOG_DAYS = 7  # unhandled messages stay on the list this long
+
+
+def _midnight(day: date) -> datetime:
+    tz = practices()[0].tz if practices() else None
+    return datetime.combine(day, time(0), tz)
+
+
+def _today() -> date:
+    found = practices()
+    return now().astimezone(found[0].tz).date() if found else now().date()
+
+
+def names() -> dict[str, str]:
+    """Practice id -> name, and "practice:doctor" -> the doctor's name, for the templates."""
+    labels = {}
+    for p in practices():
+        labels[p.id] = p.name
+        labels.update({f"{p.id}:{d.id}": d.name for d in p.doctors})
+    return labels
+
+
+@bp.get("/messages")
+@requires("secretary")
+def messages() -> ResponseReturnValue:
+    today = _midnight(_today())
+    allowed = practice_ids()
+    shown = inbox.messages(db(), allowed, today)
+    seen = {m.id for m in shown}
+    older = inbox.messages(
+        db(), allowed, today - timedelta(days=BACKLOG_DAYS), include_handled=False
+    )
+    shown += [m for m in older if m.id not in seen]
+    shown.sort(key=lambda m: (not m.urgent, m.handled_at is not None, -m.created_at.timestamp()))
+    audit_view("messages", (m.practice_id for m in shown), len(shown))
+    return render_template("console/messages.html", messages=shown, names=names())
+
+
+@bp.post("/messages/<message_id>/handled")
+@requires("secretary", "doctor")
+def message_handled(message_id: str) -> ResponseReturnValue:
+    practice_id = inbox.mark_handled(db(), practice_ids(), message_id[:32], user().id, now())
+    if practice_id is None:
+        abort(404)
+    audit_action("message_handled", practice_id, message_id)
+    back = "console.doctor_home" if user().role == "doctor" else "console.messages"
+    return redirect(url_for(back))
+
+
+@bp.get("/calls")
+@requires("secretary")
+def live_calls() -> ResponseReturnValue:
+    # The whisper's context only (practice, reason, identified, urgent): nothing to audit.
+    calls = inbox.live_calls(db(), practice_ids(), services().engine.runtimes, now())
+    return render_template("console/calls.html", calls=calls, names=names())
+
+
+def _day_arg() -> date:
+    try:
+        return date.fromisoformat(request.args.get("day", "")[:10])
+    except ValueError:
+        return _today()
+
+
+@bp.get("/appointments")
+@requires("secretary")
+def appointments() -> ResponseReturnValue:
+    day = _day_arg()
+    doctor = request.args.get("doctor") or None  # "practice:doctor"
+    allowed = practice_ids()
+    if doctor is not None:
+        practice_id, _, doctor_id = doctor.partition(":")
+        allowed = [practice(practice_id).id]
+    start = _midnight(day)
+    rows = diary.between(
+        db(), allowed, start, start + timedelta(days=1), doctor_id if doctor else None
+    )
+    audit_view("appointments", (a.practice_id for a in rows), len(rows))
+    doctors = [(f"{p.id}:{d.id}", f"{p.name} — {d.name}") for p in practices() for d in p.doctors]
+    return render_template(
+        "console/appointments.html", rows=rows, day=day, doctor=doctor, names=names(),
+        doctors=doctors,
+        previous=day - timedelta(days=1), following=day + timedelta(days=1),
+    )  # fmt: skip
+
+
+def _appointment(appointment_id: str) -> diary.Appointment:
+    found = diary.find(db(), practice_ids(), appointment_id[:32])
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.post("/appointments/<appointment_id>/cancel")
+@requires("secretary")
+def appointment_cancel(appointment_id: str) -> ResponseReturnValue:
+    found = _appointment(appointment_id)
+    day = found.starts_at.astimezone(practice(found.practice_id).tz).date()
+    if diary.cancel(db(), found, now()):
+        audit_action("appointment_cancelled", found.practice_id, found.id)
+    return redirect(url_for("console.appointments", day=day.isoformat()))
+
+
+@bp.route("/appointments/<appointment_id>/move", methods=["GET", "POST"])
+@requires("secretary")
+def appointment_move(appointment_id: str) -> ResponseReturnValue:
+    found = _appointment(appointment_id)
+    where = practice(found.practice_id)
+    error = None
+    if request.method == "POST":
+        try:
+            start = datetime.fromisoformat(request.form.get("start", "")[:40])
+        except ValueError:
+            start = None
+        new_id = diary.move(db(), where, found, start, now()) if start else None
+        if new_id is not None:
+            audit_action("appointment_moved", where.id, found.id)
+            day = start.astimezone(where.tz).date() if start else _today()
+            return redirect(url_for("console.appointments", day=day.isoformat()))
+        error = text("appointments.slot_taken")
+    starts = diary.free_starts(db(), where, found, now())
+    audit_view("appointment", [where.id], 1, ref=found.id)
+    rows = diary.between(db(), [where.id], found.starts_at, found.starts_at + timedelta(seconds=1))
+    return render_template(
+        "console/move.html", appointment=rows[0] if rows else None, starts=starts,
+        tz=where.tz, names=names(), error=error,
+    ), (409 if error else 200)  # fmt: skip
+
+
+@bp.route("/search", methods=["GET", "POST"])
+@requires("secretary")
+def search() -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_template("console/search.html", searched=False)
+    number = request.form.get("number", "")[:40]
+    svc = services()
+    allowed = practice_ids()
+    bits = {p.id: p.blind_index_bits for p in practices()}
+    patients = inbox.by_phone(db(), svc.cipher, allowed, number, bits)
+    found_messages = inbox.messages_from(db(), allowed, [p.id for p in patients])
+    upcoming = diary.between(
+        db(), allowed, now(), now() + timedelta(days=365), patient_ids=[p.id for p in patients]
+    )
+    audit_view("search", (p.practice_id for p in patients), len(patients))
+    return render_template(
+        "console/search.html", searched=True, patients=patients, messages=found_messages,
+        upcoming=upcoming, names=names(),
+        error=None if patients else text("search.none"),
+    )  # fmt: skip
