@@ -103,7 +103,8 @@ def open_request() -> ResponseReturnValue | None:
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if current is None or current.row.stage != "full":
-        return redirect(url_for("console.login", expired="1" if why else None))
+        timed_out = why in ("idle", "absolute")
+        return redirect(url_for("console.login", expired="1" if timed_out else None))
     return None
 
 

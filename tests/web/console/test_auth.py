@@ -1,0 +1,243 @@
+"""Signing in to the console: Argon2 passwords, TOTP enrolled with a QR code and
+never accepted twice, throttling, server-side sessions with timeouts, CSRF,
+cookie flags and roles (issue 8; SECURITY.md C1-C4, HIPAA automatic logoff)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from callcenter import audit
+from callcenter.audit import AuditEntry
+from callcenter.console.models import ConsoleSession
+from callcenter.console.sessions import COOKIE
+from tests.conftest import OPEN_HOURS, services, set_clock
+from tests.test_canary import rendered_logs as rendered_logs  # the fixture
+from tests.web.console.conftest import Console
+
+
+def cookie(console: Console) -> str | None:
+    found = console.client.get_cookie(COOKIE)
+    return found.value if found else None
+
+
+def at(app, delta: timedelta) -> None:
+    set_clock(app, (OPEN_HOURS + delta).isoformat())
+
+
+def actions(app) -> list[str]:
+    with services(app).db.session() as session:
+        return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+
+
+def password_step(console: Console, username: str, password: str):
+    console.get("/console/login")
+    return console.post("/console/login", {"username": username, "password": password})
+
+
+# -- first login and enrolment ------------------------------------------------------
+
+
+def test_first_login_enrols_totp_with_a_qr_code_then_opens_the_role_home(app, make_user, console):
+    username, password = make_user("lea", "secretary")
+    answer = password_step(console, username, password)
+    assert answer.status_code == 302 and answer.location.endswith("/console/second-factor")
+    page = console.get("/console/second-factor").get_data(as_text=True)
+    assert "<svg" in page and "totp-secret" in page  # the QR code, and the key typed by hand
+    assert console.post("/console/second-factor", {"code": "000000"}).status_code == 401
+    done = console.post("/console/second-factor", {"code": console.code(username)})
+    assert done.status_code == 302 and done.location.endswith("/console/")
+    assert console.get("/console/").location.endswith("/console/messages")
+    assert console.get("/console/messages").status_code == 200
+    assert actions(app)[-1] == "console.login"
+
+
+def test_a_wrong_password_and_an_unknown_account_get_the_same_answer(make_user, console):
+    username, _ = make_user("lea", "secretary")
+    wrong = password_step(console, username, "not-the-password")
+    unknown = password_step(console, "nobody", "not-the-password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Identifiant ou mot de passe incorrect" in wrong.get_data(as_text=True)
+    assert "Identifiant ou mot de passe incorrect" in unknown.get_data(as_text=True)
+
+
+def test_pages_need_a_full_login_even_after_the_password(make_user, console):
+    username, password = make_user("lea", "secretary")
+    assert console.get("/console/messages").location.endswith("/console/login")
+    password_step(console, username, password)
+    # The password alone opens the second-factor page and nothing else.
+    assert console.get("/console/messages").location.endswith("/console/login")
+
+
+def test_the_totp_secret_is_stored_encrypted(app, make_user, console):
+    username, password = make_user("lea", "secretary")
+    password_step(console, username, password)
+    page = console.get("/console/second-factor").get_data(as_text=True)
+    shown = page.split('id="totp-secret">')[1].split("<")[0].replace(" ", "")
+    with services(app).db.session() as session:
+        raw = session.execute(text("SELECT totp_secret, password_hash FROM console_users")).one()
+    assert shown.encode() not in bytes(raw[0])
+    assert raw[1].startswith("$argon2id$") and password not in raw[1]
+
+
+# -- the second factor is used once ---------------------------------------------------
+
+
+def test_a_totp_code_is_refused_when_reused_within_its_window(app, make_user, rendered_logs):
+    username, password = make_user("lea", "secretary")
+    first = Console(app)
+    first.login(username, password)
+    code = first.code(username)
+    second = Console(app)
+    password_step(second, username, password)
+    second.get("/console/second-factor")
+    refused = second.post("/console/second-factor", {"code": code})
+    assert refused.status_code == 401
+    assert "déjà servi" in refused.get_data(as_text=True)
+    assert '"reason": "reused"' in rendered_logs.getvalue()
+    assert code not in rendered_logs.getvalue()  # never the code itself
+    at(app, timedelta(seconds=30))  # the next code, a step later, works
+    assert second.post("/console/second-factor", {"code": second.code(username)}).status_code == 302
+
+
+# -- throttling -----------------------------------------------------------------------
+
+
+def test_ten_wrong_passwords_lock_the_account_for_fifteen_minutes(app, make_user, console):
+    username, password = make_user("lea", "secretary")
+    for _ in range(10):
+        assert password_step(console, username, "wrong").status_code == 401
+    locked = password_step(console, username, password)
+    assert locked.status_code == 429
+    assert "Trop de tentatives" in locked.get_data(as_text=True)
+    at(app, timedelta(minutes=16))
+    assert password_step(console, username, password).status_code == 302
+
+
+def test_wrong_codes_lock_the_second_factor(app, make_user, console):
+    username, password = make_user("lea", "secretary")
+    password_step(console, username, password)
+    console.get("/console/second-factor")
+    for _ in range(5):
+        assert console.post("/console/second-factor", {"code": "000000"}).status_code == 401
+    right = console.post("/console/second-factor", {"code": console.code(username)})
+    assert right.status_code == 429
+
+
+# -- sessions -------------------------------------------------------------------------
+
+
+def test_each_login_step_gives_a_new_session_id_and_the_old_ones_stop_working(app, make_user):
+    username, password = make_user("lea", "secretary")
+    console = Console(app)
+    console.get("/console/login")
+    before = cookie(console)
+    password_step(console, username, password)
+    after_password = cookie(console)
+    console.get("/console/second-factor")
+    console.post("/console/second-factor", {"code": console.code(username)})
+    after_totp = cookie(console)
+    assert len({before, after_password, after_totp}) == 3
+    thief = Console(app)
+    thief.client.set_cookie(COOKIE, after_password or "")
+    assert thief.get("/console/messages").location.endswith("/console/login")
+
+
+def test_the_session_cookie_is_host_only_secure_httponly_and_strict(make_user, console):
+    page = console.get("/console/login")
+    header = page.headers["Set-Cookie"]
+    assert header.startswith(f"{COOKIE}=")
+    for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+        assert flag in header
+    assert "Domain=" not in header
+
+
+def test_logout_ends_the_session_for_a_stolen_cookie_too(app, make_user, secretary):
+    stolen = cookie(secretary)
+    thief = Console(app)
+    thief.client.set_cookie(COOKIE, stolen or "")
+    assert thief.get("/console/messages").status_code == 200
+    secretary.get("/console/messages")
+    assert secretary.post("/console/logout").status_code == 302
+    assert thief.get("/console/messages").location.endswith("/console/login")
+    assert secretary.get("/console/messages").location.endswith("/console/login")
+
+
+def test_thirty_minutes_idle_logs_out(app, secretary):
+    at(app, timedelta(minutes=29))
+    assert secretary.get("/console/messages").status_code == 200
+    at(app, timedelta(minutes=29 + 31))
+    answer = secretary.get("/console/messages")
+    assert answer.location.endswith("/console/login?expired=1")
+    assert "expiré" in secretary.get(answer.location).get_data(as_text=True)
+
+
+def test_twelve_hours_end_even_a_busy_session(app, secretary):
+    for minutes in range(20, 12 * 60, 20):
+        at(app, timedelta(minutes=minutes))
+        assert secretary.get("/console/messages").status_code == 200
+    at(app, timedelta(hours=12, minutes=1))
+    assert secretary.get("/console/messages").location.endswith("/console/login?expired=1")
+
+
+def test_disabling_an_account_ends_its_sessions(app, secretary):
+    from callcenter.console import accounts
+
+    svc = services(app)
+    with svc.db.session() as session:
+        accounts.disable_user(session, "lea", now=svc.clock.now())
+    assert secretary.get("/console/messages").location.endswith("/console/login")
+    with svc.db.session() as session:
+        open_rows = session.scalars(select(ConsoleSession).where(ConsoleSession.ended_at.is_(None)))
+        assert list(open_rows) == []
+
+
+# -- CSRF, headers, roles ------------------------------------------------------------
+
+
+def test_a_form_without_its_token_or_with_another_sessions_token_is_refused(
+    app, make_user, secretary
+):
+    assert secretary.post("/console/logout", token=False).status_code == 403
+    other = Console(app)
+    other.get("/console/login")
+    assert secretary.post("/console/logout", {"csrf_token": other.token}).status_code == 403
+    assert secretary.get("/console/messages").status_code == 200  # still signed in
+    assert (
+        other.post("/console/login", {"username": "lea", "password": "x"}, token=False).status_code
+        == 403
+    )
+
+
+def test_console_pages_carry_strict_security_headers(secretary):
+    headers = secretary.get("/console/messages").headers
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed", "refused"),
+    [
+        ("secretary", "/console/messages", "/console/admin"),
+        ("doctor", "/console/doctor", "/console/messages"),
+        ("admin", "/console/admin", "/console/appointments"),
+    ],
+)
+def test_each_role_opens_its_pages_and_not_the_others(
+    app, make_user, console, role, allowed, refused
+):
+    doctor = "dr-martin" if role == "doctor" else None
+    console.login(*make_user("someone", role, [] if role == "admin" else ["demo"], doctor))
+    assert console.get(allowed).status_code == 200
+    assert console.get(refused).status_code == 403
+
+
+def test_the_audit_chain_verifies_after_logins_and_views(app, secretary):
+    secretary.get("/console/messages")
+    with services(app).db.session() as session:
+        assert audit.verify(session).ok
