@@ -54,7 +54,7 @@ def test_upgrading_a_database_at_head_changes_nothing(db):
 
 
 def made_before_migrations(db: Database) -> None:
-    """A database as ``create_all`` made it before migrations: revision 0001's tables, no version."""
+    """A database as ``create_all`` made it before migrations: 0001's tables, no version."""
     with db.engine.begin() as conn:
         command.upgrade(migrate.alembic_config(conn), migrate.FIRST_REVISION)
         conn.execute(text(f"DROP TABLE {migrate.VERSION_TABLE}"))
