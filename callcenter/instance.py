@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from callcenter import audit
 from callcenter.crypto import FieldCipher
@@ -144,6 +145,13 @@ def _write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
+DEMO_ACCOUNTS = (
+    ("secretaire", "secretary", None),
+    ("dr-martin", "doctor", "dr-martin"),
+    ("admin", "admin", None),
+)
+
+
 def init_instance(home: Path, demo: bool = False) -> list[str]:
     """Create what is missing in ``home``; never overwrite what exists.  Returns notes."""
     notes: list[str] = []
@@ -199,7 +207,28 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
                 audit.append(
                     session, actor="cli:init", action="instance.init", now=datetime.now(UTC)
                 )
+            if demo:
+                notes += _demo_accounts(session)
     finally:
         database.dispose()
     notes.append("database ready")
+    return notes
+
+
+def _demo_accounts(session: Session) -> list[str]:
+    """Console accounts for the demo practice, when there are none yet (passwords shown once)."""
+    from callcenter.console import accounts
+
+    if accounts.list_users(session):
+        return []
+    notes = [
+        "console accounts for the demo (http://127.0.0.1:5000/console/), passwords shown once:"
+    ]
+    now = datetime.now(UTC)
+    for username, role, doctor in DEMO_ACCOUNTS:
+        practices = [] if role == "admin" else [str(DEMO_PRACTICE["id"])]
+        _, password = accounts.create_user(
+            session, username, role, practices, now=now, doctor_id=doctor, actor="cli:init"
+        )
+        notes.append(f"  {username} ({role}): {password}")
     return notes

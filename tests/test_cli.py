@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -49,6 +50,25 @@ def test_init_twice_keeps_what_exists(instance: Path):
     token = yaml.safe_load((instance / "settings.yaml").read_text())["twilio_auth_token"]
     CliRunner().invoke(main, ["init", "--demo"])
     assert yaml.safe_load((instance / "settings.yaml").read_text())["twilio_auth_token"] == token
+
+
+def test_init_demo_adds_console_accounts_once_with_working_passwords(instance: Path):
+    first = CliRunner().invoke(main, ["init", "--demo"]).output
+    again = CliRunner().invoke(main, ["init", "--demo"]).output
+    shown = dict(re.findall(r"^  ([a-z-]+) \(\w+\): (\S+)$", first, re.MULTILINE))
+    assert set(shown) == {"secretaire", "dr-martin", "admin"}
+    assert "passwords shown once" not in again  # never replaced, never shown again
+    listed = CliRunner().invoke(main, ["users", "list"]).output
+    assert "secretaire\tsecretary\tdemo\ttotp-not-enrolled\tactive" in listed
+    from callcenter.console import accounts
+    from callcenter.db import Database
+
+    db = Database(f"sqlite:///{instance / 'callcenter.db'}")
+    try:
+        with db.session() as session:
+            assert accounts.check_password(accounts.find_user(session, "admin"), shown["admin"])
+    finally:
+        db.dispose()
 
 
 def test_practices_list_prints_id_name_and_number(instance: Path):
