@@ -31,6 +31,8 @@ from twilio.rest import Client
 
 from callcenter import audit
 from callcenter.audit import AuditEntry
+from callcenter.console import sessions as console_sessions
+from callcenter.console.models import ConsoleSession, LoginThrottle
 from callcenter.db import new_id
 from callcenter.logs import get_logger
 from callcenter.models import Appointment, Call, CallStep, Message, Patient, RemoteDeletion
@@ -68,6 +70,7 @@ class PurgeReport:
     remote_deletions: int = 0
     notices: int = 0
     mails: int = 0
+    console_sessions: int = 0
     audit: int = 0
     dry_run: bool = False
 
@@ -251,6 +254,21 @@ def _purge_audit(
     return count
 
 
+def _session_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
+    """Console sessions ended (or past their 12 hours) for as long as calls are kept."""
+    return or_(
+        ConsoleSession.ended_at <= cut["calls"],
+        ConsoleSession.created_at <= cut["calls"] - console_sessions.ABSOLUTE,
+    )
+
+
+def _throttle_expired(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        LoginThrottle.window_started_at <= now - timedelta(days=1),
+        or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+    )
+
+
 def _delete(session: Session, model: Any, where: ColumnElement[bool]) -> int:
     statement = delete(model).where(where).execution_options(synchronize_session=False)
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
@@ -298,6 +316,7 @@ def purge(
             "patients": _count(session, Patient, _patient_expired(cut, now)),
             "notices": _count(session, Notice, _notice_expired(cut)),
             "mails": _count(session, OutboxMail, _mail_expired(cut)),
+            "console_sessions": _count(session, ConsoleSession, _session_expired(cut)),
         }
     else:
         blank = update(Message).where(transcripts_old).values(transcript_ct=None)
@@ -311,7 +330,9 @@ def purge(
             "patients": _delete(session, Patient, _patient_expired(cut, now)),
             "notices": _delete(session, Notice, _notice_expired(cut)),
             "mails": _delete(session, OutboxMail, _mail_expired(cut)),
+            "console_sessions": _delete(session, ConsoleSession, _session_expired(cut)),
         }
+        _delete(session, LoginThrottle, _throttle_expired(now))  # counts, no personal data
     audited = _purge_audit(session, cut["audit"], now, actor, dry_run=dry_run)
     report = PurgeReport(
         **counts, call_steps=steps, remote_deletions=remote, audit=audited, dry_run=dry_run

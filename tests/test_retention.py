@@ -425,3 +425,23 @@ def test_sent_or_failed_notices_go_with_the_calls_period_pending_ones_stay(db: D
         assert purge(s, policy(), NOW).notices == 2
     with db.session() as s:
         assert set(s.scalars(select(Notice.id))) == {"pending_old", "sent_fresh"}
+
+
+def test_console_sessions_and_login_throttles_are_purged_once_done(db):
+    from callcenter.console import accounts
+    from callcenter.console.models import ConsoleSession, LoginThrottle
+
+    with db.session() as session:
+        user, _ = accounts.create_user(session, "lea", "secretary", [PRACTICE], now=NOW)
+        old, recent = NOW - timedelta(days=181), NOW - timedelta(days=1)
+        for token, start, ended in (("a", old, old), ("b", old, None), ("c", recent, recent)):
+            session.add(ConsoleSession(token_hash=token, user_id=user.id, stage="full",
+                                       created_at=start, last_seen_at=start, ended_at=ended))  # fmt: skip
+        accounts.count_failure(session, "stale", accounts.ACCOUNT_LIMIT, NOW - timedelta(days=2))
+        accounts.count_failure(session, "fresh", accounts.ACCOUNT_LIMIT, NOW)
+    with db.session() as session:
+        report = purge(session, policy(calls=180), NOW)
+    assert report.console_sessions == 2
+    with db.session() as session:
+        assert set(session.scalars(select(ConsoleSession.token_hash))) == {"c"}
+        assert set(session.scalars(select(LoginThrottle.key_hash))) == {"fresh"}
