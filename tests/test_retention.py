@@ -435,8 +435,8 @@ def test_console_sessions_and_login_throttles_are_purged_once_done(db):
         user, _ = accounts.create_user(session, "lea", "secretary", [PRACTICE], now=NOW)
         old, recent = NOW - timedelta(days=181), NOW - timedelta(days=1)
         for token, start, ended in (("a", old, old), ("b", old, None), ("c", recent, recent)):
-            session.add(ConsoleSession(token_hash=token, user_id=user.id, stage="full",
-                                       created_at=start, last_seen_at=start, ended_at=ended))  # fmt: skip
+            times = {"created_at": start, "last_seen_at": start, "ended_at": ended}
+            session.add(ConsoleSession(token_hash=token, user_id=user.id, stage="full", **times))
         accounts.count_failure(session, "stale", accounts.ACCOUNT_LIMIT, NOW - timedelta(days=2))
         accounts.count_failure(session, "fresh", accounts.ACCOUNT_LIMIT, NOW)
     with db.session() as session:
