@@ -1,14 +1,15 @@
 """``callcenter worker``: the scheduled jobs, in a process of their own.
 
 APScheduler runs each job at its time; a job that fails is logged (without
-personal data) and simply runs again at its next time, so a database or
-Twilio outage only delays the work.  Jobs are safe to run in two workers at
-once (see :mod:`callcenter.jobs`).
+personal data) and backs off exponentially (1, 2, 4 … 15 minutes) until it
+succeeds again, so a database or Twilio outage only delays the work.  Jobs
+are safe to run in two workers at once (see :mod:`callcenter.jobs`).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,14 +33,41 @@ from callcenter.settings import Settings
 log = get_logger("callcenter.worker")
 
 
-def _guarded(name: str, job: Callable[[], Any], watcher: KeyRingWatcher) -> Callable[[], None]:
+BACKOFF_START = 60.0  # seconds after a first failure
+BACKOFF_MAX = 15 * 60.0
+
+
+def _guarded(
+    name: str,
+    job: Callable[[], Any],
+    watcher: KeyRingWatcher,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Callable[[], None]:
+    """Run ``job``, log its outcome, and back off exponentially while it keeps failing.
+
+    After n failures in a row the job's runs are skipped for 1, 2, 4 … minutes
+    (at most 15), so a database or Twilio outage is not hammered every minute;
+    the first success runs it at every tick again.
+    """
+    failures, resume_at = 0, 0.0
+
     def run() -> None:
+        nonlocal failures, resume_at
+        started = monotonic()
+        if started < resume_at:
+            log.info("job_backing_off", job=name, failures=failures,
+                     seconds=round(resume_at - started))  # fmt: skip
+            return
         try:
             watcher.refresh(force=True)  # follow a key rotation before touching data
             result = job()
         except Exception as exc:
-            log.error("job_failed", job=name, error=type(exc).__name__)
+            failures += 1
+            delay = min(BACKOFF_START * 2 ** (failures - 1), BACKOFF_MAX)
+            resume_at = started + delay
+            log.error("job_failed", job=name, error=type(exc).__name__, retry_in=delay)
             return
+        failures, resume_at = 0, 0.0
         log.info("job_done", job=name, result=getattr(result, "__dict__", None) or result)
 
     return run

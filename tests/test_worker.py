@@ -39,3 +39,29 @@ def test_the_transcription_job_runs_every_minute_and_a_failure_only_waits_for_th
     assert jobs["transcriptions"].trigger.interval.total_seconds() == 60
     jobs["transcriptions"].func()  # logged, not raised
     assert ran == [1]
+
+
+def test_a_failing_job_backs_off_exponentially_up_to_fifteen_minutes_and_resets(app):
+    from callcenter.worker import _guarded
+
+    now = [0.0]
+    outcome = {"fail": True}
+    ran: list[float] = []
+
+    def job() -> None:
+        ran.append(now[0])
+        if outcome["fail"]:
+            raise RuntimeError("down")
+
+    run = _guarded("x", job, services(app).watcher, lambda: now[0])
+    for minute in range(60):
+        now[0] = minute * 60.0
+        run()
+    # Retried after 1, 2, 4, 8, then every 15 minutes.
+    assert [t / 60 for t in ran] == [0, 1, 3, 7, 15, 30, 45]
+    outcome["fail"] = False
+    now[0] = 60 * 60.0
+    run()
+    now[0] += 60
+    run()
+    assert [t / 60 for t in ran[-2:]] == [60, 61]  # a success resets the back-off

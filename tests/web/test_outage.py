@@ -83,23 +83,32 @@ def test_calls_in_progress_and_new_calls_reach_a_person_while_postgresql_is_down
         assert session.scalars(select(Call).where(Call.call_sid == before.sid)).one()
 
 
-def test_the_worker_fails_softly_while_postgresql_is_down_and_resumes_after(
-    proxied, db_proxy, caplog
-):
+def test_the_worker_backs_off_while_postgresql_is_down_and_resumes_after(proxied, db_proxy, caplog):
     svc = services(proxied)
+    clock = [0.0]
     jobs = {
-        "notices": _guarded("notices", lambda: send_notices(svc), svc.watcher),
-        "mail": _guarded("mail", lambda: send_mail(svc), svc.watcher),
+        "notices": _guarded("notices", lambda: send_notices(svc), svc.watcher, lambda: clock[0]),
+        "mail": _guarded("mail", lambda: send_mail(svc), svc.watcher, lambda: clock[0]),
     }
+
+    def tick(seconds: float) -> None:
+        clock[0] += seconds
+        for job in jobs.values():
+            job()
+
     db_proxy.down()
-    for job in jobs.values():
-        job()  # logs job_failed; APScheduler runs it again at its next time
-    assert caplog.text.count("job_failed") == 2
+    tick(0)  # both fail: retried a minute later
+    tick(60)  # fail again: now two minutes
+    assert caplog.text.count("job_failed") == 4
+    tick(60)  # skipped: backing off
+    assert caplog.text.count("job_failed") == 4 and caplog.text.count("job_backing_off") == 2
     db_proxy.up()
     caplog.clear()
-    for job in jobs.values():
-        job()
+    tick(60)  # two minutes after the last failure: they run, and succeed
     assert "job_failed" not in caplog.text and caplog.text.count("job_done") == 2
+    caplog.clear()
+    tick(60)  # back to every tick
+    assert caplog.text.count("job_done") == 2
 
 
 def test_two_web_processes_share_every_call(settings, practice_number):
