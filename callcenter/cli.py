@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from callcenter.settings import SettingsError, home_from_env, load_settings, parse_now
+
+if TYPE_CHECKING:
+    from callcenter.flow.loader import FlowSet
 
 
 def _fail(message: str) -> None:
@@ -88,14 +91,11 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @main.group()
 def flows() -> None:
-    """Check the IVR flows."""
+    """Check and draw the IVR flows."""
 
 
-@flows.command("check")
-@click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option("--language", default="fr-FR", show_default=True)
-def flows_check(path: Path | None, language: str) -> None:
-    """Validate flow files: every error names file, node and field; exit 1 on any."""
+def _checked_flows(path: Path | None, language: str) -> tuple[Path, FlowSet]:
+    """The flows in ``path`` (default: the shipped ones); every error printed, exit 1 on any."""
     from callcenter.flow.loader import check_flows
     from callcenter.prompts import Catalogue, CatalogueError
     from callcenter.settings import DEFAULT_FLOWS_DIR
@@ -112,8 +112,51 @@ def flows_check(path: Path | None, language: str) -> None:
         click.echo(f"error: {error}", err=True)
     if errors:
         sys.exit(1)
+    return folder, flowset
+
+
+@flows.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--language", default="fr-FR", show_default=True)
+def flows_check(path: Path | None, language: str) -> None:
+    """Validate flow files: every error names file, node and field; exit 1 on any."""
+    folder, flowset = _checked_flows(path, language)
     count = sum(len(f.nodes) for f in flowset.flows.values())
     click.echo(f"{folder}: {len(flowset.flows)} flows, {count} nodes, no errors")
+
+
+@flows.command("graph")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--language", default="fr-FR", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "mermaid"]),
+    default="svg",
+    show_default=True,
+    help="A self-contained SVG, or Mermaid flowchart text.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output).",
+)
+def flows_graph(path: Path | None, language: str, fmt: str, output: Path | None) -> None:
+    """Draw the flows: one panel or subgraph per flow, every way on labelled; exit 1 on errors."""
+    from callcenter.flow.graph import build_graph, to_mermaid
+    from callcenter.flow.graph_svg import to_svg
+
+    _, flowset = _checked_flows(path, language)
+    graph = build_graph(flowset)
+    text = to_svg(graph) if fmt == "svg" else to_mermaid(graph)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{output}: {exc.strerror or exc}")
 
 
 @main.group()

@@ -145,6 +145,14 @@ class Node:
         """Field name → node reference, for reference and reachability checks."""
         return {}
 
+    def transitions(self) -> list[tuple[str, str]]:
+        """(what takes it, node reference) per way on, for the flow diagrams.
+
+        The field names of ``targets`` unless a node can say more: a menu
+        names the key and intent of each option rather than ``options[0].next``.
+        """
+        return list(self.targets().items())
+
     def prompts(self) -> dict[str, str]:
         """Field name → prompt key used by this node."""
         return {}

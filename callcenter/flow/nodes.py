@@ -177,6 +177,11 @@ class Menu(Node):
         refs["on_failure"] = self.on_failure
         return refs
 
+    def transitions(self) -> list[tuple[str, str]]:
+        chosen = [(" · ".join(filter(None, (o["key"], o["intent"]))), o["next"])
+                  for o in self.options]  # fmt: skip
+        return [*chosen, ("on_failure", self.on_failure)]
+
     def prompts(self) -> dict[str, str]:
         return {"prompt": self.prompt, "no_input": self.no_input, "no_match": self.no_match}
 
