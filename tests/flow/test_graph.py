@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 import xml.etree.ElementTree as ET
 from itertools import combinations
 from pathlib import Path
@@ -177,9 +176,7 @@ def test_no_two_boxes_overlap_in_a_large_tangled_flow(tmp_path: Path):
     (tmp_path / "main.yaml").write_text("start: n0\nnodes:\n" + "".join(nodes))
     shutil.copytree(DEFAULT_FLOWS_DIR / "prompts", tmp_path / "prompts")
     flowset, _ = check_flows(tmp_path)
-    began = time.monotonic()
     svg = to_svg(build_graph(flowset))
-    assert time.monotonic() - began < 10
     found = boxes(svg)
     assert len(found) == 60
     assert_apart(found)
