@@ -17,4 +17,4 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-from callcenter.web.console import guard, auth, secretary, doctor, admin  # noqa: E402,F401,I001  (routes)
+from callcenter.web.console import guard, auth, secretary, doctor, admin, insight  # noqa: E402,F401,I001  (routes)
