@@ -22,9 +22,9 @@ from callcenter.console import sessions
 from callcenter.console.models import ConsoleUser
 from callcenter.logs import get_logger
 from callcenter.practice import Practice
-from callcenter.services import Services
+from callcenter.services import Services, StartupError
 from callcenter.web.console import bp
-from callcenter.web.console.text import DEFAULT_LANGUAGE, catalogue
+from callcenter.web.console.text import DEFAULT_LANGUAGE, TextError, catalogue
 
 log = get_logger("callcenter.console")
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
@@ -79,6 +79,16 @@ def set_cookie_token(token: str) -> None:
 
 def cookie_token() -> str | None:
     return getattr(g, "console_new_token", None) or request.cookies.get(sessions.COOKIE)
+
+
+@bp.record_once
+def check_wording(state: Any) -> None:
+    """Load the console's catalogue at start-up: a missing file or key stops the start."""
+    svc: Services = state.app.extensions["callcenter"]
+    try:
+        catalogue(str(svc.settings.extra.get("console_language") or DEFAULT_LANGUAGE))
+    except TextError as exc:
+        raise StartupError(str(exc)) from None
 
 
 @bp.before_request
