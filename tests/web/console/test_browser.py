@@ -177,7 +177,9 @@ def stored_appointment(app: Flask, appointment_id: str) -> Appointment:
 def other_practice_appointment(app: Flask) -> str:
     """A patient of the second practice, booked at 11:00 today (the same day as the demo's)."""
     svc = services(app)
-    bits = svc.practices.by_id(OTHER["id"]).blind_index_bits
+    other = svc.practices.by_id(OTHER["id"])
+    assert other is not None
+    bits = other.blind_index_bits
     with svc.db.session() as session:
         patient = Patient(
             practice_id=OTHER["id"], phone=OTHER_CALLER, name=OTHER_NAME, birth_date="1975-06-02",
