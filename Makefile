@@ -9,7 +9,7 @@ export CALLCENTER_HOME
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks lock audit clean
+.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks lock audit screenshots clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
@@ -64,6 +64,10 @@ bench-crypto: $(VENV)/.installed
 
 bench-webhooks: $(VENV)/.installed
 	$(PY) bench/bench_webhooks.py
+
+# The README's console screenshots (docs/screenshots/), through Debian's Chromium.
+screenshots: $(VENV)/.installed
+	$(PY) docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
