@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from callcenter.db import Database
@@ -60,6 +62,36 @@ def observe(route: str, outcome: str, started: float) -> None:
     LATENCY.labels(route).observe(time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """What the work queues hold right now (counts only): for ``/metrics`` and the console."""
+
+    mails: dict[str, int]  # digest e-mails by outbox status
+    notices: dict[str, int]  # SMS notices by status
+    deletions_pending: int  # what Twilio must still delete
+    queue_waiting: int  # callers waiting for a secretary
+
+
+def backlog(session: Session) -> Backlog:
+    """Read the backlogs; raises ``SQLAlchemyError`` when the database does not answer."""
+    from callcenter.models import QueueEntry, RemoteDeletion
+    from callcenter.notices import Notice
+    from callcenter.outbox import OutboxMail
+
+    def by_status(model: Any) -> dict[str, int]:
+        rows = session.execute(select(model.status, func.count()).group_by(model.status))
+        return {str(status): int(count) for status, count in rows}
+
+    pending = select(func.count()).where(RemoteDeletion.done_at.is_(None))
+    waiting = select(func.count()).where(QueueEntry.left_at.is_(None))
+    return Backlog(
+        mails=by_status(OutboxMail),
+        notices=by_status(Notice),
+        deletions_pending=session.scalar(pending) or 0,
+        queue_waiting=session.scalar(waiting) or 0,
+    )
+
+
 class Backlogs(Collector):
     """Gauges read from the database at scrape time (0 rows when it is down)."""
 
@@ -67,10 +99,6 @@ class Backlogs(Collector):
         self.db = db
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from callcenter.models import QueueEntry, RemoteDeletion
-        from callcenter.notices import Notice
-        from callcenter.outbox import OutboxMail
-
         up = GaugeMetricFamily("callcenter_database_up", "1 when the database answers")
         mails = GaugeMetricFamily("callcenter_outbox_mails", "Digest e-mails, by status",
                                   labels=["status"])  # fmt: skip
@@ -81,25 +109,18 @@ class Backlogs(Collector):
         waiting = GaugeMetricFamily("callcenter_queue_waiting", "Callers waiting for a secretary")
         try:
             with self.db.session() as session:
-                for status, count in session.execute(
-                    select(OutboxMail.status, func.count()).group_by(OutboxMail.status)
-                ):
-                    mails.add_metric([status], count)
-                for status, count in session.execute(
-                    select(Notice.status, func.count()).group_by(Notice.status)
-                ):
-                    notices.add_metric([status], count)
-                deletions.add_metric([], session.scalar(
-                    select(func.count()).where(RemoteDeletion.done_at.is_(None))
-                ) or 0)  # fmt: skip
-                waiting.add_metric([], session.scalar(
-                    select(func.count()).where(QueueEntry.left_at.is_(None))
-                ) or 0)  # fmt: skip
-            up.add_metric([], 1)
+                found = backlog(session)
         except SQLAlchemyError:
             up.add_metric([], 0)
             yield up
             return
+        for status, count in found.mails.items():
+            mails.add_metric([status], count)
+        for status, count in found.notices.items():
+            notices.add_metric([status], count)
+        deletions.add_metric([], found.deletions_pending)
+        waiting.add_metric([], found.queue_waiting)
+        up.add_metric([], 1)
         yield from (up, mails, notices, deletions, waiting)
 
 

@@ -1,22 +1,21 @@
-"""The administrator's pictures: call statistics as charts, and the flows as a diagram.
+"""The administrator's call statistics, as charts.
 
-Neither decrypts anything (statistics read times, outcomes and flags; the
-diagram reads the flow files), so neither writes an audit entry.
+Nothing is decrypted (statistics read times, outcomes and flags only), so the
+page writes no audit entry.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import render_template, request
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from callcenter.charts import bar_chart_svg, horizontal_bar_chart_svg
-from callcenter.flow.graph import build_graph
-from callcenter.flow.graph_svg import to_svg
 from callcenter.stats import call_stats
 from callcenter.web.console import bp
-from callcenter.web.console.guard import db, now, practice, practices, requires, services, text
+from callcenter.web.console.admin import render
+from callcenter.web.console.guard import db, now, practice, practices, requires, text
 
 PERIODS = (1, 7, 30, 90)  # days
 
@@ -55,20 +54,4 @@ def admin_stats() -> ResponseReturnValue:
                 [n for _, n in outcomes], unit=unit,
             ),
         )  # fmt: skip
-    return render_template("console/admin_stats.html", practices=practices(), **context)
-
-
-@bp.get("/admin/flows/diagram")
-@requires("admin")
-def admin_flow_diagram() -> ResponseReturnValue:
-    practice_id = _chosen_practice()
-    svg = None
-    if practice_id:
-        where = practice(practice_id)
-        runtime = services().engine.runtimes.get(where.id)
-        if runtime is not None:
-            title = text("diagram.svg_title", practice=where.name)
-            svg = to_svg(build_graph(runtime.flows, where.start_flow), title=title)
-    return render_template(
-        "console/admin_diagram.html", practices=practices(), practice_id=practice_id, svg=svg
-    )
+    return render("admin_stats.html", practices=practices(), **context)

@@ -45,15 +45,16 @@ def test_statistics_and_diagram_write_no_audit_entry(app, admin):
     with services(app).db.session() as session:
         before = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
     admin.get("/console/admin/stats")
-    admin.get("/console/admin/flows/diagram")
+    admin.get("/console/admin/flows")
     with services(app).db.session() as session:
         after = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
     assert after == before  # no personal data read
 
 
-def test_the_diagram_draws_every_node_of_the_practice_flows(app, admin):
-    body = admin.get("/console/admin/flows/diagram?practice=demo").get_data(as_text=True)
+def test_the_flows_page_draws_every_node_of_the_practice_flows(app, admin):
+    body = admin.get("/console/admin/flows").get_data(as_text=True)
     (svg,) = svgs(body)
+    assert "style=" not in svg and "<script" not in svg
     ET.fromstring(svg)
     runtime = services(app).engine.runtimes["demo"]
     for flow in runtime.flows.flows.values():
@@ -66,6 +67,5 @@ def test_an_unknown_practice_falls_back_to_one_the_admin_sees(admin):
     assert 'value="demo" selected' in body and 'value="7" selected' in body
 
 
-@pytest.mark.parametrize("path", ["/console/admin/stats", "/console/admin/flows/diagram"])
-def test_only_administrators_see_them(secretary, path):
-    assert secretary.get(path).status_code == 403
+def test_only_administrators_see_the_statistics(secretary):
+    assert secretary.get("/console/admin/stats").status_code == 403
