@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callcenter import logs
 from callcenter.file_modes import loose_secret_files
@@ -18,6 +19,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or (services.settings if services else load_settings())
     logs.configure(settings.log_format)
     app = Flask(__name__)
+    if settings.trusted_proxies:
+        # X-Forwarded-* are believed from this many proxies only; with none,
+        # a client could name any URL and have a signature for it checked.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY,
         MAX_FORM_MEMORY_SIZE=MAX_BODY,
@@ -37,10 +45,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for path, mode in loose_secret_files(settings, services.practices):
         # Secrets readable by other accounts on the machine: say so at every start.
         logs.get_logger().warning("secret_file_readable_by_others", file=str(path), mode=oct(mode))
-    if settings.public_base_url is None:
+    if settings.public_base_url is None and not settings.trusted_proxies:
         # Behind a TLS proxy every signature would then fail (403): say so at once.
         logs.get_logger().warning(
-            "public_base_url_unset", hint="set PUBLIC_BASE_URL behind a proxy"
+            "public_base_url_unset", hint="set PUBLIC_BASE_URL or TRUSTED_PROXIES behind a proxy"
         )
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())

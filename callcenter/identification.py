@@ -10,11 +10,13 @@ A date of birth is compared after decryption, never indexed.
 
 The brute-force guard counts wrong dates of birth per (practice, phone blind
 index): :data:`MAX_FAILURES` within :data:`WINDOW` lock identification for that
-number for :data:`LOCK`.  Counting is one atomic upsert, so calls failing at
-the same moment from several processes cannot lose a count.  The table holds a
-blind index, counts and times: nothing personal.  Numbers sharing an index
-bucket share a counter; with the sizes SECURITY.md recommends that is a handful
-of numbers at most, and a lock only ever sends callers to a person.
+number for :data:`LOCK`, unless the practice's file sets its own count and lock
+(``limits``; the identify node passes them).  Counting is one atomic upsert, so
+calls failing at the same moment from several processes cannot lose a count.
+The table holds a blind index, counts and times: nothing personal.  Numbers
+sharing an index bucket share a counter; with the sizes SECURITY.md recommends
+that is a handful of numbers at most, and a lock only ever sends callers to a
+person.
 """
 
 from __future__ import annotations
@@ -155,19 +157,30 @@ def is_locked(session: Session, practice_id: str, phone_index: int, now: datetim
     return until is not None and until > now
 
 
-def record_failure(session: Session, practice_id: str, phone_index: int, now: datetime) -> Failure:
-    """Count one wrong date of birth, atomically; lock at :data:`MAX_FAILURES` in the window.
+def record_failure(
+    session: Session,
+    practice_id: str,
+    phone_index: int,
+    now: datetime,
+    *,
+    max_failures: int = MAX_FAILURES,
+    lock: timedelta = LOCK,
+) -> Failure:
+    """Count one wrong date of birth, atomically; ``max_failures`` (≥ 1) in the window lock.
 
     One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on SQLite and
     PostgreSQL: concurrent failures each see their own count, and exactly one
-    of them sees the count reach the limit (``locked_now``).
+    of them sees the count reach the limit (``locked_now``).  A failure while
+    locked extends the lock.  Should a practice lower its limit below a count
+    already reached in the window, the next failure locks without
+    ``locked_now`` (so without its audit row): the lock itself still holds.
     """
     _forget_stale(session, practice_id, now)
     guard = IdentificationGuard.__table__.c
     in_window = guard.window_started_at > now - WINDOW
     failures = case((in_window, guard.failures + 1), else_=1)
     now_value = literal(now, UTCDateTime())
-    until_value = literal(now + LOCK, UTCDateTime())
+    until_value = literal(now + lock, UTCDateTime())
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
@@ -177,7 +190,7 @@ def record_failure(session: Session, practice_id: str, phone_index: int, now: da
             phone_index=phone_index,
             failures=1,
             window_started_at=now,
-            locked_until=None,
+            locked_until=now + lock if max_failures <= 1 else None,  # a limit of 1
         )
         .on_conflict_do_update(
             index_elements=[guard.practice_id, guard.phone_index],
@@ -185,7 +198,7 @@ def record_failure(session: Session, practice_id: str, phone_index: int, now: da
                 "failures": failures,
                 "window_started_at": case((in_window, guard.window_started_at), else_=now_value),
                 "locked_until": case(
-                    (failures >= MAX_FAILURES, until_value), else_=guard.locked_until
+                    (failures >= max_failures, until_value), else_=guard.locked_until
                 ),
             },
         )
@@ -193,7 +206,7 @@ def record_failure(session: Session, practice_id: str, phone_index: int, now: da
     )
     count, until = session.execute(statement).one()
     locked = until is not None and until > now
-    return Failure(failures=count, locked=locked, locked_now=count == MAX_FAILURES)
+    return Failure(failures=count, locked=locked, locked_now=count == max_failures)
 
 
 def reset_failures(session: Session, practice_id: str, phone_index: int, now: datetime) -> None:

@@ -60,6 +60,11 @@ class Practice:
     minutes_per_caller: int = 3  # for the expected wait announced in the queue
     hold_music: str | None = None  # an https URL played while waiting; silence otherwise
     calls_per_minute: int = 10  # from one number; more are turned away politely (0: no limit)
+    # The identification guard: this many wrong dates of birth for one number
+    # within an hour lock identification for that number this long (a person
+    # still answers).  The defaults are callcenter.identification's.
+    identification_failures: int = 5
+    identification_lock_minutes: int = 60
     # The practice's S/MIME signing certificate and key: doctors tell real digests from forged.
     signing_certificate: Path | None = None
     signing_key: Path | None = None
@@ -209,16 +214,7 @@ def load_practice(path: Path) -> Practice:
         appointments = parse_rules(raw.get("appointments"), [d.id for d in doctors])
     except StaffError as exc:
         raise PracticeError(f"{path.name}: {exc}") from None
-    limits = raw.get("limits") or {}
-    if not isinstance(limits, dict) or set(limits) - {"calls_per_minute"}:
-        raise _fail(path, "limits", "must be a mapping with 'calls_per_minute'")
-    per_minute = limits.get("calls_per_minute", 10)
-    if (
-        not isinstance(per_minute, int)
-        or isinstance(per_minute, bool)
-        or not 0 <= per_minute <= 600
-    ):
-        raise _fail(path, "limits.calls_per_minute", "must be a whole number (0: no limit)")
+    limits = _limits(path, raw.get("limits"))
     signing = raw.get("signing") or {}
     if not isinstance(signing, dict) or set(signing) - {"certificate", "key"}:
         raise _fail(path, "signing", "must be a mapping with 'certificate' and 'key' (file paths)")
@@ -244,7 +240,9 @@ def load_practice(path: Path) -> Practice:
         transfer_mode=mode,
         ring_seconds=ring,
         present_caller=present == "caller",
-        calls_per_minute=per_minute,
+        calls_per_minute=limits["calls_per_minute"],
+        identification_failures=limits["identification_failures"],
+        identification_lock_minutes=limits["identification_lock_minutes"],
         signing_certificate=(path.parent / str(signing["certificate"])).resolve()
         if signing.get("certificate")
         else None,
@@ -256,6 +254,32 @@ def load_practice(path: Path) -> Practice:
         blind_index_bits=bits,
         appointments=appointments,
     )
+
+
+#: ``limits`` fields: (default, lowest, highest, what the error says besides the range).
+LIMITS = {
+    "calls_per_minute": (10, 0, 600, " (0: no limit)"),
+    "identification_failures": (5, 1, 20, ""),
+    "identification_lock_minutes": (60, 1, 1440, ""),
+}
+
+
+def _limits(path: Path, raw: Any) -> dict[str, int]:
+    """``limits``: calls per minute from one number, and the identification guard."""
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise _fail(path, "limits", f"must be a mapping ({', '.join(LIMITS)})")
+    unknown = set(raw) - set(LIMITS)
+    if unknown:
+        raise _fail(path, f"limits.{sorted(map(str, unknown))[0]}", "unknown field")
+    values = {}
+    for key, (default, lowest, highest, note) in LIMITS.items():
+        value = raw.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= highest:
+            message = f"must be a whole number from {lowest} to {highest}{note}"
+            raise _fail(path, f"limits.{key}", message)
+        values[key] = value
+    return values
 
 
 def _queue_settings(path: Path, raw: Any) -> dict[str, Any]:

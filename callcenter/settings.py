@@ -38,6 +38,9 @@ class Settings:
     twilio_account_sid: str
     twilio_auth_token: str
     public_base_url: str | None = None
+    # Reverse proxies in front of the server whose X-Forwarded-* headers are
+    # believed (TRUSTED_PROXIES); 0: those headers are ignored.
+    trusted_proxies: int = 0
     flows_dir: Path = DEFAULT_FLOWS_DIR
     log_format: str = "console"
     now: datetime | None = None
@@ -103,6 +106,18 @@ def _url(name: str, value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+def _hops(name: str, value: Any) -> int:
+    """A count of reverse-proxy hops: a whole number, 0 (the default) trusting none."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise SettingsError(
+            f"{name}: {value!r} is not a number of proxies "
+            "(a whole number, 0 to ignore X-Forwarded-* headers)"
+        )
+    return value
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read ``settings.yaml`` from the instance folder, then apply the environment."""
     env: dict[str, str] = dict(os.environ if environ is None else environ)
@@ -158,6 +173,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "twilio_auth_token",
         "twilio_auth_token_previous",
         "public_base_url",
+        "trusted_proxies",
         "flows_dir",
         "log_format",
     }
@@ -167,6 +183,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         twilio_account_sid=sid,
         twilio_auth_token=token,
         public_base_url=_url("PUBLIC_BASE_URL", pick("PUBLIC_BASE_URL", "public_base_url")),
+        trusted_proxies=_hops("TRUSTED_PROXIES", pick("TRUSTED_PROXIES", "trusted_proxies", 0)),
         flows_dir=flows_dir,
         log_format=log_format,
         now=now,

@@ -168,9 +168,17 @@ def test_registration_stores_every_personal_value_encrypted(db, cipher):
 INDEX = 42
 
 
-def fail(db: Database, at: datetime, index: int = INDEX) -> ident.Failure:
+def fail(
+    db: Database,
+    at: datetime,
+    index: int = INDEX,
+    max_failures: int = ident.MAX_FAILURES,
+    lock: timedelta = ident.LOCK,
+) -> ident.Failure:
     with db.session() as session:
-        return ident.record_failure(session, PRACTICE, index, at)
+        return ident.record_failure(
+            session, PRACTICE, index, at, max_failures=max_failures, lock=lock
+        )
 
 
 def locked(db: Database, at: datetime, index: int = INDEX) -> bool:
@@ -189,6 +197,26 @@ def test_five_failures_within_an_hour_lock_the_number_for_an_hour(db):
     assert not locked(db, NOW, index=INDEX + 1)  # another number (bucket) is not locked
     again = fail(db, fifth + timedelta(minutes=30))  # a call still in progress fails again
     assert again.locked and not again.locked_now  # the lock is audited once
+
+
+def test_a_practices_own_limits_lock_sooner_and_for_as_long_as_it_says(db):
+    """A practice's ``limits``: two failures lock for ten minutes."""
+    ten = timedelta(minutes=10)
+    results = [fail(db, NOW + timedelta(minutes=i), max_failures=2, lock=ten) for i in range(2)]
+    assert [(r.locked, r.locked_now) for r in results] == [(False, False), (True, True)]
+    assert locked(db, NOW + timedelta(minutes=10))
+    assert not locked(db, NOW + timedelta(minutes=12))
+    # The count runs for the hour from the first failure: one more within it locks again.
+    again = fail(db, NOW + timedelta(minutes=12), max_failures=2, lock=ten)
+    assert (again.failures, again.locked) == (3, True)
+    assert locked(db, NOW + timedelta(minutes=21))
+
+
+def test_a_limit_of_one_locks_at_the_first_failure(db):
+    """The first failure inserts the counter: it must lock too when the limit is 1."""
+    first = fail(db, NOW, max_failures=1, lock=timedelta(minutes=5))
+    assert (first.failures, first.locked, first.locked_now) == (1, True, True)
+    assert locked(db, NOW + timedelta(minutes=4)) and not locked(db, NOW + timedelta(minutes=6))
 
 
 def test_failures_outside_the_window_start_a_new_count(db):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +11,7 @@ import holidays
 import pytest
 import yaml
 
+from callcenter import identification
 from callcenter.instance import DEMO_PRACTICE
 from callcenter.practice import Practice, PracticeDirectory, PracticeError, load_practice
 from tests.conftest import write_practice
@@ -417,3 +418,49 @@ def test_a_secretary_pin_hash_must_come_from_the_pin_command(tmp_path: Path) -> 
     secretaries = [{"id": "s", "name": "Léa", "phone": "+33612000001", "pin_hash": "2468"}]
     message = refusal(tmp_path, secretaries=secretaries)
     assert "secretaries[0].pin_hash" in message and "2468" not in message.split(":")[-1]
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+def test_the_identification_guard_defaults_to_the_domains(tmp_path: Path) -> None:
+    """Without ``limits``, five wrong dates of birth lock a number for an hour."""
+    practice = demo(tmp_path)
+    assert practice.identification_failures == identification.MAX_FAILURES
+    assert timedelta(minutes=practice.identification_lock_minutes) == identification.LOCK
+    assert practice.calls_per_minute == 10
+
+
+def test_the_limits_are_read(tmp_path: Path) -> None:
+    limits = {
+        "calls_per_minute": 0,
+        "identification_failures": 2,
+        "identification_lock_minutes": 15,
+    }
+    practice = demo(tmp_path, limits=limits)
+    assert practice.calls_per_minute == 0
+    assert (practice.identification_failures, practice.identification_lock_minutes) == (2, 15)
+
+
+@pytest.mark.parametrize(
+    ("limits", "field"),
+    [
+        ({"identification_failures": 0}, "limits.identification_failures"),
+        ({"identification_failures": -1}, "limits.identification_failures"),
+        ({"identification_failures": 21}, "limits.identification_failures"),
+        ({"identification_failures": "5"}, "limits.identification_failures"),
+        ({"identification_failures": True}, "limits.identification_failures"),
+        ({"identification_failures": 2.5}, "limits.identification_failures"),
+        ({"identification_lock_minutes": 0}, "limits.identification_lock_minutes"),
+        ({"identification_lock_minutes": 1441}, "limits.identification_lock_minutes"),
+        ({"identification_lock_minutes": None}, "limits.identification_lock_minutes"),
+        ({"calls_per_minute": -1}, "limits.calls_per_minute"),
+        ({"identification_lockout": 30}, "limits.identification_lockout"),
+        ([5], "limits"),
+    ],
+)
+def test_a_bad_limit_is_named(tmp_path: Path, limits: object, field: str) -> None:
+    message = refusal(tmp_path, limits=limits)
+    assert message.startswith(f"demo.yaml: {field}: ")
+    if field != "limits" and not field.endswith("lockout"):
+        assert "whole number from" in message

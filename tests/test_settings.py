@@ -266,3 +266,30 @@ def test_a_previous_auth_token_is_read_for_a_rotation(tmp_path: Path) -> None:
     write_settings(home)
     assert load(home).twilio_previous_token is None
     assert load(home, TWILIO_AUTH_TOKEN_PREVIOUS="old").twilio_previous_token == "old"
+
+
+def test_no_proxy_is_trusted_by_default(tmp_path: Path) -> None:
+    """Without TRUSTED_PROXIES, X-Forwarded-* headers are ignored (0 hops)."""
+    write_settings(tmp_path)
+    assert load(tmp_path).trusted_proxies == 0
+
+
+def test_trusted_proxies_come_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    write_settings(tmp_path, trusted_proxies=2)
+    assert load(tmp_path).trusted_proxies == 2
+    assert load(tmp_path, TRUSTED_PROXIES="1").trusted_proxies == 1
+    assert load(tmp_path, TRUSTED_PROXIES="0").trusted_proxies == 0
+    assert "trusted_proxies" not in load(tmp_path).extra
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "1.5", "1e3", "²"])
+def test_a_bad_trusted_proxies_variable_is_refused_by_name(tmp_path: Path, value: str) -> None:
+    write_settings(tmp_path)
+    message = refusal(tmp_path, TRUSTED_PROXIES=value)
+    assert message.startswith("TRUSTED_PROXIES: ") and "whole number" in message
+
+
+@pytest.mark.parametrize("value", [-1, True, 1.5, "many", [1]])
+def test_a_bad_trusted_proxies_setting_is_refused_by_name(tmp_path: Path, value: Any) -> None:
+    write_settings(tmp_path, trusted_proxies=value)
+    assert refusal(tmp_path).startswith("TRUSTED_PROXIES: ")

@@ -19,7 +19,7 @@ unverified, locked), never a personal value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import ClassVar
 
 from callcenter import audit
@@ -149,7 +149,14 @@ class Identify(Node):
             ctx.remember(identity="known", phase=None)
             reply.say(ctx.text(self.TEXTS["known"]))
             return self.next
-        failure = ident.record_failure(ctx.session, ctx.call.practice_id, index, ctx.now)
+        failure = ident.record_failure(
+            ctx.session,
+            ctx.call.practice_id,
+            index,
+            ctx.now,
+            max_failures=ctx.practice.identification_failures,
+            lock=timedelta(minutes=ctx.practice.identification_lock_minutes),
+        )
         if failure.locked_now:
             audit.append(
                 ctx.session,

@@ -1,8 +1,13 @@
 """Twilio request signatures (``X-Twilio-Signature``), checked on every webhook.
 
-The URL Twilio signed is the public one: ``PUBLIC_BASE_URL`` (the server sits
-behind a proxy) plus the path and the *raw* query string.  ``request.url`` is
-not used: Werkzeug re-encodes it and valid signatures would fail (TWILIO.md §2).
+The URL Twilio signed is the public one: ``PUBLIC_BASE_URL`` when it is set,
+else the scheme, host and port the request arrived with, plus the path and the
+*raw* query string.  Behind ``TRUSTED_PROXIES`` reverse proxies, werkzeug's
+``ProxyFix`` (wired in :func:`callcenter.app.create_app`) has already put the
+client's ``X-Forwarded-Proto/Host/Port/Prefix`` in place; with none trusted
+those headers are never read, so a forged ``X-Forwarded-Host`` cannot make a
+signature made for another URL pass.  ``request.url`` is not used: Werkzeug
+re-encodes it and valid signatures would fail (TWILIO.md §2).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from twilio.request_validator import RequestValidator
 
 
 def public_url() -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    base = current_app.config.get("PUBLIC_BASE_URL") or (
+        request.host_url.rstrip("/") + request.script_root  # script_root: X-Forwarded-Prefix
+    )
     query = request.query_string.decode("latin-1")
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from callcenter.app import create_app
 from callcenter.audit import AuditEntry, verify
+from callcenter.emulator import FlaskTransport, TwilioEmulator
 from callcenter.flow.loader import check_flows
 from callcenter.models import Call, IdentificationGuard, Message, Patient
 from callcenter.prompts import Catalogue
-from callcenter.settings import DEFAULT_FLOWS_DIR
-from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
+from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CALLER,
+    OPEN_HOURS,
+    PUBLIC_BASE,
+    services,
+    set_clock,
+    write_practice,
+)
 
 NAME = "Zéphyrine Quenouille"
 DOB = "15031980"
@@ -302,6 +315,43 @@ def test_five_wrong_dates_across_calls_lock_identification_for_an_hour(
     assert ASKS_DOB in fourth.last_heard()
     fourth.press(DOB)
     assert stored_call(app, fourth.sid).patient_id == patient
+
+
+@pytest.fixture
+def strict(settings: Settings) -> Iterator[tuple[Flask, TwilioEmulator]]:
+    """The demo practice with ``limits``: two wrong dates of birth lock for ten minutes."""
+    limits = {"identification_failures": 2, "identification_lock_minutes": 10}
+    write_practice(settings.home, limits=limits)
+    app = create_app(settings)
+    services(app).db.create_all()
+    transport = FlaskTransport(app.test_client())
+    yield app, TwilioEmulator(transport, AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID)
+    services(app).db.dispose()
+
+
+def test_a_practice_locks_after_its_own_number_of_wrong_dates(strict, practice_number):
+    """identification_failures: 2 locks within one call; the lock lasts the minutes it sets."""
+    app, twilio = strict
+    patient = seed(app, "1980-03-15")
+    first = twilio.place_call(CALLER, practice_number).press("2").press(WRONG)
+    assert ASKS_DOB in first.last_heard()  # one wrong date: asked again
+    first.press(WRONG)  # the second: locked, although the node allows three tries
+    assert "pas pu vous identifier" in first.last_heard() and "Après le bip" in first.last_heard()
+    assert stored_call(app, first.sid).state["identity"] == "locked"
+    with services(app).db.session() as session:
+        audited = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "identify.locked")
+        ).one()
+        assert json.loads(audited.details) == {"failures": 2}
+
+    second = twilio.place_call(CALLER, practice_number).press("2")  # the right date won't help
+    assert ASKS_DOB not in second.last_heard() and "pas pu vous identifier" in second.last_heard()
+
+    set_clock(app, (OPEN_HOURS + timedelta(minutes=11)).isoformat())
+    third = twilio.place_call(CALLER, practice_number).press("2")
+    assert ASKS_DOB in third.last_heard()
+    third.press(DOB)
+    assert stored_call(app, third.sid).patient_id == patient
 
 
 def test_a_lock_on_one_number_leaves_other_numbers_alone(app, twilio, practice_number):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE
+from callcenter.app import create_app
+from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE, services
 
 SID = "CA" + "a" * 32
 PARAMS = {"CallSid": SID, "From": CALLER, "To": "+33184880000", "CallStatus": "ringing"}
@@ -84,10 +87,6 @@ def test_the_raw_query_string_is_signed_not_a_reencoded_one(app):
 
 
 def _app_with(settings, **changes):
-    import dataclasses
-
-    from callcenter.app import create_app
-
     return create_app(dataclasses.replace(settings, **changes))
 
 
@@ -129,3 +128,100 @@ def test_secret_files_readable_by_others_are_reported_at_start_up(settings, capl
     app = _app_with(settings)
     app.extensions["callcenter"].db.dispose()
     assert "secret_file_readable_by_others" not in caplog.text
+
+
+# -- behind reverse proxies: X-Forwarded-* believed only from TRUSTED_PROXIES -------------------
+PROXIED_PUBLIC = "https://public.example"
+INTERNAL = "http://127.0.0.1:8000"  # where the proxy forwards to
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example"}
+
+
+@pytest.fixture
+def behind_proxies(settings):
+    """A client for the app with no PUBLIC_BASE_URL, trusting ``hops`` reverse proxies."""
+    apps = []
+
+    def client(hops: int, public_base_url: str | None = None):
+        changes = {"trusted_proxies": hops, "public_base_url": public_base_url}
+        app = create_app(dataclasses.replace(settings, **changes))
+        services(app).db.create_all()
+        apps.append(app)
+        return app.test_client()
+
+    yield client
+    for app in apps:
+        services(app).db.dispose()
+
+
+def post_forwarded(client, route: str, signed_url: str, forwarded: dict[str, str]):
+    """POST ``route`` as the proxy forwards it to 127.0.0.1, Twilio having signed ``signed_url``."""
+    return client.post(
+        route, base_url=INTERNAL, data=PARAMS, headers={**forwarded, **signed(signed_url, PARAMS)}
+    )
+
+
+@pytest.mark.parametrize(("hops", "status"), [(1, 200), (0, 403)])
+def test_forwarded_headers_are_believed_only_from_trusted_proxies(behind_proxies, hops, status):
+    """Twilio signed https://public.example/…; the proxy forwards to http://127.0.0.1:8000."""
+    response = post_forwarded(
+        behind_proxies(hops), "/twilio/voice", PROXIED_PUBLIC + "/twilio/voice", FORWARDED
+    )
+    assert response.status_code == status
+
+
+def test_without_trusted_proxies_a_forged_forwarded_host_is_ignored(behind_proxies):
+    """A signature Twilio made for another URL, sent with X-Forwarded-* naming that URL."""
+    client = behind_proxies(0)
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "other.example"}
+    response = post_forwarded(client, "/twilio/voice", "https://other.example/twilio/voice", forged)
+    assert response.status_code == 403
+    # What the request really arrived at still signs: the headers were simply not read.
+    direct = post_forwarded(client, "/twilio/voice", INTERNAL + "/twilio/voice", forged)
+    assert direct.status_code == 200
+
+
+def test_a_trusted_proxy_believes_only_the_value_it_appended(behind_proxies):
+    """A client's own X-Forwarded-Host comes first in the list; the proxy's last one counts."""
+    client = behind_proxies(1)
+    chain = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "other.example, public.example"}
+    forged = post_forwarded(client, "/twilio/voice", "https://other.example/twilio/voice", chain)
+    assert forged.status_code == 403
+    real = post_forwarded(client, "/twilio/voice", PROXIED_PUBLIC + "/twilio/voice", chain)
+    assert real.status_code == 200
+
+
+def test_a_forwarded_port_and_the_raw_query_string_are_kept(behind_proxies):
+    route = "/twilio/whisper?call=%7Eodd&reason=other"
+    forwarded = {**FORWARDED, "X-Forwarded-Port": "8443"}
+    client = behind_proxies(1)
+    url = "https://public.example:8443" + route
+    assert post_forwarded(client, route, url, forwarded).status_code == 200
+    other_port = "https://public.example:9443" + route
+    assert post_forwarded(client, route, other_port, forwarded).status_code == 403
+    reencoded = url.replace("%7E", "~")
+    assert post_forwarded(client, route, reencoded, forwarded).status_code == 403
+
+
+def test_the_default_port_forwarded_by_nginx_matches_the_url_without_it(behind_proxies):
+    """nginx's X-Forwarded-Port $server_port says 443; Twilio signed https://host/… without it."""
+    forwarded = {**FORWARDED, "X-Forwarded-Port": "443"}
+    url = PROXIED_PUBLIC + "/twilio/voice"
+    assert post_forwarded(behind_proxies(1), "/twilio/voice", url, forwarded).status_code == 200
+
+
+def test_the_public_base_url_wins_over_trusted_proxies(behind_proxies):
+    client = behind_proxies(1, public_base_url=PUBLIC_BASE)
+    forwarded_url = PROXIED_PUBLIC + "/twilio/voice"
+    assert post_forwarded(client, "/twilio/voice", forwarded_url, FORWARDED).status_code == 403
+    configured = PUBLIC_BASE + "/twilio/voice"
+    assert post_forwarded(client, "/twilio/voice", configured, FORWARDED).status_code == 200
+
+
+def test_a_forwarded_prefix_is_part_of_the_signed_url(behind_proxies):
+    """X-Forwarded-Prefix (a proxy serving the app under /ivr) is in the URL Twilio used."""
+    forwarded = {**FORWARDED, "X-Forwarded-Prefix": "/ivr"}
+    client = behind_proxies(1)
+    url = PROXIED_PUBLIC + "/ivr/twilio/voice"
+    assert post_forwarded(client, "/twilio/voice", url, forwarded).status_code == 200
+    root = PROXIED_PUBLIC + "/twilio/voice"
+    assert post_forwarded(client, "/twilio/voice", root, forwarded).status_code == 403
