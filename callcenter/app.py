@@ -60,7 +60,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(queue.bp)
     app.register_blueprint(recordings.bp)
     app.register_blueprint(calendar.bp)  # doctors' appointment feeds
-    app.register_blueprint(console.bp)  # the practice console (issue 8)
+    try:
+        app.register_blueprint(console.bp)  # the practice console; checks its wording
+    except Exception:
+        services.db.dispose()
+        raise
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
