@@ -252,6 +252,11 @@ def photograph(app: Flask, base: str, login: dict[str, str], out: Path) -> None:
                 page = window.new_page()
                 sign_in(app, page, base, username, login[username], out)
                 save(page, out, shot, full_page=True)  # one page holds everything: all of it
+                if username == "admin":
+                    page.get_by_role("link", name="Statistiques d’appels").first.click()
+                    save(page, out, "09-statistics", full_page=True)
+                    page.get_by_role("link", name="Parcours d’appel").first.click()
+                    save(page, out, "10-flows")
                 window.close()
         finally:
             browser.close()
