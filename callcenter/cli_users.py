@@ -27,6 +27,8 @@ def users_add(
     username: str, role: str, practice_ids: tuple[str, ...], doctor_id: str | None
 ) -> None:
     """Add an account and print its first password (shown once)."""
+    if doctor_id and role != "doctor":
+        fail(f"--doctor: only for a doctor account, not a {role}")
     with opened() as ctx:
         known = {p.id: p for p in ctx.practices}
         for practice_id in practice_ids:
@@ -78,10 +80,11 @@ def users_reset(username: str) -> None:
 
 @users.command("list")
 def users_list() -> None:
-    """Each account: name, role, practices, second factor, state."""
+    """Each account: name, role, practices, second factor, state, and a doctor's id."""
     with opened() as ctx, ctx.db.session() as session:
         for user in accounts.list_users(session):
             state = "disabled" if user.disabled_at else "active"
             factor = "totp" if user.totp_enrolled else "totp-not-enrolled"
             practices = ",".join(user.practices) or "*"
-            click.echo(f"{user.username}\t{user.role}\t{practices}\t{factor}\t{state}")
+            doctor = user.doctor_id or "-"
+            click.echo(f"{user.username}\t{user.role}\t{practices}\t{factor}\t{state}\t{doctor}")

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from callcenter.appointments import booking
 from callcenter.appointments.schedule import SlotQuery, booking_window, free_slots
-from callcenter.models import Appointment, Patient
+from callcenter.models import Appointment, AppointmentSlot, Patient
 from callcenter.practice import Practice
+
+BOOKED = booking.BOOKED
 
 
 @dataclass(frozen=True)
@@ -56,40 +58,54 @@ def between(
         query = query.where(Appointment.doctor_id == doctor_id)
     if patient_ids is not None:
         query = query.where(Appointment.patient_id.in_(patient_ids))
-    return [
-        AppointmentView(
-            id=a.id,
-            practice_id=a.practice_id,
-            doctor_id=a.doctor_id,
-            starts_at=a.starts_at,
-            ends_at=a.ends_at,
-            kind=a.kind,
-            status=a.status,
-            patient_name=p.name if p else None,
-        )
-        for a, p in session.execute(query)
-    ]
+    return [_view(a, p) for a, p in session.execute(query)]
 
 
-def find(session: Session, practice_ids: Sequence[str], appointment_id: str) -> Appointment | None:
-    """A booked appointment of one of these practices (None for any other)."""
-    return session.scalar(
-        select(Appointment).where(
-            Appointment.id == appointment_id,
-            Appointment.practice_id.in_(practice_ids),
-            Appointment.status == booking.BOOKED,
-        )
+def _view(appointment: Appointment, patient: Patient | None) -> AppointmentView:
+    return AppointmentView(
+        id=appointment.id, practice_id=appointment.practice_id, doctor_id=appointment.doctor_id,
+        starts_at=appointment.starts_at, ends_at=appointment.ends_at, kind=appointment.kind,
+        status=appointment.status, patient_name=patient.name if patient else None,
+    )  # fmt: skip
+
+
+def describe(session: Session, appointment: Appointment) -> AppointmentView:
+    """The appointment with its patient's name (decrypted: the page audits it)."""
+    patient = session.get(Patient, appointment.patient_id) if appointment.patient_id else None
+    return _view(appointment, patient)
+
+
+def find(
+    session: Session, practice_ids: Sequence[str], appointment_id: str, *, booked_only: bool = True
+) -> Appointment | None:
+    """An appointment of one of these practices (None for any other).
+
+    ``booked_only=False`` also finds one cancelled or moved meanwhile, so that a
+    form sent twice can answer "done already" rather than "no such thing".
+    """
+    query = select(Appointment).where(
+        Appointment.id == appointment_id, Appointment.practice_id.in_(practice_ids)
     )
+    if booked_only:
+        query = query.where(Appointment.status == booking.BOOKED)
+    return session.scalar(query)
 
 
 def cancel(session: Session, appointment: Appointment, now: datetime) -> bool:
+    """Cancel and free the slot; False when it was not booked any more (nothing changed)."""
     return booking.release(session, appointment.id, None, booking.CANCELLED, now)
 
 
 def free_starts(
-    session: Session, practice: Practice, appointment: Appointment, now: datetime, limit: int = 12
+    session: Session,
+    practice: Practice,
+    appointment: Appointment,
+    now: datetime,
+    limit: int = 12,
+    day: date | None = None,
 ) -> list[datetime]:
-    """The next free starts with the same doctor for the same kind (practice time)."""
+    """The next free starts with the same doctor for the same kind (practice time);
+    those of ``day`` only, when given."""
     rules = practice.appointments
     doctor = rules.doctors.get(appointment.doctor_id) if rules else None
     kind = rules.kinds.get(appointment.kind) if rules else None
@@ -99,7 +115,7 @@ def free_starts(
     taken = booking.taken_cells(session, practice.id, doctor.doctor_id, now, horizon)
     return free_slots(
         rules, doctor, kind, now=now, tz=practice.tz, closed=practice.closed_on,
-        taken=taken, query=SlotQuery(), limit=limit,
+        taken=taken, query=SlotQuery(day=day), limit=limit,
     )  # fmt: skip
 
 
@@ -108,12 +124,16 @@ def move(
 ) -> str | None:
     """Book ``start`` for the same patient, doctor and kind, then free the old slot.
 
-    None when ``start`` is not one of the free starts any more (taken meanwhile).
+    None when ``start`` is not one of the free starts any more (taken meanwhile), or
+    the appointment is not booked any more (moved or cancelled already).
     """
     rules = practice.appointments
     if rules is None or appointment.patient_id is None:
         return None
-    if start not in free_starts(session, practice, appointment, now, limit=200):
+    if appointment.status != booking.BOOKED:
+        return None
+    day = start.astimezone(practice.tz).date()
+    if start not in free_starts(session, practice, appointment, now, limit=200, day=day):
         return None
     doctor, kind = rules.doctors[appointment.doctor_id], rules.kinds[appointment.kind]
     new_id = booking.book(
@@ -121,6 +141,11 @@ def move(
         patient_id=appointment.patient_id, starts_at=start, minutes=kind.minutes,
         slot_minutes=doctor.slot_minutes, kind=kind.id, now=now, replaces_id=appointment.id,
     )  # fmt: skip
-    if new_id is not None:
-        booking.release(session, appointment.id, None, booking.MOVED, now)
+    if new_id is None:
+        return None
+    if not booking.release(session, appointment.id, None, booking.MOVED, now):
+        # Cancelled (by the patient's call, say) since it was read: no move, no new booking.
+        session.execute(delete(AppointmentSlot).where(AppointmentSlot.appointment_id == new_id))
+        session.execute(delete(Appointment).where(Appointment.id == new_id))
+        return None
     return new_id

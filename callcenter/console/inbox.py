@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from callcenter.crypto import FieldCipher
@@ -48,6 +48,10 @@ def _view(message: Message, patient: Patient | None) -> MessageView:
     )  # fmt: skip
 
 
+def _for_doctor(doctor_id: str) -> ColumnElement[bool]:
+    return or_(Message.doctor_id.is_(None), Message.doctor_id == doctor_id)
+
+
 def messages(
     session: Session,
     practice_ids: Sequence[str],
@@ -57,7 +61,12 @@ def messages(
     include_handled: bool = True,
     limit: int = 200,
 ) -> list[MessageView]:
-    """Messages left since ``since``, urgent first, then newest first."""
+    """Messages left since ``since``, urgent first, then newest first.
+
+    ``doctor_id`` keeps to what a doctor sees: the messages addressed to them
+    and those addressed to nobody in particular (filtered in the query, so that
+    other doctors' messages never use up the ``limit``).
+    """
     query = (
         select(Message, Patient)
         .outerjoin(Patient, Patient.id == Message.patient_id)
@@ -66,32 +75,48 @@ def messages(
         .limit(limit)
     )
     if doctor_id is not None:
-        query = query.where(Message.doctor_id == doctor_id)
+        query = query.where(_for_doctor(doctor_id))
     if not include_handled:
         query = query.where(Message.handled_at.is_(None))
     return [_view(m, p) for m, p in session.execute(query)]
 
 
-def mark_handled(
-    session: Session, practice_ids: Sequence[str], message_id: str, user_id: str, now: datetime
-) -> str | None:
-    """Mark a message called back / dealt with; its practice, or None when not allowed.
+@dataclass(frozen=True)
+class Handled:
+    """What marking a message handled did: its practice, and whether it moved now."""
 
-    A second click (or a replayed form) changes nothing: only an open message moves.
+    practice_id: str
+    changed: bool
+
+
+def mark_handled(
+    session: Session,
+    practice_ids: Sequence[str],
+    message_id: str,
+    user_id: str,
+    now: datetime,
+    *,
+    doctor_id: str | None = None,
+) -> Handled | None:
+    """Mark a message called back / dealt with; None when it is not this account's to mark.
+
+    ``doctor_id`` narrows to the messages a doctor sees: theirs and those
+    addressed to nobody in particular.  A second click (or a replayed form)
+    changes nothing: only an open message moves, and ``changed`` says whether
+    this call moved it, so that only an effective change is audited.
     """
-    practice_id = session.scalar(
-        select(Message.practice_id).where(
-            Message.id == message_id, Message.practice_id.in_(practice_ids)
-        )
-    )
+    scope = [Message.id == message_id, Message.practice_id.in_(practice_ids)]
+    if doctor_id is not None:
+        scope.append(_for_doctor(doctor_id))
+    practice_id = session.scalar(select(Message.practice_id).where(*scope))
     if practice_id is None:
         return None
-    session.execute(
+    result = session.execute(
         update(Message)
         .where(Message.id == message_id, Message.handled_at.is_(None))
         .values(handled_at=now, handled_by=user_id)
     )
-    return practice_id
+    return Handled(practice_id, bool(result.rowcount))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -186,9 +211,7 @@ def messages_from(
     session: Session, practice_ids: Sequence[str], patient_ids: Sequence[str]
 ) -> list[MessageView]:
     """The messages of these patients (the search page's second half)."""
-    if not patient_ids:
-        # No query at all: a SELECT of both tables without their join is a cartesian
-        # product, which SQLAlchemy warns about (and the test suite turns into an error).
+    if not patient_ids:  # nobody found: no query at all (not an unjoined one)
         return []
     query = (
         select(Message, Patient)

@@ -28,9 +28,11 @@ from callcenter.web.console.guard import (
     practices,
     requires,
     services,
+    text,
     user,
 )
 from callcenter.web.console.secretary import names
+from callcenter.web.console.text import DEFAULT_LANGUAGE, catalogue
 
 RECENT = timedelta(days=14)
 AHEAD = timedelta(days=7)
@@ -42,13 +44,17 @@ def _mine() -> list[tuple[Practice, Doctor]]:
     return [(p, d) for p in practices() for d in p.doctors if d.id == me.doctor_id]
 
 
-def _page(feed_url: str | None = None) -> ResponseReturnValue:
+def _outcome(code: str | None) -> str:
+    """An urgent call's outcome in the console's words (the code itself when unnamed)."""
+    key = f"outcome.{code or 'none'}"
+    return text(key) if key in catalogue(DEFAULT_LANGUAGE) else str(code)
+
+
+def _page(feed_links: list[tuple[str, str]] | None = None) -> ResponseReturnValue:
     me, moment = user(), now()
     pairs = _mine()
     ids = [p.id for p, _ in pairs]
-    shown = [
-        m for m in inbox.messages(db(), ids, moment - RECENT) if m.doctor_id in (None, me.doctor_id)
-    ]
+    shown = inbox.messages(db(), ids, moment - RECENT, doctor_id=me.doctor_id or "-")
     rows = diary.between(db(), ids, moment - timedelta(hours=2), moment + AHEAD, me.doctor_id)
     urgent = (
         db()
@@ -75,7 +81,7 @@ def _page(feed_url: str | None = None) -> ResponseReturnValue:
                len(shown) + len(rows))  # fmt: skip
     return render_template(
         "console/doctor.html", messages=shown, rows=rows, urgent=urgent, digests=digests,
-        names=names(), feed_url=feed_url, pairs=pairs,
+        names=names(), feed_links=feed_links or [], pairs=pairs, outcome=_outcome,
     )  # fmt: skip
 
 
@@ -88,14 +94,13 @@ def doctor_home() -> ResponseReturnValue:
 @bp.post("/doctor/feed")
 @requires("doctor")
 def doctor_feed() -> ResponseReturnValue:
-    """A new secret feed link (the old ones stop working); shown on this page only, once."""
-    pairs = _mine()
-    if not pairs:
-        return _page()
-    practice, doctor = pairs[0]
+    """New secret feed links, one per practice (the old ones stop working); shown once."""
     moment = now()
-    ics.revoke_feeds(db(), practice.id, doctor.id, moment)
-    token = ics.create_feed(db(), practice.id, doctor.id, moment)
-    audit_action("feed_created", practice.id, doctor.id)
     base = (services().settings.public_base_url or "").rstrip("/")
-    return _page(feed_url=f"{base}/calendar/{token}.ics")
+    links = []
+    for practice, doctor in _mine():
+        ics.revoke_feeds(db(), practice.id, doctor.id, moment)
+        token = ics.create_feed(db(), practice.id, doctor.id, moment)
+        audit_action("feed_created", practice.id, doctor.id)
+        links.append((practice.name, f"{base}/calendar/{token}.ics"))
+    return _page(feed_links=links)

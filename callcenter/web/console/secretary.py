@@ -70,11 +70,15 @@ def messages() -> ResponseReturnValue:
 @bp.post("/messages/<message_id>/handled")
 @requires("secretary", "doctor")
 def message_handled(message_id: str) -> ResponseReturnValue:
-    practice_id = inbox.mark_handled(db(), practice_ids(), message_id[:32], user().id, now())
-    if practice_id is None:
+    me = user()
+    # A doctor marks only what their page shows: theirs, or addressed to nobody.
+    doctor_id = (me.doctor_id or "-") if me.role == "doctor" else None
+    done = inbox.mark_handled(db(), practice_ids(), message_id, me.id, now(), doctor_id=doctor_id)
+    if done is None:
         abort(404)
-    audit_action("message_handled", practice_id, message_id)
-    back = "console.doctor_home" if user().role == "doctor" else "console.messages"
+    if done.changed:  # a second click or a replayed form is no new action
+        audit_action("message_handled", done.practice_id, message_id)
+    back = "console.doctor_home" if me.role == "doctor" else "console.messages"
     return redirect(url_for(back))
 
 
@@ -116,46 +120,68 @@ def appointments() -> ResponseReturnValue:
 
 
 def _appointment(appointment_id: str) -> diary.Appointment:
-    found = diary.find(db(), practice_ids(), appointment_id[:32])
+    """An appointment of the account's practices, whatever its state; 404 for any other."""
+    found = diary.find(db(), practice_ids(), appointment_id[:32], booked_only=False)
     if found is None:
         abort(404)
     return found
+
+
+def _its_day(found: diary.Appointment) -> ResponseReturnValue:
+    day = found.starts_at.astimezone(practice(found.practice_id).tz).date()
+    return redirect(url_for("console.appointments", day=day.isoformat()))
 
 
 @bp.post("/appointments/<appointment_id>/cancel")
 @requires("secretary")
 def appointment_cancel(appointment_id: str) -> ResponseReturnValue:
     found = _appointment(appointment_id)
-    day = found.starts_at.astimezone(practice(found.practice_id).tz).date()
+    # Cancelled or moved already (a second click): nothing changes, nothing is audited.
     if diary.cancel(db(), found, now()):
         audit_action("appointment_cancelled", found.practice_id, found.id)
-    return redirect(url_for("console.appointments", day=day.isoformat()))
+    return _its_day(found)
 
 
 @bp.route("/appointments/<appointment_id>/move", methods=["GET", "POST"])
 @requires("secretary")
 def appointment_move(appointment_id: str) -> ResponseReturnValue:
     found = _appointment(appointment_id)
+    if found.status != diary.BOOKED:  # moved or cancelled meanwhile, or a form sent twice
+        return _its_day(found)
     where = practice(found.practice_id)
     error = None
     if request.method == "POST":
-        try:
-            start = datetime.fromisoformat(request.form.get("start", "")[:40])
-        except ValueError:
-            start = None
-        new_id = diary.move(db(), where, found, start, now()) if start else None
-        if new_id is not None:
+        start = _start_arg()
+        if start is not None and diary.move(db(), where, found, start, now()) is not None:
             audit_action("appointment_moved", where.id, found.id)
-            day = start.astimezone(where.tz).date() if start else _today()
+            day = start.astimezone(where.tz).date()
             return redirect(url_for("console.appointments", day=day.isoformat()))
-        error = text("appointments.slot_taken")
-    starts = diary.free_starts(db(), where, found, now())
+        error = text("appointments.slot_taken")  # taken meanwhile, or no start offered
+    chosen = _move_day()
+    starts = diary.free_starts(db(), where, found, now(), limit=40 if chosen else 12, day=chosen)
+    shown = diary.describe(db(), found)
     audit_view("appointment", [where.id], 1, ref=found.id)
-    rows = diary.between(db(), [where.id], found.starts_at, found.starts_at + timedelta(seconds=1))
     return render_template(
-        "console/move.html", appointment=rows[0] if rows else None, starts=starts,
+        "console/move.html", appointment=shown, starts=starts, day=chosen,
         tz=where.tz, names=names(), error=error,
     ), (409 if error else 200)  # fmt: skip
+
+
+def _start_arg() -> datetime | None:
+    """The start picked on the move page (always with its offset, as offered)."""
+    try:
+        start = datetime.fromisoformat(request.form.get("start", "")[:40])
+    except ValueError:
+        return None
+    return start if start.tzinfo is not None else None
+
+
+def _move_day() -> date | None:
+    """The day whose free starts the move page lists (the next ones when none)."""
+    try:
+        return date.fromisoformat(request.args.get("day", "")[:10])
+    except ValueError:
+        return None
 
 
 @bp.route("/search", methods=["GET", "POST"])
