@@ -116,8 +116,10 @@ def end_sessions(session: Session, user_id: str, now: datetime) -> None:
 def disable_user(session: Session, username: str, *, now: datetime, actor: str = "cli") -> None:
     """Refuse further logins and end the account's open sessions at once."""
     user = _named(session, username)
-    user.disabled_at = user.disabled_at or now
     end_sessions(session, user.id, now)
+    if user.disabled_at is not None:
+        return  # already disabled: nothing changes, nothing more to audit
+    user.disabled_at = now
     audit.append(session, actor=actor, action="console.user_disabled", object_ref=user.id, now=now)
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from callcenter.appointments import booking
+from callcenter.appointments import booking, sms
 from callcenter.appointments.schedule import SlotQuery, booking_window, free_slots
 from callcenter.models import Appointment, AppointmentSlot, Patient
 from callcenter.practice import Practice
@@ -148,4 +148,6 @@ def move(
         session.execute(delete(AppointmentSlot).where(AppointmentSlot.appointment_id == new_id))
         session.execute(delete(Appointment).where(Appointment.id == new_id))
         return None
+    if rules.sms_confirmation:  # the patient hears of it as when they move it by phone
+        sms.queue(session, practice.id, new_id, sms.CONFIRMATION, now)
     return new_id

@@ -126,10 +126,6 @@ def test_disabling_twice_keeps_the_first_date(app):
         assert user.disabled_at == OPEN_HOURS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts.disable_user audits a repeated disable as a second change (reported)",
-)
 def test_disabling_twice_is_audited_once(app):
     with session_of(app) as session:
         add(session)

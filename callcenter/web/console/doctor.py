@@ -77,8 +77,7 @@ def _page(feed_links: list[tuple[str, str]] | None = None) -> ResponseReturnValu
         }
         for p, d in pairs
     ]
-    audit_view("doctor", [m.practice_id for m in shown] + [a.practice_id for a in rows],
-               len(shown) + len(rows))  # fmt: skip
+    audit_view("doctor", [m.practice_id for m in shown] + [a.practice_id for a in rows])
     return render_template(
         "console/doctor.html", messages=shown, rows=rows, urgent=urgent, digests=digests,
         names=names(), feed_links=feed_links or [], pairs=pairs, outcome=_outcome,

@@ -9,6 +9,7 @@ form or a path outside it answers 404 (never saying whether it exists).
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -195,9 +196,12 @@ def actor() -> str:
     return f"console:{user().username}"
 
 
-def audit_view(page: str, shown: Iterable[str | None], rows: int, ref: str | None = None) -> None:
-    """One audit entry per practice whose decrypted data a page showed (none when empty)."""
-    for practice_id in sorted({p for p in shown if p}):
+def audit_view(page: str, shown: Iterable[str | None], ref: str | None = None) -> None:
+    """One audit entry per practice whose decrypted data a page showed, with its row count.
+
+    ``shown`` holds the practice of each row shown; an empty page writes nothing.
+    """
+    for practice_id, rows in sorted(Counter(p for p in shown if p).items()):
         audit.append(
             db(), actor=actor(), action=f"console.view.{page}", practice_id=practice_id,
             object_ref=ref, details={"rows": rows}, now=now(),

@@ -63,7 +63,7 @@ def messages() -> ResponseReturnValue:
     )
     shown += [m for m in older if m.id not in seen]
     shown.sort(key=lambda m: (not m.urgent, m.handled_at is not None, -m.created_at.timestamp()))
-    audit_view("messages", (m.practice_id for m in shown), len(shown))
+    audit_view("messages", (m.practice_id for m in shown))
     return render_template("console/messages.html", messages=shown, names=names())
 
 
@@ -110,7 +110,7 @@ def appointments() -> ResponseReturnValue:
     rows = diary.between(
         db(), allowed, start, start + timedelta(days=1), doctor_id if doctor else None
     )
-    audit_view("appointments", (a.practice_id for a in rows), len(rows))
+    audit_view("appointments", (a.practice_id for a in rows))
     doctors = [(f"{p.id}:{d.id}", f"{p.name} — {d.name}") for p in practices() for d in p.doctors]
     return render_template(
         "console/appointments.html", rows=rows, day=day, doctor=doctor, names=names(),
@@ -160,7 +160,7 @@ def appointment_move(appointment_id: str) -> ResponseReturnValue:
     chosen = _move_day()
     starts = diary.free_starts(db(), where, found, now(), limit=40 if chosen else 12, day=chosen)
     shown = diary.describe(db(), found)
-    audit_view("appointment", [where.id], 1, ref=found.id)
+    audit_view("appointment", [where.id], ref=found.id)
     return render_template(
         "console/move.html", appointment=shown, starts=starts, day=chosen,
         tz=where.tz, names=names(), error=error,
@@ -198,7 +198,7 @@ def search() -> ResponseReturnValue:
     upcoming = diary.between(
         db(), allowed, now(), now() + timedelta(days=365), patient_ids=[p.id for p in patients]
     )
-    audit_view("search", (p.practice_id for p in patients), len(patients))
+    audit_view("search", (p.practice_id for p in patients))
     return render_template(
         "console/search.html", searched=True, patients=patients, messages=found_messages,
         upcoming=upcoming, names=names(),
