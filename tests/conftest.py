@@ -60,6 +60,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin.dispose()
 
 
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The test database with every table, outside any app (domain tests)."""
+    database = Database(database_url)
+    database.create_all()
+    yield database
+    database.dispose()
+
+
 def write_practice(home: Path, **overrides: object) -> dict[str, object]:
     practice = {**DEMO_PRACTICE, **overrides}
     folder = home / "practices"

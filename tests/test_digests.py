@@ -76,14 +76,6 @@ def cipher() -> Iterator[None]:
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.create_all()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def practice(tmp_path: Path) -> Practice:
     write_practice(tmp_path)
     return load_practice(tmp_path / "practices" / f"{DEMO_PRACTICE['id']}.yaml")

@@ -6,21 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.crypto import FieldCipher, RotationRequired
-from callcenter.db import Database
 from callcenter.key_usage import UsageRecorder, stored_counts
 from callcenter.keyring import KeyRing
 from callcenter.models import KeyUsage
 from tests.conftest import services
 
 PLACE = {"practice": "p", "table": "t", "column": "c", "row": "r"}
-
-
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url)
-    database.create_all()
-    yield database
-    database.dispose()
 
 
 def test_two_processes_add_their_counts_to_one_total(db):

@@ -29,14 +29,6 @@ def cipher() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.create_all()
-    yield database
-    database.dispose()
-
-
 def queued(db: Database, ref: str = "2026-11-24T18:30", doctor: str = "dr-martin") -> str:
     with db.session() as session:
         mail = OutboxMail(practice_id="demo", doctor_id=doctor, kind="digest", ref=ref,

@@ -71,14 +71,6 @@ def cipher() -> Iterator[None]:
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.create_all()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def client(fake_twilio: FakeTwilio) -> Iterator[Client]:
     twilio = make_client(ACCOUNT_SID, AUTH_TOKEN, api_base=fake_twilio.base_url)
     yield twilio

@@ -54,14 +54,6 @@ def cipher() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.create_all()
-    yield database
-    database.dispose()
-
-
 def add_call(
     session: Session,
     at: datetime,
