@@ -221,3 +221,23 @@ def messages_from(
         .limit(50)
     )
     return [_view(m, p) for m, p in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class UrgentCall:
+    practice_id: str
+    started_at: datetime
+    outcome: str | None
+
+
+def urgent_calls(
+    session: Session, practice_ids: Sequence[str], since: datetime, limit: int = 50
+) -> list[UrgentCall]:
+    """The urgent calls since ``since``, newest first (no personal value: times and outcomes)."""
+    rows = session.execute(
+        select(Call.practice_id, Call.started_at, Call.outcome)
+        .where(Call.practice_id.in_(practice_ids), Call.urgent.is_(True), Call.started_at >= since)
+        .order_by(Call.started_at.desc())
+        .limit(limit)
+    )
+    return [UrgentCall(*row) for row in rows]

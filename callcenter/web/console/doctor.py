@@ -11,12 +11,10 @@ from datetime import timedelta
 
 from flask import render_template
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from callcenter.appointments import ics
 from callcenter.console import diary, inbox
 from callcenter.digests import certificate_problem
-from callcenter.models import Call
 from callcenter.practice import Practice
 from callcenter.staff import Doctor
 from callcenter.web.console import bp
@@ -56,18 +54,7 @@ def _page(feed_links: list[tuple[str, str]] | None = None) -> ResponseReturnValu
     ids = [p.id for p, _ in pairs]
     shown = inbox.messages(db(), ids, moment - RECENT, doctor_id=me.doctor_id or "-")
     rows = diary.between(db(), ids, moment - timedelta(hours=2), moment + AHEAD, me.doctor_id)
-    urgent = (
-        db()
-        .execute(
-            select(Call.practice_id, Call.started_at, Call.outcome)
-            .where(
-                Call.practice_id.in_(ids), Call.urgent.is_(True), Call.started_at >= moment - RECENT
-            )
-            .order_by(Call.started_at.desc())
-            .limit(50)
-        )
-        .all()
-    )
+    urgent = inbox.urgent_calls(db(), ids, moment - RECENT)
     digests = [
         {
             "practice": p.name,
