@@ -20,16 +20,16 @@ from pathlib import Path
 import yaml
 from sqlalchemy import create_engine, text
 
-from callcenter.app import create_app
-from callcenter.crypto import FieldCipher
-from callcenter.db import Database
-from callcenter.emulator import FlaskTransport, TwilioEmulator
-from callcenter.encrypted import using_cipher
+from callcenter.calls.models import Call, CallStep
+from callcenter.config.settings import DEFAULT_FLOWS_DIR, Settings
 from callcenter.instance import DEMO_PRACTICE
-from callcenter.keyring import KeyRing
-from callcenter.keys import reencrypt_batch
-from callcenter.models import Call, CallStep
-from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
+from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
+from callcenter.security.crypto import FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing
+from callcenter.security.rotation import reencrypt_batch
+from callcenter.storage.db import Database
+from callcenter.web.app import create_app
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ROWS = 5000

@@ -41,10 +41,10 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
-from callcenter.app import create_app
-from callcenter.emulator import FlaskTransport, TwilioEmulator, new_sid
+from callcenter.config.settings import load_settings
 from callcenter.instance import DEMO_PRACTICE, init_instance
-from callcenter.settings import load_settings
+from callcenter.phone.emulator import FlaskTransport, TwilioEmulator, new_sid
+from callcenter.web.app import create_app
 
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))

@@ -12,14 +12,15 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter import audit
-from callcenter.crypto import FieldCipher
-from callcenter.db import Database
-from callcenter.encrypted import using_cipher
-from callcenter.keyring import KeyRing, load_keyring
-from callcenter.migrate import upgrade
-from callcenter.models import KeyCheck
-from callcenter.settings import SETTINGS_FILE, load_settings
+from callcenter import schema  # noqa: F401  (declares every table)
+from callcenter.audit import trail as audit
+from callcenter.config.settings import SETTINGS_FILE, load_settings
+from callcenter.security.crypto import FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing, load_keyring
+from callcenter.security.models import KeyCheck
+from callcenter.storage.db import Database
+from callcenter.storage.migrate import upgrade
 
 KEYRING_WARNING = (
     "IMPORTANT: {path} holds the keys of every stored personal value. Losing it loses the "
@@ -181,7 +182,7 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
                 encoding="utf-8",
             )
             notes.append(f"created {practice_path}")
-        from callcenter.demo_certs import write_demo_certificates
+        from callcenter.security.demo_certs import write_demo_certificates
 
         doctors = [(str(d["id"]), str(d["email"])) for d in DEMO_DOCTORS]
         # Valid from a month back, so `callcenter call --at` a recent past moment works too.
@@ -217,7 +218,7 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
 
 def _demo_accounts(session: Session) -> list[str]:
     """Console accounts for the demo practice, when there are none yet (passwords shown once)."""
-    from callcenter.console import accounts
+    from callcenter.accounts import accounts
 
     if accounts.list_users(session):
         return []

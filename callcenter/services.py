@@ -19,28 +19,31 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from callcenter import audit, metrics, notices
+from callcenter import schema  # noqa: F401  (declares every table)
 from callcenter.appointments import sms as appointment_sms
-from callcenter.clock import Clock
-from callcenter.crypto import DecryptionError, FieldCipher
-from callcenter.db import Database
-from callcenter.encrypted import use_cipher
-from callcenter.flow.base import FlowError
-from callcenter.flow.engine import CallEngine, PracticeRuntime
-from callcenter.flow.loader import load_flows
-from callcenter.key_usage import UsageRecorder, stored_counts
-from callcenter.keyring import KeyRing, KeyRingError, load_keyring
-from callcenter.keyring_watch import KeyRingWatcher, keyring_path
-from callcenter.messages import MessageDesk
-from callcenter.migrate import not_at_head
-from callcenter.models import KeyCheck
-from callcenter.notices import SendReport
-from callcenter.policy import Policy, PolicyError, load_policy
-from callcenter.practice import Practice, PracticeDirectory, PracticeError
-from callcenter.prompts import Catalogue, CatalogueError
-from callcenter.settings import Settings
-from callcenter.transcribers import BACKENDS
-from callcenter.twilio_rest import make_client
+from callcenter.audit import trail as audit
+from callcenter.config.policy import Policy, PolicyError, load_policy
+from callcenter.config.practice import Practice, PracticeDirectory, PracticeError
+from callcenter.config.prompts import Catalogue, CatalogueError
+from callcenter.config.settings import Settings
+from callcenter.core import metrics
+from callcenter.core.clock import Clock
+from callcenter.core.twilio_rest import make_client
+from callcenter.ivr.engine import CallEngine, PracticeRuntime
+from callcenter.ivr.loader import load_flows
+from callcenter.ivr.nodes.base import FlowError
+from callcenter.messages.desk import MessageDesk
+from callcenter.messages.transcribers import BACKENDS
+from callcenter.notify import notices
+from callcenter.notify.notices import SendReport
+from callcenter.security.crypto import DecryptionError, FieldCipher
+from callcenter.security.encrypted import use_cipher
+from callcenter.security.key_usage import UsageRecorder, stored_counts
+from callcenter.security.keyring import KeyRing, KeyRingError, load_keyring
+from callcenter.security.keyring_watch import KeyRingWatcher, keyring_path
+from callcenter.security.models import KeyCheck
+from callcenter.storage.db import Database
+from callcenter.storage.migrate import not_at_head
 
 
 class StartupError(Exception):
@@ -108,7 +111,8 @@ def send_reminders(services: Services) -> SendReport:
 
 def send_mail(services: Services, *, doctor: str | None = None, force: bool = False) -> MailRun:
     """Build the due digests and urgent e-mails, then send what the outbox holds."""
-    from callcenter import digests, outbox
+    from callcenter.digests import compose as digests
+    from callcenter.notify import outbox
 
     settings, now = services.settings, services.clock.now()
     catalogues = {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()}

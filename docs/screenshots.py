@@ -35,13 +35,13 @@ import pyotp
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from callcenter.app import create_app
-from callcenter.console import accounts
-from callcenter.emulator import FlaskTransport, PhoneCall, TwilioEmulator
+from callcenter.accounts import accounts
+from callcenter.config.settings import load_settings
 from callcenter.instance import DEMO_ACCOUNTS, DEMO_PRACTICE, init_instance
-from callcenter.models import Patient
+from callcenter.patients.models import Patient
+from callcenter.phone.emulator import FlaskTransport, PhoneCall, TwilioEmulator
 from callcenter.services import Services
-from callcenter.settings import load_settings
+from callcenter.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"

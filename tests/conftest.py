@@ -14,13 +14,14 @@ import yaml
 from flask import Flask
 from sqlalchemy import create_engine, text
 
-from callcenter.app import create_app
-from callcenter.db import Database
-from callcenter.emulator import FlaskTransport, TwilioEmulator
+import callcenter.schema  # noqa: F401  (declares every table)
+from callcenter.config.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
 from callcenter.instance import DEMO_PRACTICE
-from callcenter.keyring import KeyRing
+from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
+from callcenter.security.keyring import KeyRing
 from callcenter.services import Services
-from callcenter.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
+from callcenter.storage.db import Database
+from callcenter.web.app import create_app
 
 pytest.register_assert_rewrite("tests.fake_twilio")
 

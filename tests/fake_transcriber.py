@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import wave
 
-from callcenter.transcribers import pcm_frames, transcriber
+from callcenter.messages.transcribers import pcm_frames, transcriber
 
 
 def text_wav(words: str, rate: int = 8000) -> bytes:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from callcenter.mailer import SmtpSettings
+from callcenter.core.mailer import SmtpSettings
 
 USER, PASSWORD = "digest-sender", "smtp-password-for-tests"
 

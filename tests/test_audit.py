@@ -22,9 +22,10 @@ from sqlalchemy import create_engine, delete, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from callcenter import audit
-from callcenter.audit import AuditAnchor, AuditEntry, AuditError, AuditHead, VerifyResult
-from callcenter.db import Base, Database
+from callcenter.audit import trail as audit
+from callcenter.audit.models import AuditAnchor, AuditEntry, AuditHead
+from callcenter.audit.trail import AuditError, VerifyResult
+from callcenter.storage.db import Base, Database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS: list[Any] = ["sqlite"]

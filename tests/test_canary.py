@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select, text
 
-from callcenter import logs
-from callcenter.models import Message, Patient
+from callcenter.core import logs
+from callcenter.messages.models import Message
+from callcenter.patients.models import Patient
 from tests.conftest import services
 
 CANARY_NUMBER = "+33698765432"

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from callcenter.charts import bar_chart_svg, format_number, horizontal_bar_chart_svg
+from callcenter.backoffice.charts import bar_chart_svg, format_number, horizontal_bar_chart_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '</title><script>alert("x")</script> & <![CDATA[ ]]> \x00\x1b'

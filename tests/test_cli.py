@@ -16,8 +16,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from callcenter.cli import main
-from callcenter.phone_cli import script_from_argv
+from callcenter.cli.main import main
+from callcenter.phone.terminal import script_from_argv
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_init_demo_adds_console_accounts_once_with_working_passwords(instance: P
     assert "passwords shown once" not in again  # never replaced, never shown again
     listed = CliRunner().invoke(main, ["users", "list"]).output
     assert "secretaire\tsecretary\tdemo\ttotp-not-enrolled\tactive" in listed
-    from callcenter.console import accounts
-    from callcenter.db import Database
+    from callcenter.accounts import accounts
+    from callcenter.storage.db import Database
 
     db = Database(f"sqlite:///{instance / 'callcenter.db'}")
     try:
@@ -279,7 +279,7 @@ def test_call_walks_the_queue_to_a_call_back_request(instance: Path, monkeypatch
 
 
 def test_secretaries_pin_prints_a_hash_the_practice_file_accepts(instance: Path):
-    from callcenter.pins import check_hash, verify_pin
+    from callcenter.security.pins import check_hash, verify_pin
 
     result = CliRunner().invoke(main, ["secretaries", "pin"], input="13579\n13579\n")
     assert result.exit_code == 0, result.output

@@ -11,11 +11,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from callcenter.cli import main
-from callcenter.clock import Clock
-from callcenter.models import Call, CallStep, Message, RemoteDeletion
-from callcenter.settings import DEFAULT_POLICY_FILE
-from callcenter.worker import schedule
+from callcenter.calls.models import Call, CallStep
+from callcenter.cli.main import main
+from callcenter.config.settings import DEFAULT_POLICY_FILE
+from callcenter.core.clock import Clock
+from callcenter.jobs.worker import schedule
+from callcenter.messages.models import Message
+from callcenter.notify.models import RemoteDeletion
 from tests.conftest import CALLER, services
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, closed_port
 
@@ -150,7 +152,7 @@ def test_the_worker_schedules_every_job_and_each_runs(
             "twilio_api_base": fake_twilio.base_url,
         }
     )
-    from callcenter.policy import load_policy
+    from callcenter.config.policy import load_policy
 
     scheduler = schedule(
         BackgroundScheduler(timezone="UTC"),

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from callcenter import audit
-from callcenter.audit import AuditEntry
-from callcenter.cli import main
-from callcenter.console import accounts
+from callcenter.accounts import accounts
+from callcenter.audit import trail as audit
+from callcenter.audit.models import AuditEntry
+from callcenter.cli.main import main
 from tests.conftest import services, write_practice
 from tests.web.console.conftest import Console
 

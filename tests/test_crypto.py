@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from callcenter.crypto import (
+from callcenter.security.crypto import (
     NONCE_LIMIT,
     DecryptionError,
     FieldCipher,
     RotationRequired,
     key_id_of,
 )
-from callcenter.keyring import KeyRing, KeyRingError
+from callcenter.security.keyring import KeyRing, KeyRingError
 
 PLACE = {"practice": "cabinet-a", "table": "patients", "column": "name", "row": "r1"}
 NUMBER_FORMATS = [

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from callcenter.db import Database
+from callcenter.storage.db import Database
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from callcenter import smime
-from callcenter.demo_certs import DemoCertificates, write_demo_certificates
+from callcenter.security import smime
+from callcenter.security.demo_certs import DemoCertificates, write_demo_certificates
 
 DOCTORS = [("dr-martin", "dr.martin@example.test"), ("dr-bernard", "dr.bernard@example.test")]
 

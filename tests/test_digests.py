@@ -9,17 +9,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callcenter.crypto import FieldCipher
-from callcenter.db import Database
-from callcenter.digests import Period, build
-from callcenter.encrypted import using_cipher
+from callcenter.appointments.models import Appointment
+from callcenter.calls.models import Call
+from callcenter.config.practice import Practice, load_practice
+from callcenter.config.prompts import Catalogue
+from callcenter.config.settings import DEFAULT_FLOWS_DIR
+from callcenter.config.staff import DigestSchedule, StaffError, parse_digest
+from callcenter.digests.compose import Period, build
 from callcenter.instance import DEMO_PRACTICE
-from callcenter.keyring import KeyRing
-from callcenter.models import Appointment, Call, Message, Patient
-from callcenter.practice import Practice, load_practice
-from callcenter.prompts import Catalogue
-from callcenter.settings import DEFAULT_FLOWS_DIR
-from callcenter.staff import DigestSchedule, StaffError, parse_digest
+from callcenter.messages.models import Message
+from callcenter.patients.models import Patient
+from callcenter.security.crypto import FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing
+from callcenter.storage.db import Database
 from tests.conftest import write_practice
 
 PARIS = ZoneInfo("Europe/Paris")

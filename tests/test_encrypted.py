@@ -10,9 +10,8 @@ from sqlalchemy import LargeBinary, String, create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from callcenter.crypto import DecryptionError, FieldCipher, key_id_of
-from callcenter.db import new_id
-from callcenter.encrypted import (
+from callcenter.security.crypto import DecryptionError, FieldCipher, key_id_of
+from callcenter.security.encrypted import (
     EncryptedField,
     EncryptedFieldError,
     current_cipher,
@@ -21,7 +20,8 @@ from callcenter.encrypted import (
     use_cipher,
     using_cipher,
 )
-from callcenter.keyring import KeyRing
+from callcenter.security.keyring import KeyRing
+from callcenter.storage.db import new_id
 
 CANARY = "Zébulon-Canari"
 

@@ -19,13 +19,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter import audit, gdpr
-from callcenter.audit import AuditEntry
-from callcenter.crypto import DecryptionError, FieldCipher
-from callcenter.db import Database
-from callcenter.encrypted import using_cipher
-from callcenter.keyring import KeyRing
-from callcenter.models import Appointment, Call, CallStep, Message, Patient, RemoteDeletion
+from callcenter.appointments.models import Appointment
+from callcenter.audit import trail as audit
+from callcenter.audit.models import AuditEntry
+from callcenter.calls.models import Call, CallStep
+from callcenter.messages.models import Message
+from callcenter.notify.models import RemoteDeletion
+from callcenter.patients.models import Patient
+from callcenter.rights import gdpr
+from callcenter.security.crypto import DecryptionError, FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing
+from callcenter.storage.db import Database
 
 BITS = 8
 A, B = "cabinet-a", "cabinet-b"

@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from callcenter import identification as ident
-from callcenter.crypto import FieldCipher
-from callcenter.db import Database
-from callcenter.encrypted import using_cipher
-from callcenter.keyring import KeyRing
-from callcenter.models import IdentificationGuard, Patient
+from callcenter.patients import identification as ident
+from callcenter.patients.models import IdentificationGuard, Patient
+from callcenter.security.crypto import FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing
+from callcenter.storage.db import Database
 
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

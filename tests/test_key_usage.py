@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from callcenter.crypto import FieldCipher, RotationRequired
-from callcenter.key_usage import UsageRecorder, stored_counts
-from callcenter.keyring import KeyRing
-from callcenter.models import KeyUsage
+from callcenter.security.crypto import FieldCipher, RotationRequired
+from callcenter.security.key_usage import UsageRecorder, stored_counts
+from callcenter.security.keyring import KeyRing
+from callcenter.security.models import KeyUsage
 from tests.conftest import services
 
 PLACE = {"practice": "p", "table": "t", "column": "c", "row": "r"}

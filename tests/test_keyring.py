@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.keyring import KeyRing, KeyRingError, load_keyring
+from callcenter.security.keyring import KeyRing, KeyRingError, load_keyring
 
 
 def _mode(path: Path) -> int:
@@ -201,6 +201,7 @@ def _duplicate_ids() -> str:
         (_two_active(), "exactly one active key, found 2"),
         (_duplicate_ids(), "duplicate key id"),
     ],
+    ids=lambda value: value[:30],  # stable ids: the files hold random keys
 )
 def test_a_malformed_ring_file_fails_with_a_one_line_error(
     tmp_path: Path, text: str, message: str

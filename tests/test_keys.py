@@ -8,14 +8,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from callcenter.app import create_app
-from callcenter.cli import main
-from callcenter.crypto import DecryptionError, FieldCipher
-from callcenter.db import Database
-from callcenter.encrypted import using_cipher
-from callcenter.keyring import KeyRing
-from callcenter.models import Call, CallStep, Message
+from callcenter.calls.models import Call, CallStep
+from callcenter.cli.main import main
+from callcenter.messages.models import Message
+from callcenter.security.crypto import DecryptionError, FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing
 from callcenter.services import StartupError
+from callcenter.storage.db import Database
+from callcenter.web.app import create_app
 from tests.conftest import CALLER, services
 
 
@@ -92,7 +93,7 @@ def test_start_up_without_a_key_ring_fails_with_one_line_naming_init(settings):
 
 
 def test_start_up_with_a_key_ring_that_cannot_read_the_database_fails(settings):
-    from callcenter.models import KeyCheck
+    from callcenter.security.models import KeyCheck
 
     database = Database(settings.database_url)
     database.create_all()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import structlog
 
-from callcenter import logs
+from callcenter.core import logs
 
 Configure = Callable[[str], io.StringIO]
 MASK = "[redacted]"

@@ -10,11 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect, select, text
 
-from callcenter import migrate
-from callcenter.app import create_app
-from callcenter.audit import AuditEntry
-from callcenter.cli import main
-from callcenter.db import Database
+from callcenter.audit.models import AuditEntry
+from callcenter.cli.main import main
+from callcenter.storage import migrate
+from callcenter.storage.db import Database
+from callcenter.web.app import create_app
 from tests.conftest import services
 
 
@@ -145,10 +145,10 @@ def test_start_up_warns_when_the_database_is_not_at_head_and_still_serves(settin
 
 
 def test_the_worker_warns_and_does_not_migrate(cli_env, monkeypatch, caplog):
-    import callcenter.worker
+    import callcenter.jobs.worker
 
     # The worker's jobs are tested elsewhere: here it only starts, then lets go of the database.
-    monkeypatch.setattr(callcenter.worker, "run_worker", lambda **kw: kw["db"].dispose())
+    monkeypatch.setattr(callcenter.jobs.worker, "run_worker", lambda **kw: kw["db"].dispose())
     result = CliRunner().invoke(main, ["worker"])
     assert result.exit_code == 0, result.output
     assert "database_not_at_head" in caplog.text

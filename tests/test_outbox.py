@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from callcenter.crypto import FieldCipher
-from callcenter.db import Database
-from callcenter.encrypted import using_cipher
-from callcenter.keyring import KeyRing
-from callcenter.mailer import MailSettingsError, smtp_settings
-from callcenter.outbox import OutboxMail, add, send_due
+from callcenter.core.mailer import MailSettingsError, smtp_settings
+from callcenter.notify.models import OutboxMail
+from callcenter.notify.outbox import add, send_due
+from callcenter.security.crypto import FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing
+from callcenter.storage.db import Database
 from tests.fake_twilio import closed_port
 
 NOW = datetime(2026, 11, 24, 18, 30, tzinfo=UTC)
@@ -103,7 +104,7 @@ def test_a_wrong_smtp_password_is_a_failure_that_is_retried(db, smtp_server):
 
 
 def test_a_refused_connection_port_is_retried_too(db):
-    from callcenter.mailer import SmtpSettings
+    from callcenter.core.mailer import SmtpSettings
 
     queued(db)
     nowhere = SmtpSettings(host="127.0.0.1", port=closed_port(), sender="x@example.test",

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter.phone import is_withheld, normalize
+from callcenter.core.phone_numbers import is_withheld, normalize
 
 
 @pytest.mark.parametrize(

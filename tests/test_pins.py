@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.pins import PinError, check_hash, hash_pin, verify_pin
+from callcenter.security.pins import PinError, check_hash, hash_pin, verify_pin
 
 
 def test_a_pin_verifies_against_its_own_hash_only():

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from callcenter.policy import (
+from callcenter.config.policy import (
     DEFAULT_POLICY_FILE,
     Policy,
     PolicyError,

@@ -11,9 +11,9 @@ import holidays
 import pytest
 import yaml
 
-from callcenter import identification
+from callcenter.config.practice import Practice, PracticeDirectory, PracticeError, load_practice
 from callcenter.instance import DEMO_PRACTICE
-from callcenter.practice import Practice, PracticeDirectory, PracticeError, load_practice
+from callcenter.patients import identification
 from tests.conftest import write_practice
 
 PARIS = ZoneInfo("Europe/Paris")

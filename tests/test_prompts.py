@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter.prompts import Catalogue, CatalogueError, fold
-from callcenter.settings import DEFAULT_FLOWS_DIR
+from callcenter.config.prompts import Catalogue, CatalogueError, fold
+from callcenter.config.settings import DEFAULT_FLOWS_DIR
 
 SHIPPED = Catalogue.load(DEFAULT_FLOWS_DIR, "fr-FR")
 

@@ -16,15 +16,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from twilio.rest import Client
 
-from callcenter import audit
-from callcenter.audit import AuditEntry
-from callcenter.crypto import FieldCipher
-from callcenter.db import Database
-from callcenter.encrypted import using_cipher
-from callcenter.keyring import KeyRing
-from callcenter.models import Appointment, Call, CallStep, Message, Patient, RemoteDeletion
-from callcenter.policy import Policy, Recording, Retention
-from callcenter.retention import (
+from callcenter.appointments.models import Appointment
+from callcenter.audit import trail as audit
+from callcenter.audit.models import AuditEntry
+from callcenter.calls.models import Call, CallStep
+from callcenter.config.policy import Policy, Recording, Retention
+from callcenter.core.twilio_rest import close_client, make_client
+from callcenter.messages.models import Message
+from callcenter.notify.models import RemoteDeletion
+from callcenter.patients.models import Patient
+from callcenter.retention.purge import (
     DeletionReport,
     PurgeReport,
     enqueue_deletion,
@@ -32,7 +33,10 @@ from callcenter.retention import (
     process_remote_deletions,
     purge,
 )
-from callcenter.twilio_rest import close_client, make_client
+from callcenter.security.crypto import FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing
+from callcenter.storage.db import Database
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, closed_port
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -400,7 +404,7 @@ def test_enqueueing_is_idempotent_and_only_ever_brings_a_deletion_forward(db: Da
 
 
 def test_sent_or_failed_notices_go_with_the_calls_period_pending_ones_stay(db: Database) -> None:
-    from callcenter.notices import Notice
+    from callcenter.notify.models import Notice
 
     cut = NOW - timedelta(days=180)
     rows = {
@@ -420,8 +424,8 @@ def test_sent_or_failed_notices_go_with_the_calls_period_pending_ones_stay(db: D
 
 
 def test_console_sessions_and_login_throttles_are_purged_once_done(db):
-    from callcenter.console import accounts
-    from callcenter.console.models import ConsoleSession, LoginThrottle
+    from callcenter.accounts import accounts
+    from callcenter.accounts.models import ConsoleSession, LoginThrottle
 
     with db.session() as session:
         user, _ = accounts.create_user(session, "lea", "secretary", [PRACTICE], now=NOW)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from callcenter.settings import DEFAULT_FLOWS_DIR, Settings, SettingsError, load_settings
+from callcenter.config.settings import DEFAULT_FLOWS_DIR, Settings, SettingsError, load_settings
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "file-token-0123456789"

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from callcenter import smime
-from callcenter.demo_certs import DemoCertificates, write_demo_certificates
+from callcenter.security import smime
+from callcenter.security.demo_certs import DemoCertificates, write_demo_certificates
 
 TEXT = (
     "Synthèse des appels — lundi 24/11\n"

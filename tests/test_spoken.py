@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from callcenter.spoken import spoken_datetime, spoken_time
+from callcenter.core.spoken import spoken_datetime, spoken_time
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from callcenter.app import create_app
-from callcenter.audit import AuditEntry
+from callcenter.audit.models import AuditEntry
+from callcenter.web.app import create_app
 from tests.conftest import services
 
 

@@ -16,12 +16,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from callcenter.crypto import FieldCipher
-from callcenter.db import Database
-from callcenter.encrypted import using_cipher
-from callcenter.keyring import KeyRing
-from callcenter.models import Call, Message, QueueEntry
-from callcenter.stats import (
+from callcenter.backoffice.stats import (
     CATEGORIES,
     CallStats,
     MessageCounts,
@@ -31,6 +26,12 @@ from callcenter.stats import (
     outcome_category,
     summarize,
 )
+from callcenter.calls.models import Call, QueueEntry
+from callcenter.messages.models import Message
+from callcenter.security.crypto import FieldCipher
+from callcenter.security.encrypted import using_cipher
+from callcenter.security.keyring import KeyRing
+from callcenter.storage.db import Database
 from tests.conftest import CALLER, services, set_clock
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -7,13 +7,13 @@ import wave
 
 import pytest
 
-from callcenter.services import StartupError, build_services
-from callcenter.transcribers import (
+from callcenter.messages.transcribers import (
     BACKENDS,
     TranscriberUnavailable,
     load_transcriber,
     pcm_frames,
 )
+from callcenter.services import StartupError, build_services
 from tests.fake_transcriber import text_wav
 
 

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import pytest
 from twilio.rest import Client
 
-from callcenter.twilio_rest import RemoteDeletionFailed, close_client, delete_remote, make_client
+from callcenter.core.twilio_rest import (
+    RemoteDeletionFailed,
+    close_client,
+    delete_remote,
+    make_client,
+)
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 

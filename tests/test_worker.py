@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from callcenter.worker import schedule
+from callcenter.jobs.worker import schedule
 from tests.conftest import services
 
 
@@ -42,7 +42,7 @@ def test_the_transcription_job_runs_every_minute_and_a_failure_only_waits_for_th
 
 
 def test_a_failing_job_backs_off_exponentially_up_to_fifteen_minutes_and_resets(app):
-    from callcenter.worker import _guarded
+    from callcenter.jobs.worker import _guarded
 
     now = [0.0]
     outcome = {"fail": True}

@@ -1,8 +1,8 @@
-"""Appointments by phone (issue 5): schedules, free slots, booking, SMS, calendars.
+"""Appointments by phone: booking, cancelling, moving, SMS to patients, calendar feeds.
 
-``schedule`` reads the practice file's ``appointments:`` section and finds
-free slots (pure functions of the schedule, the taken cells and ``now``);
 ``booking`` takes, cancels and lists appointments in the database; ``sms``
 queues and sends confirmations and reminders; ``ics`` renders the doctors'
-calendar feeds; ``cli`` is ``callcenter appointments``.
+calendar feeds; ``wishes`` reads the day a caller asks for.  The doctors'
+schedules and the free slots they leave are configuration
+(:mod:`callcenter.config.schedules`).
 """

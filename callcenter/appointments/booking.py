@@ -22,9 +22,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from callcenter.appointments.schedule import cells
-from callcenter.db import new_id
-from callcenter.models import Appointment, AppointmentSlot
+from callcenter.appointments.models import Appointment, AppointmentSlot
+from callcenter.config.schedules import cells
+from callcenter.storage.db import new_id
 
 BOOKED = "booked"
 CANCELLED = "cancelled"

@@ -19,10 +19,11 @@ from icalendar import Calendar, Event
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from callcenter import audit
 from callcenter.appointments.booking import BOOKED
-from callcenter.models import Appointment, CalendarFeed, Patient
-from callcenter.practice import Practice
+from callcenter.appointments.models import Appointment, CalendarFeed
+from callcenter.audit import trail as audit
+from callcenter.config.practice import Practice
+from callcenter.patients.models import Patient
 
 PAST_DAYS = 30  # a feed shows the last month too, so a calendar keeps recent history
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")

@@ -22,16 +22,17 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from callcenter import audit
 from callcenter.appointments.booking import BOOKED
-from callcenter.db import Database, new_id
-from callcenter.logs import get_logger
-from callcenter.models import Appointment, AppointmentSms, Patient
-from callcenter.notices import LEASE, QUEUED, SendReport, send_sms
-from callcenter.practice import PracticeDirectory
-from callcenter.prompts import Catalogue
-from callcenter.spoken import spoken_datetime
-from callcenter.twilio_rest import close_client
+from callcenter.appointments.models import Appointment, AppointmentSms
+from callcenter.audit import trail as audit
+from callcenter.config.practice import PracticeDirectory
+from callcenter.config.prompts import Catalogue
+from callcenter.core.logs import get_logger
+from callcenter.core.spoken import spoken_datetime
+from callcenter.core.twilio_rest import close_client
+from callcenter.notify.notices import LEASE, QUEUED, SendReport, send_sms
+from callcenter.patients.models import Patient
+from callcenter.storage.db import Database, new_id
 
 log = get_logger("callcenter.appointment_sms")
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from callcenter.prompts import Catalogue, fold
+from callcenter.config.prompts import Catalogue, fold
 
 WEEKDAY_INTENTS = tuple(f"weekday_{d}" for d in (
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app
 
 from callcenter.appointments.ics import feed_calendar, find_feed
-from callcenter.logs import get_logger
+from callcenter.core.logs import get_logger
 from callcenter.services import Services
 
 bp = Blueprint("calendar", __name__)

@@ -29,7 +29,7 @@ def readyz() -> ResponseReturnValue:
 @bp.get("/metrics")
 def metrics_page() -> ResponseReturnValue:
     """Prometheus metrics (no personal data); keep it behind the proxy for your scraper."""
-    from callcenter import metrics
+    from callcenter.core import metrics
 
     body = metrics.render(current_app.extensions["callcenter"].db)
     return Response(body, mimetype=metrics.CONTENT_TYPE.split(";")[0])

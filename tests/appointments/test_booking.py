@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from callcenter.appointments import booking
-from callcenter.emulator import FlaskTransport, PhoneCall, TwilioEmulator
-from callcenter.models import Appointment, AppointmentSlot
+from callcenter.appointments.models import Appointment, AppointmentSlot
+from callcenter.phone.emulator import FlaskTransport, PhoneCall, TwilioEmulator
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, OPEN_HOURS, PUBLIC_BASE, services
 from tests.flow.test_identify import seed
 

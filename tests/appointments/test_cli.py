@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from callcenter.audit import AuditEntry
-from callcenter.cli import main
+from callcenter.audit.models import AuditEntry
+from callcenter.cli.main import main
 from tests.appointments.test_booking import take
 from tests.appointments.test_sms import book_thursday
 from tests.conftest import services

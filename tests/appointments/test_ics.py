@@ -6,8 +6,8 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from callcenter.appointments.ics import create_feed, revoke_feeds
-from callcenter.audit import AuditEntry
-from callcenter.models import CalendarFeed
+from callcenter.appointments.models import CalendarFeed
+from callcenter.audit.models import AuditEntry
 from tests.appointments.test_booking import take
 from tests.appointments.test_sms import THURSDAY_TEN, book_thursday
 from tests.conftest import OPEN_HOURS, services, write_practice

@@ -10,16 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from callcenter.appointments.schedule import (
-    BookingRules,
-    SlotQuery,
-    cells,
-    free_slots,
-    parse_rules,
-)
+from callcenter.config.practice import PracticeError, load_practice
+from callcenter.config.schedules import BookingRules, SlotQuery, cells, free_slots, parse_rules
+from callcenter.config.staff import StaffError
 from callcenter.instance import DEMO_APPOINTMENTS, DEMO_PRACTICE
-from callcenter.practice import PracticeError, load_practice
-from callcenter.staff import StaffError
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)  # a Tuesday

@@ -8,11 +8,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from callcenter.appointments import booking
-from callcenter.audit import AuditEntry
-from callcenter.clock import Clock
-from callcenter.models import AppointmentSms
+from callcenter.appointments.models import AppointmentSms
+from callcenter.audit.models import AuditEntry
+from callcenter.core.clock import Clock
+from callcenter.jobs.worker import schedule
 from callcenter.services import send_reminders
-from callcenter.worker import schedule
 from tests.appointments.test_booking import take
 from tests.conftest import CALLER, services, set_clock, write_practice
 from tests.flow.test_identify import seed

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from callcenter.appointments.wishes import Wish, keyed_day, spoken_wish
-from callcenter.prompts import Catalogue
-from callcenter.settings import DEFAULT_FLOWS_DIR
+from callcenter.config.prompts import Catalogue
+from callcenter.config.settings import DEFAULT_FLOWS_DIR
 
 TODAY = date(2026, 11, 24)  # a Tuesday
 CATALOGUE = Catalogue.load(DEFAULT_FLOWS_DIR, "fr-FR")

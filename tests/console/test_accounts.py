@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter import audit
-from callcenter.audit import AuditEntry
-from callcenter.console import accounts, sessions
-from callcenter.console.models import ConsoleSession, ConsoleUser, LoginThrottle
+from callcenter.accounts import accounts, sessions
+from callcenter.accounts.models import ConsoleSession, ConsoleUser, LoginThrottle
+from callcenter.audit import trail as audit
+from callcenter.audit.models import AuditEntry
 from tests.conftest import OPEN_HOURS
 from tests.console.test_inbox import session_of
 

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.appointments import booking
-from callcenter.console import diary
-from callcenter.models import Appointment, AppointmentSlot
-from callcenter.practice import Practice
+from callcenter.appointments.models import Appointment, AppointmentSlot
+from callcenter.backoffice import diary
+from callcenter.config.practice import Practice
 from tests.conftest import OPEN_HOURS, services
 from tests.console.test_inbox import patient, session_of
 

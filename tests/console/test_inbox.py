@@ -10,8 +10,10 @@ from itertools import count
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from callcenter.console import inbox
-from callcenter.models import Call, Message, Patient, QueueEntry
+from callcenter.backoffice import inbox
+from callcenter.calls.models import Call, QueueEntry
+from callcenter.messages.models import Message
+from callcenter.patients.models import Patient
 from tests.conftest import CALLER, OPEN_HOURS, services
 
 HOUR = timedelta(hours=1)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from callcenter.cli import main
-from callcenter.flow.graph import FlowGraph, build_graph, mermaid_text, to_mermaid
-from callcenter.flow.graph_svg import to_svg
-from callcenter.flow.loader import FlowSet, check_flows
-from callcenter.settings import DEFAULT_FLOWS_DIR
+from callcenter.cli.main import main
+from callcenter.config.settings import DEFAULT_FLOWS_DIR
+from callcenter.ivr.diagram.graph import FlowGraph, build_graph, mermaid_text, to_mermaid
+from callcenter.ivr.diagram.svg import to_svg
+from callcenter.ivr.loader import FlowSet, check_flows
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>&"x'

@@ -12,13 +12,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from callcenter.app import create_app
-from callcenter.audit import AuditEntry, verify
-from callcenter.emulator import FlaskTransport, TwilioEmulator
-from callcenter.flow.loader import check_flows
-from callcenter.models import Call, IdentificationGuard, Message, Patient
-from callcenter.prompts import Catalogue
-from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
+from callcenter.audit.models import AuditEntry
+from callcenter.audit.trail import verify
+from callcenter.calls.models import Call
+from callcenter.config.prompts import Catalogue
+from callcenter.config.settings import DEFAULT_FLOWS_DIR, Settings
+from callcenter.ivr.loader import check_flows
+from callcenter.messages.models import Message
+from callcenter.patients.models import IdentificationGuard, Patient
+from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
+from callcenter.web.app import create_app
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from callcenter.cli import main
-from callcenter.flow.loader import check_flows
-from callcenter.prompts import Catalogue
-from callcenter.settings import DEFAULT_FLOWS_DIR
+from callcenter.cli.main import main
+from callcenter.config.prompts import Catalogue
+from callcenter.config.settings import DEFAULT_FLOWS_DIR
+from callcenter.ivr.loader import check_flows
 
 FLOW_FILES = sorted(DEFAULT_FLOWS_DIR.glob("*.yaml"))
 

@@ -12,8 +12,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from callcenter.emulator import PhoneCall, TwilioEmulator
-from callcenter.models import Appointment, AppointmentSlot, Call
+from callcenter.appointments.models import Appointment, AppointmentSlot
+from callcenter.calls.models import Call
+from callcenter.phone.emulator import PhoneCall, TwilioEmulator
 from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
 from tests.flow.test_identify import DOB, seed
 
@@ -76,7 +77,7 @@ def booked(app: Flask) -> list[Appointment]:
 
 
 def spoken(app: Flask, appointment: Appointment) -> str:
-    from callcenter.spoken import spoken_datetime
+    from callcenter.core.spoken import spoken_datetime
 
     tz = services(app).practices.by_id("demo").tz
     return spoken_datetime(appointment.starts_at.astimezone(tz))
@@ -382,7 +383,7 @@ def test_a_practice_without_schedules_sends_appointment_callers_to_the_secretari
 
 
 def restart(settings) -> Flask:
-    from callcenter.app import create_app
+    from callcenter.web.app import create_app
 
     app = create_app(settings)
     services(app).db.create_all()
@@ -390,7 +391,7 @@ def restart(settings) -> Flask:
 
 
 def emulator(app: Flask) -> TwilioEmulator:
-    from callcenter.emulator import FlaskTransport
+    from callcenter.phone.emulator import FlaskTransport
     from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE
 
     return TwilioEmulator(

@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from callcenter.app import create_app
-from callcenter.audit import AuditEntry
-from callcenter.demo_certs import write_demo_certificates
-from callcenter.emulator import FlaskTransport, TwilioEmulator
+from callcenter.audit.models import AuditEntry
 from callcenter.instance import DEMO_DOCTORS, DEMO_PRACTICE
-from callcenter.outbox import OutboxMail
+from callcenter.notify.models import OutboxMail
+from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
+from callcenter.security.demo_certs import write_demo_certificates
 from callcenter.services import send_mail
+from callcenter.web.app import create_app
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, services, set_clock
 
 NOON = "2026-11-24T12:30:00+01:00"  # Tuesday: dr-martin's first digest of the day
@@ -174,7 +174,7 @@ def test_a_doctor_without_a_valid_certificate_gets_no_mail_and_the_admin_is_told
         assert [m.doctor_id for m in refused] == ["dr-bernard"] and refused[0].body is None
         audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "digest.refused"))
         assert [a.object_ref for a in audits] == ["dr-bernard"]
-    from callcenter.cli import main
+    from callcenter.cli.main import main
 
     as_administrator(mail_app, smtp_server, monkeypatch, EVENING)
     result = CliRunner().invoke(main, ["digest", "status"])
@@ -202,7 +202,7 @@ def test_an_urgent_call_at_night_is_emailed_at_once_to_the_doctor_on_call(
 def test_the_administrator_previews_and_sends_a_digest_now(
     mail_app, phone, smtp_server, monkeypatch
 ):
-    from callcenter.cli import main
+    from callcenter.cli.main import main
 
     a_morning(phone)
     as_administrator(mail_app, smtp_server, monkeypatch, "2026-11-24T11:00:00+01:00")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from callcenter.emulator import FlaskTransport, TwilioEmulator
-from callcenter.flow.nodes import Menu
-from callcenter.models import Call
+from callcenter.calls.models import Call
+from callcenter.ivr.nodes.basic import Menu
+from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -160,7 +160,7 @@ def test_a_message_left_on_the_fallback_path_is_stored_when_the_database_answers
     app, practice_number
 ):
     """Twilio called the fallback URL (say, a timeout); the database is fine meanwhile."""
-    from callcenter.models import Message
+    from callcenter.messages.models import Message
 
     twilio = fallback_twilio(app)
     call = twilio.place_call(CALLER, practice_number).no_answer()
@@ -186,7 +186,7 @@ def test_a_fallback_message_with_the_database_down_logs_its_recording_sid(
 
 def test_a_status_callback_before_the_last_step_still_closes_the_call(app, twilio, practice_number):
     """Callbacks arrive out of order; the call is closed and the message kept."""
-    from callcenter.models import Message
+    from callcenter.messages.models import Message
 
     call = twilio.place_call(CALLER, practice_number).press("2").press("*").silence()
     status, _ = twilio.post(
@@ -205,7 +205,7 @@ def test_a_call_that_never_leaves_its_flows_ends_with_a_person(
     app, twilio, practice_number, monkeypatch
 ):
     """Whatever the flows, after MAX_REQUESTS answers the call goes to a person."""
-    from callcenter.flow import engine
+    from callcenter.ivr import engine
 
     monkeypatch.setattr(engine, "MAX_REQUESTS", 6)
     call = twilio.place_call(CALLER, practice_number)
@@ -220,7 +220,7 @@ def test_a_failed_constraint_that_is_no_retry_gets_the_safe_answer_not_an_old_on
     app, twilio, practice_number, monkeypatch
 ):
     """Only a duplicate (call, seq) replays a stored answer; any other conflict is an error."""
-    from callcenter.models import Call
+    from callcenter.calls.models import Call
 
     def conflicting(self, ctx, reply):  # a node whose write breaks a unique constraint
         ctx.session.add(Call(practice_id=ctx.call.practice_id, call_sid=ctx.call.call_sid,

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from callcenter import audit
-from callcenter.emulator import EmulatorError, TwilioEmulator, new_sid
+from callcenter.audit import trail as audit
+from callcenter.phone.emulator import EmulatorError, TwilioEmulator, new_sid
 from tests.conftest import CALLER, services
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
-from callcenter.models import Call, CallStep, Message
+from callcenter.calls.models import Call, CallStep
+from callcenter.messages.models import Message
 from tests.conftest import CALLER, services, set_clock
 
 
@@ -171,8 +172,8 @@ def test_an_unknown_called_number_gets_a_polite_closing_message(twilio):
 
 def test_two_practices_on_one_server_are_each_reached_by_their_own_number(settings):
     """Each number selects its practice, its name and its secretaries."""
-    from callcenter.app import create_app
-    from callcenter.emulator import FlaskTransport, TwilioEmulator
+    from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
+    from callcenter.web.app import create_app
     from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, write_practice
 
     write_practice(

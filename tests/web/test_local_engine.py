@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from callcenter import jobs
+from callcenter.jobs import tasks as jobs
+from callcenter.messages.transcribers import MAX_ATTEMPTS, load_transcriber
 from callcenter.services import send_notices
-from callcenter.transcribers import MAX_ATTEMPTS, load_transcriber
 from tests.conftest import CALLER, services, set_clock
 from tests.fake_transcriber import text_wav
 from tests.web.test_messages import messages, the_message, to_the_beep

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from callcenter import jobs
-from callcenter.models import Message, RemoteDeletion
-from callcenter.notices import Notice
+from callcenter.jobs import tasks as jobs
+from callcenter.messages.models import Message
+from callcenter.notify.models import Notice, RemoteDeletion
 from tests.conftest import CALLER, services, set_clock
 from tests.test_canary import dump, encodings
 from tests.test_canary import rendered_logs as rendered_logs  # the fixture

@@ -16,11 +16,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from callcenter.app import create_app
-from callcenter.emulator import FlaskTransport, TwilioEmulator
-from callcenter.models import Call, Message
+from callcenter.calls.models import Call
+from callcenter.jobs.worker import _guarded
+from callcenter.messages.models import Message
+from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
 from callcenter.services import send_mail, send_notices
-from callcenter.worker import _guarded
+from callcenter.web.app import create_app
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, services
 from tests.db_proxy import DatabaseProxy
 

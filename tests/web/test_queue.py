@@ -6,11 +6,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from callcenter.app import create_app
-from callcenter.audit import AuditEntry
-from callcenter.emulator import FlaskTransport, PhoneCall, TwilioEmulator
-from callcenter.models import Call, Message, QueueEntry
-from callcenter.practice import PracticeError, load_practice
+from callcenter.audit.models import AuditEntry
+from callcenter.calls.models import Call, QueueEntry
+from callcenter.config.practice import PracticeError, load_practice
+from callcenter.messages.models import Message
+from callcenter.phone.emulator import FlaskTransport, PhoneCall, TwilioEmulator
+from callcenter.web.app import create_app
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, services, write_practice
 
 LEA = "+33612000001"  # the demo secretary; her PIN is 2468

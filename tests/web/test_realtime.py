@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from callcenter import realtime
-from callcenter.realtime import TranscriptPart
+from callcenter.messages import realtime
+from callcenter.messages.models import TranscriptPart
 from tests.conftest import CALLER, services, set_clock
 from tests.web.test_messages import messages, the_message
 

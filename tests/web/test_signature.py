@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from twilio.request_validator import RequestValidator
 
-from callcenter.app import create_app
+from callcenter.web.app import create_app
 from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE, services
 
 SID = "CA" + "a" * 32

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from callcenter.models import Call
-from callcenter.notices import Notice
+from callcenter.calls.models import Call
+from callcenter.notify.models import Notice
 from tests.conftest import CALLER, services, set_clock
 
 SUNDAY_NIGHT = "2026-11-29T22:00:00+01:00"  # dr-bernard is on call
@@ -99,8 +99,8 @@ def test_an_sms_that_twilio_refuses_is_retried_by_the_worker(
 
 
 def test_the_caller_id_presented_to_secretaries_follows_the_practice_setting(settings, fake_twilio):
-    from callcenter.app import create_app
-    from callcenter.emulator import FlaskTransport, TwilioEmulator
+    from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
+    from callcenter.web.app import create_app
     from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, write_practice
 
     write_practice(

@@ -17,13 +17,15 @@ from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from callcenter import audit, jobs
-from callcenter.console import accounts, settings_view, status
-from callcenter.console.models import ConsoleUser
-from callcenter.digests import EXPIRY_WARNING_DAYS
-from callcenter.flow.graph import build_graph
-from callcenter.flow.graph_svg import to_svg
-from callcenter.practice import Practice
+from callcenter.accounts import accounts
+from callcenter.accounts.models import ConsoleUser
+from callcenter.audit import trail as audit
+from callcenter.backoffice import settings_view, status
+from callcenter.config.practice import Practice
+from callcenter.digests.compose import EXPIRY_WARNING_DAYS
+from callcenter.ivr.diagram.graph import build_graph
+from callcenter.ivr.diagram.svg import to_svg
+from callcenter.jobs import tasks as jobs
 from callcenter.web.console import bp
 from callcenter.web.console.guard import actor, db, now, practices, requires, services, text, user
 

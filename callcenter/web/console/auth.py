@@ -7,8 +7,8 @@ from datetime import datetime
 from flask import g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from callcenter import audit
-from callcenter.console import accounts, sessions, totp
+from callcenter.accounts import accounts, sessions, totp
+from callcenter.audit import trail as audit
 from callcenter.web.console import bp
 from callcenter.web.console.guard import db, log, now, set_cookie_token, text, user
 

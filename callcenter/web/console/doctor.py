@@ -13,10 +13,10 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 
 from callcenter.appointments import ics
-from callcenter.console import diary, inbox
-from callcenter.digests import certificate_problem
-from callcenter.practice import Practice
-from callcenter.staff import Doctor
+from callcenter.backoffice import diary, inbox
+from callcenter.config.practice import Practice
+from callcenter.config.staff import Doctor
+from callcenter.digests.compose import certificate_problem
 from callcenter.web.console import bp
 from callcenter.web.console.guard import (
     audit_action,

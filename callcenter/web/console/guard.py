@@ -18,11 +18,11 @@ from flask import Response, abort, current_app, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from callcenter import audit
-from callcenter.console import sessions
-from callcenter.console.models import ConsoleUser
-from callcenter.logs import get_logger
-from callcenter.practice import Practice
+from callcenter.accounts import sessions
+from callcenter.accounts.models import ConsoleUser
+from callcenter.audit import trail as audit
+from callcenter.config.practice import Practice
+from callcenter.core.logs import get_logger
 from callcenter.services import Services, StartupError
 from callcenter.web.console import bp
 from callcenter.web.console.text import DEFAULT_LANGUAGE, TextError, catalogue

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from callcenter.console import diary, inbox
+from callcenter.backoffice import diary, inbox
 from callcenter.web.console import bp
 from callcenter.web.console.guard import (
     audit_action,

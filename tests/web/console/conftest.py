@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from callcenter.console import accounts
-from callcenter.console.models import ConsoleUser
+from callcenter.accounts import accounts
+from callcenter.accounts.models import ConsoleUser
 from tests.conftest import services
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]*)"')

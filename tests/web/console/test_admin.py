@@ -20,18 +20,20 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from callcenter import audit, jobs
-from callcenter.app import create_app
-from callcenter.audit import AuditEntry
-from callcenter.console import accounts, settings_view
-from callcenter.demo_certs import write_demo_certificates
+from callcenter.accounts import accounts
+from callcenter.audit import trail as audit
+from callcenter.audit.models import AuditEntry
+from callcenter.backoffice import settings_view
+from callcenter.config.settings import DEFAULT_FLOWS_DIR, Settings
+from callcenter.core.mailer import SmtpSettings
 from callcenter.instance import DEMO_DOCTORS, DEMO_PRACTICE
-from callcenter.keys import rows_per_key
-from callcenter.mailer import SmtpSettings
-from callcenter.models import RemoteDeletion
+from callcenter.jobs import tasks as jobs
+from callcenter.notify.models import RemoteDeletion
+from callcenter.security.demo_certs import write_demo_certificates
+from callcenter.security.rotation import rows_per_key
+from callcenter.security.smime import load_certificate
 from callcenter.services import send_mail
-from callcenter.settings import DEFAULT_FLOWS_DIR, Settings
-from callcenter.smime import load_certificate
+from callcenter.web.app import create_app
 from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
 from tests.web.console.conftest import Console, stored_user
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from callcenter import audit
-from callcenter.audit import AuditEntry
-from callcenter.console.models import ConsoleSession
-from callcenter.console.sessions import COOKIE
+from callcenter.accounts.models import ConsoleSession
+from callcenter.accounts.sessions import COOKIE
+from callcenter.audit import trail as audit
+from callcenter.audit.models import AuditEntry
 from tests.conftest import OPEN_HOURS, services, set_clock
 from tests.test_canary import rendered_logs as rendered_logs  # the fixture
 from tests.web.console.conftest import Console
@@ -183,7 +183,7 @@ def test_twelve_hours_end_even_a_busy_session(app, secretary):
 
 
 def test_disabling_an_account_ends_its_sessions(app, secretary):
-    from callcenter.console import accounts
+    from callcenter.accounts import accounts
 
     svc = services(app)
     with svc.db.session() as session:

@@ -28,10 +28,12 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from callcenter.accounts.sessions import COOKIE
 from callcenter.appointments import booking
-from callcenter.console.sessions import COOKIE
-from callcenter.emulator import TwilioEmulator
-from callcenter.models import Appointment, Message, Patient
+from callcenter.appointments.models import Appointment
+from callcenter.messages.models import Message
+from callcenter.patients.models import Patient
+from callcenter.phone.emulator import TwilioEmulator
 from tests.conftest import CALLER, OPEN_HOURS, services, write_practice
 from tests.flow.test_identify import DOB, NAME, seed
 

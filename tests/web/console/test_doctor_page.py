@@ -19,9 +19,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
-from callcenter.demo_certs import write_demo_certificates
 from callcenter.instance import DEMO_DOCTORS, DEMO_PRACTICE
-from callcenter.models import Message
+from callcenter.messages.models import Message
+from callcenter.security.demo_certs import write_demo_certificates
 from tests.conftest import OPEN_HOURS, services, set_clock
 from tests.flow.test_identify import NAME, seed
 from tests.web.console.conftest import Console

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from callcenter.app import create_app
-from callcenter.console import accounts
-from callcenter.settings import Settings
+from callcenter.accounts import accounts
+from callcenter.config.settings import Settings
+from callcenter.web.app import create_app
 from callcenter.web.console import text
 from tests.conftest import services
 from tests.web.console.conftest import Console

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from callcenter.audit import AuditEntry
+from callcenter.audit.models import AuditEntry
 from tests.conftest import CALLER, services
 
 

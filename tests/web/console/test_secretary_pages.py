@@ -20,11 +20,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from callcenter import audit
 from callcenter.appointments import booking
-from callcenter.audit import AuditEntry
-from callcenter.emulator import PhoneCall, TwilioEmulator
-from callcenter.models import Appointment, Message, Patient
+from callcenter.appointments.models import Appointment
+from callcenter.audit import trail as audit
+from callcenter.audit.models import AuditEntry
+from callcenter.messages.models import Message
+from callcenter.patients.models import Patient
+from callcenter.phone.emulator import PhoneCall, TwilioEmulator
 from tests.conftest import CALLER, OPEN_HOURS, services, set_clock, write_practice
 from tests.flow.test_identify import DOB, NAME, seed
 from tests.test_canary import rendered_logs as rendered_logs  # the fixture

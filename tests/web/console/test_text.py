@@ -36,8 +36,8 @@ def test_each_role_has_its_name():
 def test_an_unknown_console_language_stops_the_start(settings):
     import dataclasses
 
-    from callcenter.app import create_app
     from callcenter.services import StartupError
+    from callcenter.web.app import create_app
 
     with pytest.raises(StartupError, match="xx-XX"):
         create_app(dataclasses.replace(settings, extra={"console_language": "xx-XX"}))

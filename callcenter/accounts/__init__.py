@@ -1,0 +1,1 @@
+"""Console accounts: passwords, the second factor, sessions and login throttles."""

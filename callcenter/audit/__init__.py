@@ -1,0 +1,1 @@
+"""The audit trail: an append-only, hash-chained log with signed checkpoints."""

@@ -1,0 +1,1 @@
+"""What the console's pages show and do, without Flask: inboxes, diaries, status, statistics."""

@@ -1,0 +1,1 @@
+"""The ``callcenter`` command: one module per command group."""

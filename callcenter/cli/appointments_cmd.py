@@ -1,0 +1,133 @@
+"""``callcenter appointments``: the administrator's list and the doctors' calendar feeds.
+
+Listing reads appointments outside a call, so it is audited (with ``--names``
+it decrypts patients' names, and the entry says so); creating or revoking a
+feed is audited too.  Entries hold ids and counts only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import click
+from sqlalchemy import select
+
+from callcenter.appointments.models import Appointment
+from callcenter.cli.data_cmd import Context, audited, fail, opened
+from callcenter.config.practice import Practice
+from callcenter.core.spoken import spoken_datetime
+from callcenter.patients.models import Patient
+
+
+@click.group()
+def appointments() -> None:
+    """Appointments booked by phone: list them, the doctors' calendar feeds."""
+
+
+def _practice(ctx: Context, practice_id: str | None) -> Practice:
+    practices = list(ctx.practices)
+    if practice_id is None and len(practices) == 1:
+        return practices[0]
+    found = ctx.practices.by_id(practice_id or "")
+    if found is None:
+        fail(f"--practice: give one of {', '.join(p.id for p in practices) or '(none)'}")
+        raise SystemExit(1)
+    return found
+
+
+def _doctor(practice: Practice, doctor_id: str | None) -> str | None:
+    if doctor_id is not None and doctor_id not in {d.id for d in practice.doctors}:
+        fail(f"--doctor: {doctor_id!r} is not a doctor of {practice.id}")
+    return doctor_id
+
+
+@appointments.command("list")
+@click.option("--practice", "practice_id", help="The practice (default: the only one).")
+@click.option("--doctor", "doctor_id", help="Only this doctor's appointments.")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day (YYYY-MM-DD).")
+@click.option("--all", "everything", is_flag=True, help="Also cancelled and moved ones.")
+@click.option("--names", is_flag=True, help="Decrypt and show patients' names (audited).")
+def appointments_list(
+    practice_id: str | None,
+    doctor_id: str | None,
+    day: datetime | None,
+    everything: bool,
+    names: bool,
+) -> None:
+    """Upcoming appointments (or a day's): time, doctor, kind, status, patient reference."""
+    with opened() as ctx:
+        practice = _practice(ctx, practice_id)
+        doctor = _doctor(practice, doctor_id)
+        tz, now = practice.tz, ctx.now()
+        query = select(Appointment).where(Appointment.practice_id == practice.id)
+        if day is not None:
+            start = datetime.combine(date(day.year, day.month, day.day), time(0), tz)
+            query = query.where(Appointment.starts_at >= start,
+                                Appointment.starts_at < start + timedelta(days=1))  # fmt: skip
+        else:
+            query = query.where(Appointment.starts_at >= now)
+        if doctor is not None:
+            query = query.where(Appointment.doctor_id == doctor)
+        if not everything:
+            query = query.where(Appointment.status == "booked")
+        with ctx.db.session() as session:
+            rows = session.scalars(query.order_by(Appointment.starts_at)).all()
+            who: dict[str, str] = {}
+            if names and rows:
+                ids = {r.patient_id for r in rows if r.patient_id}
+                for patient in session.scalars(select(Patient).where(Patient.id.in_(ids))):
+                    who[patient.id] = patient.name or "(sans nom)"
+            audited(ctx, session, "appointments.list", practice=practice.id,
+                    count=len(rows), names=len(who))  # fmt: skip
+        for row in rows:
+            ref = who.get(row.patient_id or "", (row.patient_id or "-")[:8])
+            click.echo("\t".join([
+                row.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                spoken_datetime(row.starts_at.astimezone(tz)).split(" à ")[0],
+                row.doctor_id, row.kind, row.status, ref,
+            ]))  # fmt: skip
+        click.echo(f"{len(rows)} appointment(s)", err=True)
+        ctx.checkpoint()
+
+
+@appointments.group("feed")
+def feed() -> None:
+    """A doctor's calendar (iCalendar) at a secret, revocable URL."""
+
+
+@feed.command("create")
+@click.option("--practice", "practice_id", help="The practice (default: the only one).")
+@click.option("--doctor", "doctor_id", required=True)
+def feed_create(practice_id: str | None, doctor_id: str) -> None:
+    """Print a new secret URL for the doctor's calendar (shown once)."""
+    from callcenter.appointments.ics import create_feed
+
+    with opened() as ctx:
+        practice = _practice(ctx, practice_id)
+        doctor = _doctor(practice, doctor_id) or doctor_id
+        with ctx.db.session() as session:
+            token = create_feed(session, practice.id, doctor, ctx.now())
+            audited(ctx, session, "appointments.feed_created", practice=practice.id,
+                    doctor=doctor)  # fmt: skip
+        base = ctx.settings.public_base_url or "http://127.0.0.1:5000"
+        click.echo(f"{base}/calendar/{token}.ics")
+        click.echo("Keep this URL secret: anyone holding it reads the calendar.", err=True)
+        ctx.checkpoint()
+
+
+@feed.command("revoke")
+@click.option("--practice", "practice_id", help="The practice (default: the only one).")
+@click.option("--doctor", "doctor_id", required=True)
+def feed_revoke(practice_id: str | None, doctor_id: str) -> None:
+    """Revoke every calendar URL of the doctor (create a new one afterwards)."""
+    from callcenter.appointments.ics import revoke_feeds
+
+    with opened() as ctx:
+        practice = _practice(ctx, practice_id)
+        doctor = _doctor(practice, doctor_id) or doctor_id
+        with ctx.db.session() as session:
+            count = revoke_feeds(session, practice.id, doctor, ctx.now())
+            audited(ctx, session, "appointments.feed_revoked", practice=practice.id,
+                    doctor=doctor, count=count)  # fmt: skip
+        click.echo(f"revoked {count} feed(s)")
+        ctx.checkpoint()

@@ -1,0 +1,117 @@
+"""``callcenter digest``: the administrator's view of doctors' digests.
+
+``status`` says who gets digests and who cannot (certificate missing, expired
+or soon expiring) and what waits in the outbox; ``send`` builds and sends now;
+``preview`` shows a digest in clear on this terminal (audited: it is
+personal data).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import click
+from sqlalchemy import func, select
+
+from callcenter.audit import trail as audit
+from callcenter.cli.data_cmd import fail, warn_not_at_head
+from callcenter.config.settings import SettingsError, load_settings
+from callcenter.digests.compose import EXPIRY_WARNING_DAYS as WARN_DAYS
+
+if TYPE_CHECKING:
+    from callcenter.services import Services
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    from callcenter.services import StartupError, build_services
+
+    try:
+        svc = build_services(load_settings())
+    except (SettingsError, StartupError) as exc:
+        fail(str(exc))
+        raise
+    warn_not_at_head(svc.db)
+    try:
+        yield svc
+    finally:
+        svc.db.dispose()
+
+
+@click.group()
+def digest() -> None:
+    """Doctors' encrypted digests: status, send, preview."""
+
+
+@digest.command("status")
+def digest_status() -> None:
+    """Each doctor's certificate and the outbox; exit 1 when a doctor cannot get digests."""
+    from callcenter.digests import compose as digests
+    from callcenter.notify.models import OutboxMail
+    from callcenter.security import smime
+
+    with _services() as svc:
+        now = svc.clock.now()
+        blocked = 0
+        for practice in svc.practices:
+            for doctor in practice.doctors:
+                problem = digests.certificate_problem(practice, doctor, now)
+                if problem is None and doctor.certificate is not None:
+                    cert = smime.load_certificate(doctor.certificate)
+                    if smime.expires_within(cert, now, WARN_DAYS):
+                        problem = f"certificate expires within {WARN_DAYS} days (warning)"
+                    else:
+                        problem = "ok"
+                else:
+                    blocked += 1
+                    problem = f"NO DIGEST: {problem}"
+                click.echo(f"{practice.id}\t{doctor.id}\t{problem}")
+        with svc.db.session() as session:
+            counts = Counter(dict(session.execute(
+                select(OutboxMail.status, func.count()).group_by(OutboxMail.status)
+            ).tuples().all()))  # fmt: skip
+        click.echo("outbox\t" + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    raise SystemExit(1 if blocked else 0)
+
+
+@digest.command("send")
+@click.option("--doctor", help="Only this doctor (id).")
+@click.option("--now", "force", is_flag=True, help="A digest up to now, not at the next time.")
+def digest_send(doctor: str | None, force: bool) -> None:
+    """Build the due digests (or, with --now, one up to now) and send the outbox."""
+    from callcenter.services import send_mail
+
+    with _services() as svc:
+        run = send_mail(svc, doctor=doctor, force=force)
+        with svc.db.session() as session:
+            audit.append(session, actor="cli:admin", action="digest.send",
+                         object_ref=doctor, now=svc.clock.now())  # fmt: skip
+    built = ", ".join(f"{k}: {v}" for k, v in sorted(run.built.items())) or "none"
+    click.echo(f"built: {built}; urgent: {run.urgent}; sent: {run.sent.sent}, "
+               f"failed: {run.sent.failed}, waiting: {run.sent.waiting}")  # fmt: skip
+
+
+@digest.command("preview")
+@click.option("--doctor", required=True, help="The doctor (id).")
+@click.option("--hours", default=24, show_default=True, help="The period: the last N hours.")
+def digest_preview(doctor: str, hours: int) -> None:
+    """Print a doctor's digest in clear (audited); nothing is queued or sent."""
+    from callcenter.digests import compose as digests
+
+    with _services() as svc:
+        now = svc.clock.now()
+        found = [(p, d) for p in svc.practices for d in p.doctors if d.id == doctor]
+        if not found:
+            fail(f"no doctor {doctor!r} in the practice files")
+        practice, chosen = found[0]
+        catalogue = svc.engine.runtimes[practice.id].catalogue
+        with svc.db.session() as session:
+            period = digests.Period(now - timedelta(hours=hours), now)
+            text = digests.build(session, practice, chosen, catalogue, period).text
+            audit.append(session, actor="cli:admin", action="digest.preview",
+                         practice_id=practice.id, object_ref=doctor, now=now)  # fmt: skip
+    click.echo(text, nl=False)

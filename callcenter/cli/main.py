@@ -1,0 +1,278 @@
+"""The ``callcenter`` command."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from callcenter.config.settings import SettingsError, home_from_env, load_settings, parse_now
+
+if TYPE_CHECKING:
+    from callcenter.ivr.loader import FlowSet
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _settings() -> Any:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+def main() -> None:
+    """Privacy-first call handling and IVR server for medical practices."""
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Add the demo practice (every journey works).")
+def init(demo: bool) -> None:
+    """Create the instance folder ($CALLCENTER_HOME, default ./instance)."""
+    from callcenter.instance import init_instance
+
+    home = home_from_env()
+    try:
+        for note in init_instance(home, demo=demo):
+            click.echo(note)
+    except Exception as exc:  # one clear line, whatever went wrong
+        _fail(str(exc))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=0,
+    type=int,
+    help="Serve with gunicorn and N worker processes (production).",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the webhooks and the console (/console)."""
+    settings = _settings()
+    if workers > 0:
+        import os
+        import tempfile
+
+        # Metrics are summed across the workers through files in this folder.
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="callcenter-metrics-")
+        )
+        os.execvp(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"{host}:{port}",
+                "callcenter.app:wsgi()",
+            ],
+        )
+    from callcenter.services import StartupError
+    from callcenter.web.app import create_app
+
+    try:
+        app = create_app(settings)
+    except StartupError as exc:
+        _fail(str(exc))
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.group()
+def flows() -> None:
+    """Check and draw the IVR flows."""
+
+
+def _checked_flows(path: Path | None, language: str) -> tuple[Path, FlowSet]:
+    """The flows in ``path`` (default: the shipped ones); every error printed, exit 1 on any."""
+    from callcenter.config.prompts import Catalogue, CatalogueError
+    from callcenter.config.settings import DEFAULT_FLOWS_DIR
+    from callcenter.ivr.loader import check_flows
+
+    folder = path or DEFAULT_FLOWS_DIR
+    if folder.is_file():
+        folder = folder.parent
+    try:
+        catalogue = Catalogue.load(folder, language)
+    except CatalogueError as exc:
+        _fail(str(exc))
+    flowset, errors = check_flows(folder, catalogue)
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    if errors:
+        sys.exit(1)
+    return folder, flowset
+
+
+@flows.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--language", default="fr-FR", show_default=True)
+def flows_check(path: Path | None, language: str) -> None:
+    """Validate flow files: every error names file, node and field; exit 1 on any."""
+    folder, flowset = _checked_flows(path, language)
+    count = sum(len(f.nodes) for f in flowset.flows.values())
+    click.echo(f"{folder}: {len(flowset.flows)} flows, {count} nodes, no errors")
+
+
+@flows.command("graph")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--language", default="fr-FR", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "mermaid"]),
+    default="svg",
+    show_default=True,
+    help="A self-contained SVG, or Mermaid flowchart text.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output).",
+)
+def flows_graph(path: Path | None, language: str, fmt: str, output: Path | None) -> None:
+    """Draw the flows: one panel or subgraph per flow, every way on labelled; exit 1 on errors."""
+    from callcenter.ivr.diagram.graph import build_graph, to_mermaid
+    from callcenter.ivr.diagram.svg import to_svg
+
+    _, flowset = _checked_flows(path, language)
+    graph = build_graph(flowset)
+    text = to_svg(graph) if fmt == "svg" else to_mermaid(graph)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{output}: {exc.strerror or exc}")
+
+
+@main.group()
+def practices() -> None:
+    """The practices this server answers for."""
+
+
+@practices.command("list")
+def practices_list() -> None:
+    """Print each practice's id, name and number."""
+    from callcenter.config.practice import PracticeDirectory, PracticeError
+
+    settings = _settings()
+    try:
+        directory = PracticeDirectory.load(settings.practices_dir)
+    except PracticeError as exc:
+        _fail(str(exc))
+    for practice in directory:
+        click.echo(f"{practice.id}\t{practice.name}\t{practice.number}")
+
+
+@main.group()
+def secretaries() -> None:
+    """The secretaries' line: PINs for taking waiting callers."""
+
+
+@secretaries.command("pin")
+def secretaries_pin() -> None:
+    """Ask for a PIN (4 to 8 digits) and print its hash for the practice file.
+
+    Paste the line under the secretary in the practice file: ``pin_hash: …``.
+    The PIN itself is never stored.
+    """
+    from callcenter.security.pins import PinError, hash_pin
+
+    pin = click.prompt("PIN (4 to 8 digits)", hide_input=True, confirmation_prompt=True)
+    try:
+        click.echo(f"pin_hash: {hash_pin(pin)}")
+    except PinError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@click.option("--from", "caller", required=True, help="The caller's number (or 'anonymous').")
+@click.option("--to", "called", help="The practice number (default: the first practice).")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="The running server (as configured at Twilio).",
+)
+@click.option(
+    "--at",
+    "at",
+    help="Place the call at this moment (ISO 8601 with offset); "
+    "runs the server in-process with its clock frozen.",
+)
+@click.option("--in-process", is_flag=True, help="Run the server inside this command.")
+@click.option(
+    "--secretaries-line",
+    "line",
+    is_flag=True,
+    help="Call the secretaries' line (/twilio/queue/agent) instead of the practice.",
+)
+@click.option("--press", "-p", multiple=True, help="Scripted: press keys.")
+@click.option("--say", "-s", multiple=True, help="Scripted: say this.")
+@click.option("--silence", is_flag=True, multiple=True, help="Scripted: say nothing.")
+@click.option("--record", type=int, multiple=True, help="Scripted: speak N seconds after the beep.")
+@click.option("--answer", multiple=True, help="Scripted: the secretary picks up and presses KEY.")
+@click.option("--no-answer", is_flag=True, multiple=True, help="Scripted: nobody picks up.")
+@click.option("--busy", is_flag=True, multiple=True, help="Scripted: every line is busy.")
+@click.option("--hold", is_flag=True, multiple=True, help="Scripted: wait 30 s in the queue.")
+@click.option("--hangup", is_flag=True, help="Scripted: hang up at that point.")
+def call(
+    caller: str,
+    called: str | None,
+    url: str,
+    at: str | None,
+    in_process: bool,
+    line: bool,
+    **script_options: Any,
+) -> None:
+    """A local phone: call the practice as Twilio would, interactively or from a script.
+
+    Scripted inputs are played in the order given, e.g.
+    ``callcenter call --from +33612345678 --press 3 --answer 1``.
+    """
+    from callcenter.phone.terminal import run_call, script_from_argv, script_from_options
+
+    settings = _settings()
+    if at:
+        try:
+            settings = dataclasses.replace(settings, now=parse_now(at))
+        except SettingsError as exc:
+            _fail(str(exc))
+    # Click gives each option's values apart; the order between them lives in argv.
+    argv = sys.argv[sys.argv.index("call") + 1 :] if "call" in sys.argv else []
+    script = script_from_argv(argv) or script_from_options(script_options)
+    voice_path = "/twilio/queue/agent" if line else None
+    sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script, voice_path))
+
+
+def _register() -> None:
+    from callcenter.cli.data_cmd import audit_group, keys, patient, purge, worker
+    from callcenter.cli.db_cmd import db_group
+    from callcenter.cli.digest_cmd import digest
+    from callcenter.cli.users_cmd import users
+
+    for command in (keys, audit_group, purge, patient, worker, digest, db_group, users):
+        main.add_command(command)
+    from callcenter.cli.appointments_cmd import appointments  # issue 5
+
+    main.add_command(appointments)
+
+
+_register()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Configuration: instance settings, practices, staff, schedules, the recordings policy, prompts."""

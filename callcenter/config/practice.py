@@ -1,0 +1,342 @@
+"""Practices: one YAML file each in ``$CALLCENTER_HOME/practices/``.
+
+The called number (``To``) selects the practice.  Files are read and validated
+once at start-up and held in memory, so the fallback answer and the error path
+can still name the practice and ring its secretaries with the database down.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_lib
+import yaml
+
+from callcenter.config.schedules import BookingRules, parse_rules
+from callcenter.config.staff import (
+    Doctor,
+    OnCallShift,
+    Secretary,
+    StaffError,
+    on_call_doctor,
+    on_duty,
+    parse_doctors,
+    parse_hours,
+    parse_rota,
+    parse_secretaries,
+)
+from callcenter.core.phone_numbers import normalize
+
+
+class PracticeError(Exception):
+    """A practice file is invalid; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Practice:
+    id: str
+    name: str
+    number: str
+    language: str = "fr-FR"
+    voice: str = "Polly.Lea-Neural"
+    timezone: str = "Europe/Paris"
+    hours: dict[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+    holiday_country: str | None = "FR"
+    closures: frozenset[date] = frozenset()
+    secretaries: tuple[Secretary, ...] = ()
+    doctors: tuple[Doctor, ...] = ()
+    on_call: tuple[OnCallShift, ...] = ()
+    instructions: str = ""  # for the secretaries: a short text per practice
+    transfer_mode: str = "simultaneous"
+    ring_seconds: int = 20
+    present_caller: bool = False  # secretaries see the caller's number, else the practice's
+    queue_size: int = 10  # callers who may wait for a busy secretariat (0: no queue)
+    minutes_per_caller: int = 3  # for the expected wait announced in the queue
+    hold_music: str | None = None  # an https URL played while waiting; silence otherwise
+    calls_per_minute: int = 10  # from one number; more are turned away politely (0: no limit)
+    # The identification guard: this many wrong dates of birth for one number
+    # within an hour lock identification for that number this long (a person
+    # still answers).  The defaults are callcenter.identification's.
+    identification_failures: int = 5
+    identification_lock_minutes: int = 60
+    # The practice's S/MIME signing certificate and key: doctors tell real digests from forged.
+    signing_certificate: Path | None = None
+    signing_key: Path | None = None
+    flows_dir: Path | None = None
+    start_flow: str = "main"
+    prompts: dict[str, str] = field(default_factory=dict)
+    # Bits of the phone blind index: about log2(patients) - 1, so that a lookup
+    # returns a few candidates and the index never tells which rows share a
+    # number (SECURITY.md §2).
+    blind_index_bits: int = 12
+    # -- appointments (issue 5): schedules, kinds, horizon; None: no booking by phone
+    appointments: BookingRules | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def opening_status(self, now: datetime) -> str:
+        """``open``, ``lunch`` (between two sessions of the day), ``closed`` or ``holiday``."""
+        local = now.astimezone(self.tz)
+        if local.date() in self.closures or self._is_holiday(local.date()):
+            return "holiday"
+        sessions = self.hours.get(local.weekday(), ())
+        clock = local.time()
+        for start, end in sessions:
+            if start <= clock < end:
+                return "open"
+        if sessions and sessions[0][0] <= clock < sessions[-1][1]:
+            return "lunch"
+        return "closed"
+
+    def on_call_doctor(self, now: datetime) -> Doctor | None:
+        """The doctor on call at this moment, per the rota."""
+        return on_call_doctor(self.on_call, self.doctors, now.astimezone(self.tz))
+
+    def secretaries_on_duty(self, now: datetime) -> list[Secretary]:
+        """Secretaries working now: their own hours, or the practice's opening hours."""
+        is_open = self.opening_status(now) == "open"
+        return on_duty(self.secretaries, is_open, now.astimezone(self.tz))
+
+    def next_opening(self, now: datetime) -> datetime | None:
+        """The next moment the practice opens, within two weeks, or ``None``."""
+        local = now.astimezone(self.tz)
+        for offset in range(15):
+            day = local.date() + timedelta(days=offset)
+            if day in self.closures or self._is_holiday(day):
+                continue
+            for start, _end in self.hours.get(day.weekday(), ()):
+                moment = datetime.combine(day, start, tzinfo=self.tz)
+                if moment > local:
+                    return moment
+        return None
+
+    def closed_on(self, day: date) -> bool:
+        """A closure or a public holiday: no appointment that day (issue 5)."""
+        return day in self.closures or self._is_holiday(day)
+
+    def _is_holiday(self, day: date) -> bool:
+        if not self.holiday_country:
+            return False
+        return day in _holidays(self.holiday_country, day.year)
+
+
+@functools.cache
+def _holidays(country: str, year: int) -> frozenset[date]:
+    """A country's public holidays for a year: built once (it costs ~1 ms), asked every call."""
+    return frozenset(holidays_lib.country_holidays(country, years=year))
+
+
+def _fail(path: Path, where: str, message: str) -> PracticeError:
+    return PracticeError(f"{path.name}: {where}: {message}")
+
+
+def _phone(path: Path, where: str, value: Any) -> str:
+    number = normalize(str(value)) if value is not None else None
+    if number is None:
+        raise _fail(path, where, f"{value!r} is not a valid phone number")
+    return number
+
+
+def _staff_phone(where: str, value: Any) -> str:
+    number = normalize(str(value)) if value is not None else None
+    if number is None:
+        raise StaffError(where, f"{value!r} is not a valid phone number")
+    return number
+
+
+def load_practice(path: Path) -> Practice:
+    """Read and validate one practice file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PracticeError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(raw, dict):
+        raise PracticeError(f"{path.name}: must be a mapping")
+    for key in ("id", "name", "number"):
+        if not raw.get(key):
+            raise _fail(path, key, "is required")
+    timezone = str(raw.get("timezone", "Europe/Paris"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(path, "timezone", f"{timezone!r} is not a time zone") from None
+    country = raw.get("holidays", "FR")
+    if country:
+        try:
+            holidays_lib.country_holidays(str(country))
+        except NotImplementedError:
+            raise _fail(path, "holidays", f"{country!r} is not a supported country") from None
+    closures = set()
+    for i, value in enumerate(raw.get("closures") or []):
+        if not isinstance(value, date):
+            raise _fail(path, f"closures[{i}]", f"{value!r} is not a date (YYYY-MM-DD)")
+        closures.add(value)
+    transfer = raw.get("transfer") or {}
+    if not isinstance(transfer, dict):
+        raise _fail(path, "transfer", "must be a mapping (mode, ring_seconds)")
+    mode = transfer.get("mode", "simultaneous")
+    if mode not in ("simultaneous", "sequential"):
+        raise _fail(path, "transfer.mode", "must be 'simultaneous' or 'sequential'")
+    ring = transfer.get("ring_seconds", 20)
+    if not isinstance(ring, int) or not 5 <= ring <= 120:
+        raise _fail(path, "transfer.ring_seconds", "must be a whole number from 5 to 120")
+    present = transfer.get("caller_id", "practice")
+    if present not in ("practice", "caller"):
+        raise _fail(path, "transfer.caller_id", "must be 'practice' or 'caller'")
+    unknown = set(transfer) - {"mode", "ring_seconds", "caller_id", "queue"}
+    if unknown:
+        raise _fail(path, f"transfer.{sorted(unknown)[0]}", "unknown field")
+    queue = _queue_settings(path, transfer.get("queue"))
+    prompts = raw.get("prompts") or {}
+    if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
+        raise _fail(path, "prompts", "must map prompt keys to texts")
+    bits = raw.get("blind_index_bits", 12)
+    if not isinstance(bits, int) or isinstance(bits, bool) or not 8 <= bits <= 20:
+        raise _fail(path, "blind_index_bits", "must be a whole number from 8 to 20")
+    flows_dir = raw.get("flows_dir")
+    if flows_dir is not None:
+        flows_dir = (path.parent / str(flows_dir)).resolve()
+        if not flows_dir.is_dir():
+            raise _fail(path, "flows_dir", f"{flows_dir} is not a folder")
+    try:
+        hours = parse_hours("hours", raw["hours"]) if raw.get("hours") is not None else {}
+        doctors = parse_doctors(raw.get("doctors"), _staff_phone, path.parent)
+        secretaries = parse_secretaries(raw.get("secretaries"), _staff_phone)
+        rota = parse_rota(raw.get("on_call"), doctors)
+        appointments = parse_rules(raw.get("appointments"), [d.id for d in doctors])
+    except StaffError as exc:
+        raise PracticeError(f"{path.name}: {exc}") from None
+    limits = _limits(path, raw.get("limits"))
+    signing = raw.get("signing") or {}
+    if not isinstance(signing, dict) or set(signing) - {"certificate", "key"}:
+        raise _fail(path, "signing", "must be a mapping with 'certificate' and 'key' (file paths)")
+    if bool(signing.get("certificate")) != bool(signing.get("key")):
+        raise _fail(path, "signing", "needs both 'certificate' and 'key'")
+    instructions = raw.get("instructions") or ""
+    if not isinstance(instructions, str) or len(instructions) > 500:
+        raise _fail(path, "instructions", "must be a short text (500 characters at most)")
+    return Practice(
+        id=str(raw["id"]),
+        name=str(raw["name"]),
+        number=_phone(path, "number", raw["number"]),
+        language=str(raw.get("language", "fr-FR")),
+        voice=str(raw.get("voice", "Polly.Lea-Neural")),
+        timezone=timezone,
+        hours=hours,
+        holiday_country=str(country) if country else None,
+        closures=frozenset(closures),
+        secretaries=secretaries,
+        doctors=doctors,
+        on_call=rota,
+        instructions=instructions,
+        transfer_mode=mode,
+        ring_seconds=ring,
+        present_caller=present == "caller",
+        calls_per_minute=limits["calls_per_minute"],
+        identification_failures=limits["identification_failures"],
+        identification_lock_minutes=limits["identification_lock_minutes"],
+        signing_certificate=(path.parent / str(signing["certificate"])).resolve()
+        if signing.get("certificate")
+        else None,
+        signing_key=(path.parent / str(signing["key"])).resolve() if signing.get("key") else None,
+        **queue,
+        flows_dir=flows_dir,
+        start_flow=str(raw.get("start_flow", "main")),
+        prompts={str(k): v for k, v in prompts.items()},
+        blind_index_bits=bits,
+        appointments=appointments,
+    )
+
+
+#: ``limits`` fields: (default, lowest, highest, what the error says besides the range).
+LIMITS = {
+    "calls_per_minute": (10, 0, 600, " (0: no limit)"),
+    "identification_failures": (5, 1, 20, ""),
+    "identification_lock_minutes": (60, 1, 1440, ""),
+}
+
+
+def _limits(path: Path, raw: Any) -> dict[str, int]:
+    """``limits``: calls per minute from one number, and the identification guard."""
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise _fail(path, "limits", f"must be a mapping ({', '.join(LIMITS)})")
+    unknown = set(raw) - set(LIMITS)
+    if unknown:
+        raise _fail(path, f"limits.{sorted(map(str, unknown))[0]}", "unknown field")
+    values = {}
+    for key, (default, lowest, highest, note) in LIMITS.items():
+        value = raw.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= highest:
+            message = f"must be a whole number from {lowest} to {highest}{note}"
+            raise _fail(path, f"limits.{key}", message)
+        values[key] = value
+    return values
+
+
+def _queue_settings(path: Path, raw: Any) -> dict[str, Any]:
+    """``transfer.queue``: size, minutes_per_caller, hold_music."""
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise _fail(path, "transfer.queue", "must be a mapping (size, minutes_per_caller, ...)")
+    unknown = set(raw) - {"size", "minutes_per_caller", "hold_music"}
+    if unknown:
+        raise _fail(path, f"transfer.queue.{sorted(unknown)[0]}", "unknown field")
+    size, minutes = raw.get("size", 10), raw.get("minutes_per_caller", 3)
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= 100:
+        raise _fail(path, "transfer.queue.size", "must be a whole number from 0 to 100")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
+        where = "transfer.queue.minutes_per_caller"
+        raise _fail(path, where, "must be a whole number from 1 to 60")
+    music = raw.get("hold_music")
+    if music is not None and (not isinstance(music, str) or not music.startswith("https://")):
+        raise _fail(path, "transfer.queue.hold_music", "must be an https:// URL")
+    return {"queue_size": size, "minutes_per_caller": minutes, "hold_music": music}
+
+
+class PracticeDirectory:
+    """Every practice of the instance, found by id or by its called number."""
+
+    def __init__(self, practices: list[Practice]) -> None:
+        self._by_id: dict[str, Practice] = {}
+        self._by_number: dict[str, Practice] = {}
+        for practice in practices:
+            if practice.id in self._by_id:
+                raise PracticeError(f"practice id {practice.id!r} is used twice")
+            if practice.number in self._by_number:
+                raise PracticeError(f"practice number of {practice.id!r} is used twice")
+            self._by_id[practice.id] = practice
+            self._by_number[practice.number] = practice
+
+    @classmethod
+    def load(cls, folder: Path) -> PracticeDirectory:
+        files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        return cls([load_practice(path) for path in files])
+
+    def __iter__(self) -> Iterator[Practice]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def by_id(self, practice_id: str) -> Practice | None:
+        return self._by_id.get(practice_id)
+
+    def by_number(self, called: str | None) -> Practice | None:
+        number = normalize(called) if called else None
+        return self._by_number.get(number) if number else None
+
+    def desks_of(self, phone: str | None) -> list[tuple[Practice, Secretary]]:
+        """The practices a secretary calling from ``phone`` answers for (one entry each)."""
+        number = normalize(phone) if phone else None
+        if number is None:
+            return []
+        return [(p, s) for p in self for s in p.secretaries if s.phone == number]

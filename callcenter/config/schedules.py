@@ -1,0 +1,289 @@
+"""Doctors' consultation schedules and the free slots they leave.
+
+Read from the practice file's ``appointments:`` section with precise errors
+(each names its field), then used by pure functions: :func:`free_slots` is a
+function of the schedule, the cells already taken and ``now``, so it is
+tested without a database or a clock.
+
+A doctor's week is cut into cells of ``slot_minutes`` from the start of each
+session; an appointment of a kind lasting ``minutes`` (a multiple of the
+cell) holds that many consecutive cells inside one session.  Holding cells,
+not start times, is what makes a 40-minute first consultation and a
+20-minute one unable to overlap (see :mod:`callcenter.appointments.booking`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callcenter.config.staff import Sessions, StaffError, parse_clock, parse_hours
+
+MORNING_ENDS = time(12, 0)  # "matin" is before noon, "après-midi" from noon
+HALVES = ("morning", "afternoon")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of appointment ("consultation", "premiere-consultation") and its length."""
+
+    id: str
+    minutes: int
+    new_patients: bool = False  # the kind booked for a patient registered during the call
+
+
+@dataclass(frozen=True)
+class DoctorSchedule:
+    doctor_id: str
+    slot_minutes: int
+    week: dict[int, Sessions]
+    kinds: tuple[str, ...]
+    absences: tuple[tuple[date, date], ...] = ()  # inclusive ranges
+
+    def absent(self, day: date) -> bool:
+        return any(first <= day <= last for first, last in self.absences)
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    """The practice's ``appointments:`` section, validated."""
+
+    doctors: dict[str, DoctorSchedule]  # in the order of the practice's doctors: key 1 first
+    kinds: dict[str, Kind]
+    horizon_days: int = 30
+    min_notice: timedelta = timedelta(hours=2)
+    offer_count: int = 3
+    sms_confirmation: bool = False
+    sms_reminder: bool = False
+    reminder_time: time = time(18, 0)  # the day before, practice time
+    ics_patient_names: bool = False
+    default_kind: str = "consultation"
+
+    def kind_for(self, doctor: DoctorSchedule, new_patient: bool) -> Kind:
+        """The kind booked by phone: the new-patient kind for someone just registered."""
+        if new_patient:
+            for kind_id in doctor.kinds:
+                if self.kinds[kind_id].new_patients:
+                    return self.kinds[kind_id]
+        if self.default_kind in doctor.kinds:
+            return self.kinds[self.default_kind]
+        return self.kinds[doctor.kinds[0]]
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    """What the caller asked for: later slots, a given day, a half-day."""
+
+    after: datetime | None = None  # only slots starting strictly after this
+    day: date | None = None
+    half: str | None = None  # "morning" | "afternoon"
+
+
+# -- reading the practice file ----------------------------------------------------
+SECTION = "appointments"
+_FIELDS = {"horizon_days", "min_notice_minutes", "offer", "kinds", "doctors", "sms_confirmation",
+           "sms_reminder", "reminder_time", "ics_patient_names", "default_kind"}  # fmt: skip
+_DOCTOR_FIELDS = {"slot_minutes", "kinds", "week", "absences"}
+
+
+def _int(where: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise StaffError(where, f"must be a whole number from {low} to {high}")
+    return value
+
+
+def _bool(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise StaffError(where, "must be true or false")
+    return value
+
+
+def _unknown(where: str, item: Mapping[str, Any], known: Collection[str]) -> None:
+    extra = sorted(set(item) - set(known))
+    if extra:
+        raise StaffError(f"{where}.{extra[0]}", "unknown field")
+
+
+def _kinds(where: str, raw: Any) -> dict[str, Kind]:
+    if raw is None:
+        return {"consultation": Kind("consultation", 20)}
+    if not isinstance(raw, dict) or not raw:
+        raise StaffError(where, "must map kind names to {minutes: N}")
+    kinds: dict[str, Kind] = {}
+    for name, spec in raw.items():
+        at = f"{where}.{name}"
+        if not isinstance(spec, dict):
+            raise StaffError(at, "must be a mapping (minutes, new_patients)")
+        _unknown(at, spec, {"minutes", "new_patients"})
+        minutes = _int(f"{at}.minutes", spec.get("minutes"), 5, 240)
+        new = _bool(f"{at}.new_patients", spec.get("new_patients", False))
+        kinds[str(name)] = Kind(str(name), minutes, new)
+    return kinds
+
+
+def _absences(where: str, raw: Any) -> tuple[tuple[date, date], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise StaffError(where, "must be a list of dates or {from: DATE, to: DATE}")
+    ranges = []
+    for i, item in enumerate(raw):
+        at = f"{where}[{i}]"
+        if isinstance(item, date) and not isinstance(item, datetime):
+            ranges.append((item, item))
+            continue
+        if not isinstance(item, dict):
+            raise StaffError(at, f"{item!r} is not a date (YYYY-MM-DD) or {{from, to}}")
+        _unknown(at, item, {"from", "to"})
+        first, last = item.get("from"), item.get("to")
+        for key, value in (("from", first), ("to", last)):
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise StaffError(f"{at}.{key}", f"{value!r} is not a date (YYYY-MM-DD)")
+        assert isinstance(first, date) and isinstance(last, date)
+        if last < first:
+            raise StaffError(f"{at}.to", "is before 'from'")
+        ranges.append((first, last))
+    return tuple(ranges)
+
+
+def _doctor(where: str, doctor_id: str, raw: Any, kinds: dict[str, Kind]) -> DoctorSchedule:
+    if not isinstance(raw, dict):
+        raise StaffError(where, "must be a mapping (slot_minutes, kinds, week, absences)")
+    _unknown(where, raw, _DOCTOR_FIELDS)
+    slot = _int(f"{where}.slot_minutes", raw.get("slot_minutes", 20), 5, 120)
+    if raw.get("week") is None:
+        raise StaffError(f"{where}.week", "is required (weekday: ['HH:MM-HH:MM', ...])")
+    week = parse_hours(f"{where}.week", raw["week"])
+    names = raw.get("kinds", list(kinds))
+    if not isinstance(names, list) or not names:
+        raise StaffError(f"{where}.kinds", "must be a non-empty list of kind names")
+    for i, name in enumerate(names):
+        if name not in kinds:
+            raise StaffError(f"{where}.kinds[{i}]", f"{name!r} is not a kind of appointments.kinds")
+        if kinds[name].minutes % slot:
+            raise StaffError(
+                f"{where}.kinds[{i}]",
+                f"{name} lasts {kinds[name].minutes} min, not a multiple of slot_minutes ({slot})",
+            )
+    return DoctorSchedule(doctor_id, slot, week, tuple(str(n) for n in names),
+                          _absences(f"{where}.absences", raw.get("absences")))  # fmt: skip
+
+
+def parse_rules(raw: Any, doctor_ids: Collection[str]) -> BookingRules | None:
+    """The ``appointments:`` section, or None when the practice books no appointment by phone.
+
+    Raises :class:`StaffError` naming the field (``appointments.doctors.dr-x.week.monday[0]``).
+    """
+    if raw is None:
+        return None
+    where = SECTION
+    if not isinstance(raw, dict):
+        raise StaffError(where, "must be a mapping (doctors, kinds, horizon_days, ...)")
+    _unknown(where, raw, _FIELDS)
+    kinds = _kinds(f"{where}.kinds", raw.get("kinds"))
+    doctors_raw = raw.get("doctors")
+    if not isinstance(doctors_raw, dict) or not doctors_raw:
+        raise StaffError(f"{where}.doctors", "must map doctors' ids to their weekly schedule")
+    doctors = {}
+    for doctor_id, spec in doctors_raw.items():
+        if str(doctor_id) not in doctor_ids:
+            raise StaffError(f"{where}.doctors.{doctor_id}", "is not the id of a doctor (doctors:)")
+        doctors[str(doctor_id)] = _doctor(
+            f"{where}.doctors.{doctor_id}", str(doctor_id), spec, kinds
+        )
+    # Keys follow the practice's list of doctors, whatever order the mapping has.
+    doctors = {d: doctors[d] for d in doctor_ids if d in doctors}
+    default = str(
+        raw.get("default_kind", "consultation" if "consultation" in kinds else next(iter(kinds)))
+    )
+    if default not in kinds:
+        raise StaffError(
+            f"{where}.default_kind", f"{default!r} is not a kind of appointments.kinds"
+        )
+    reminder = parse_clock(f"{where}.reminder_time", raw.get("reminder_time", "18:00"))
+    assert reminder is not None
+    return BookingRules(
+        doctors=doctors,
+        kinds=kinds,
+        horizon_days=_int(f"{where}.horizon_days", raw.get("horizon_days", 30), 1, 365),
+        min_notice=timedelta(
+            minutes=_int(
+                f"{where}.min_notice_minutes", raw.get("min_notice_minutes", 120), 0, 20160
+            )
+        ),
+        offer_count=_int(f"{where}.offer", raw.get("offer", 3), 1, 3),
+        sms_confirmation=_bool(f"{where}.sms_confirmation", raw.get("sms_confirmation", False)),
+        sms_reminder=_bool(f"{where}.sms_reminder", raw.get("sms_reminder", False)),
+        reminder_time=reminder,
+        ics_patient_names=_bool(f"{where}.ics_patient_names", raw.get("ics_patient_names", False)),
+        default_kind=default,
+    )
+
+
+# -- free slots -------------------------------------------------------------------------
+def cells(start: datetime, minutes: int, slot_minutes: int) -> list[datetime]:
+    """The grid cells (UTC starts) an appointment of ``minutes`` starting at ``start`` holds."""
+    first = start.astimezone(UTC)
+    return [first + timedelta(minutes=m) for m in range(0, minutes, slot_minutes)]
+
+
+def booking_window(rules: BookingRules, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The earliest start a caller may book (minimum notice) and the end of the horizon."""
+    last_day = now.astimezone(tz).date() + timedelta(days=rules.horizon_days)
+    return now + rules.min_notice, datetime.combine(last_day + timedelta(days=1), time(0), tz)
+
+
+def free_slots(
+    rules: BookingRules,
+    doctor: DoctorSchedule,
+    kind: Kind,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    closed: Callable[[date], bool],
+    taken: Collection[datetime],
+    query: SlotQuery = SlotQuery(),  # frozen: never mutated
+    limit: int = 3,
+) -> list[datetime]:
+    """The first ``limit`` free starts (practice time) for ``kind`` that match ``query``.
+
+    A start is free when it lies within the booking window, on a day the
+    practice is open (``closed`` says which are not: closures, public holidays)
+    and the doctor present, and every cell the appointment would hold lies in
+    the same session and is not in ``taken`` (UTC cell starts).
+    """
+    earliest, end = booking_window(rules, now, tz)
+    taken_set = {t.astimezone(UTC) for t in taken}
+    day = max(earliest.astimezone(tz).date(), query.day or date.min)
+    last_day = (end - timedelta(days=1)).date()
+    if query.day is not None:
+        last_day = min(last_day, query.day)
+    found: list[datetime] = []
+    step = timedelta(minutes=doctor.slot_minutes)
+    length = timedelta(minutes=kind.minutes)
+    while day <= last_day and len(found) < limit:
+        if not closed(day) and not doctor.absent(day):
+            for session_start, session_end in doctor.week.get(day.weekday(), ()):
+                start = datetime.combine(day, session_start, tz)
+                stop = datetime.combine(day, session_end, tz)
+                while start + length <= stop and len(found) < limit:
+                    if _wanted(start, earliest, query) and not any(
+                        c in taken_set for c in cells(start, kind.minutes, doctor.slot_minutes)
+                    ):
+                        found.append(start)
+                    start += step
+        day += timedelta(days=1)
+    return found
+
+
+def _wanted(start: datetime, earliest: datetime, query: SlotQuery) -> bool:
+    if start < earliest or (query.after is not None and start <= query.after):
+        return False
+    if query.half == "morning":
+        return start.time() < MORNING_ENDS
+    if query.half == "afternoon":
+        return start.time() >= MORNING_ENDS
+    return True

@@ -1,0 +1,195 @@
+"""Instance settings: loaded once, typed and strict.
+
+The instance folder (``$CALLCENTER_HOME``, default ``./instance``) holds
+``settings.yaml``; the environment overrides it.  A missing or invalid value
+raises :class:`SettingsError` whose message is one line naming the setting, so
+start-up stops before any call is answered rather than failing mid-call.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from callcenter.core.mailer import MailSettingsError, SmtpSettings, smtp_settings
+
+#: The flows and prompt catalogue shipped with the project.
+DEFAULT_FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[2] / "recordings_policy.yaml"
+
+SETTINGS_FILE = "settings.yaml"
+LOG_FORMATS = ("console", "json")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it in one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    public_base_url: str | None = None
+    # Reverse proxies in front of the server whose X-Forwarded-* headers are
+    # believed (TRUSTED_PROXIES); 0: those headers are ignored.
+    trusted_proxies: int = 0
+    flows_dir: Path = DEFAULT_FLOWS_DIR
+    log_format: str = "console"
+    now: datetime | None = None
+    policy_file: Path = DEFAULT_POLICY_FILE
+    twilio_api_base: str | None = None
+    # During a rotation of the auth token at Twilio, signatures made with the
+    # previous one are still accepted (TWILIO_AUTH_TOKEN_PREVIOUS).
+    twilio_previous_token: str | None = None
+    smtp: SmtpSettings | None = None  # None: digests wait in the outbox
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def practices_dir(self) -> Path:
+        return self.home / "practices"
+
+
+def home_from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("CALLCENTER_HOME", "instance")).resolve()
+
+
+def parse_now(value: str) -> datetime:
+    """Parse ``CALLCENTER_NOW``: an ISO 8601 date-time that must carry an offset."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(
+            f"CALLCENTER_NOW: {value!r} is not an ISO 8601 date-time "
+            "(e.g. 2026-11-24T10:00:00+01:00)"
+        ) from None
+    if moment.tzinfo is None:
+        raise SettingsError(f"CALLCENTER_NOW: {value!r} needs a UTC offset (e.g. +01:00)")
+    return moment
+
+
+def _read_file(home: Path) -> dict[str, Any]:
+    path = home / SETTINGS_FILE
+    if not path.exists():
+        raise SettingsError(
+            f"{path}: no instance settings; run 'callcenter init' (or set CALLCENTER_HOME)"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: must be a mapping of setting names to values")
+    return data
+
+
+def _url(name: str, value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    assert value is not None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}: {value!r} is not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"{name}: {value!r} must not carry a query or fragment")
+    if parts.path not in ("", "/"):
+        # Webhook actions are root paths (/twilio/step…): Twilio would drop a prefix.
+        raise SettingsError(f"{name}: {value!r} must be scheme and host only, with no path")
+    return value.rstrip("/")
+
+
+def _hops(name: str, value: Any) -> int:
+    """A count of reverse-proxy hops: a whole number, 0 (the default) trusting none."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise SettingsError(
+            f"{name}: {value!r} is not a number of proxies "
+            "(a whole number, 0 to ignore X-Forwarded-* headers)"
+        )
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read ``settings.yaml`` from the instance folder, then apply the environment."""
+    env: dict[str, str] = dict(os.environ if environ is None else environ)
+    home = home_from_env(env)
+    data = _read_file(home)
+
+    def pick(env_name: str, key: str, default: Any = None) -> Any:
+        # Values read from secret files often end with a newline: strip it, or
+        # every signature would be computed with it.
+        value = env[env_name] if env.get(env_name) else data.get(key, default)
+        return value.strip() if isinstance(value, str) else value
+
+    def secret(env_name: str, key: str) -> Any:
+        """A secret from the environment, a file named by ``<NAME>_FILE``, or settings."""
+        path = env.get(f"{env_name}_FILE")
+        if path and not env.get(env_name):
+            try:
+                return Path(path).read_text(encoding="utf-8").strip()
+            except OSError:
+                raise SettingsError(f"{env_name}_FILE: cannot read {path}") from None
+        return pick(env_name, key)
+
+    database_url = secret("DATABASE_URL", "database_url") or f"sqlite:///{home / 'callcenter.db'}"
+    sid = pick("TWILIO_ACCOUNT_SID", "twilio_account_sid")
+    token = secret("TWILIO_AUTH_TOKEN", "twilio_auth_token")
+    previous = secret("TWILIO_AUTH_TOKEN_PREVIOUS", "twilio_auth_token_previous")
+    if not sid or not isinstance(sid, str) or not sid.startswith("AC"):
+        raise SettingsError("TWILIO_ACCOUNT_SID: missing or not an account SID (AC…)")
+    if not token or not isinstance(token, str):
+        raise SettingsError("TWILIO_AUTH_TOKEN: missing")
+    log_format = pick("CALLCENTER_LOG_FORMAT", "log_format", "console")
+    if log_format not in LOG_FORMATS:
+        raise SettingsError(f"log_format: {log_format!r} is not one of {', '.join(LOG_FORMATS)}")
+    flows_dir = Path(pick("CALLCENTER_FLOWS", "flows_dir", DEFAULT_FLOWS_DIR))
+    if not flows_dir.is_absolute():
+        flows_dir = (home / flows_dir).resolve()
+    if not flows_dir.is_dir():
+        raise SettingsError(f"flows_dir: {flows_dir} is not a folder")
+    now = parse_now(env["CALLCENTER_NOW"]) if env.get("CALLCENTER_NOW") else None
+    policy_file = Path(pick("CALLCENTER_POLICY", "policy_file", DEFAULT_POLICY_FILE))
+    if not policy_file.is_absolute():
+        policy_file = (home / policy_file).resolve()
+    try:
+        smtp = smtp_settings(data.get("smtp"), env, home)
+    except MailSettingsError as exc:
+        raise SettingsError(str(exc)) from None
+    known = {
+        "smtp",
+        "policy_file",
+        "twilio_api_base",
+        "database_url",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_auth_token_previous",
+        "public_base_url",
+        "trusted_proxies",
+        "flows_dir",
+        "log_format",
+    }
+    return Settings(
+        home=home,
+        database_url=str(database_url),
+        twilio_account_sid=sid,
+        twilio_auth_token=token,
+        public_base_url=_url("PUBLIC_BASE_URL", pick("PUBLIC_BASE_URL", "public_base_url")),
+        trusted_proxies=_hops("TRUSTED_PROXIES", pick("TRUSTED_PROXIES", "trusted_proxies", 0)),
+        flows_dir=flows_dir,
+        log_format=log_format,
+        now=now,
+        policy_file=policy_file,
+        twilio_api_base=_url("TWILIO_API_BASE", pick("TWILIO_API_BASE", "twilio_api_base")),
+        smtp=smtp,
+        twilio_previous_token=str(previous) if previous else None,
+        extra={k: v for k, v in data.items() if k not in known},
+    )

@@ -1,0 +1,1 @@
+"""Doctors' digests: what happened on the line, signed and encrypted."""

@@ -1,0 +1,1 @@
+"""The voice menu: flows of nodes run on calls, answered with TwiML."""

@@ -1,0 +1,300 @@
+"""Running flows on calls: the domain behind the voice webhooks.
+
+It knows nothing of Flask.  Each request of a call carries a sequence
+number; the answer to it is stored with the call's new state in one
+transaction under a unique (call, seq) key, so a request Twilio retries finds
+the first answer and changes nothing twice (DESIGN.md rule 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from callcenter.calls import repository
+from callcenter.calls.models import Call, QueueEntry
+from callcenter.config.practice import Practice, PracticeDirectory
+from callcenter.config.prompts import Catalogue
+from callcenter.core.phone_numbers import normalize
+from callcenter.ivr.fallback import SafeAnswers
+from callcenter.ivr.loader import MAX_CHAIN, FlowSet
+from callcenter.ivr.nodes.base import CallContext, FlowError, Node
+from callcenter.ivr.nodes.waiting import QueueDesk
+from callcenter.ivr.runtime import PracticeRuntime, call_context
+from callcenter.ivr.twiml import Reply, Voice
+from callcenter.messages.models import Message
+from callcenter.security.crypto import FieldCipher
+
+__all__ = ["Answer", "CallEngine", "PracticeRuntime"]
+
+MAX_REQUESTS = 80  # answers in one call; a booking takes about twenty
+TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """TwiML and what the log line may say about it (no personal data)."""
+
+    twiml: str
+    node: str = ""
+    outcome: str = ""
+
+
+class CallEngine:
+    def __init__(
+        self,
+        practices: PracticeDirectory,
+        runtimes: Mapping[str, PracticeRuntime],
+        default_catalogue: Catalogue,
+        cipher: FieldCipher,
+    ) -> None:
+        self.cipher = cipher
+        self.practices = practices
+        self.runtimes = dict(runtimes)
+        self.safe = SafeAnswers(practices, self.runtimes, default_catalogue)
+        self.queue = QueueDesk(practices, self.runtimes, cipher, default_catalogue)
+
+    # -- calls -------------------------------------------------------------
+    def incoming(self, session: Session, params: Mapping[str, str], now: datetime) -> Answer:
+        """A new call: pick the practice by the called number and start its flows."""
+        call_sid = params["CallSid"]
+        known = repository.call_by_sid(session, call_sid)
+        if known is not None:
+            return self._replay(session, known, 0)
+        practice = self.practices.by_number(params.get("To"))
+        if practice is None:
+            return Answer(self.safe.unknown_number(), outcome="unknown-number")
+        runtime = self.runtimes[practice.id]
+        flow = runtime.flows.flows[practice.start_flow]
+        caller = normalize(params.get("From"))
+        index = (
+            self.cipher.phone_index(caller, practice=practice.id, bits=practice.blind_index_bits)
+            if caller
+            else None
+        )
+        throttled = self._too_many_calls(session, practice, caller, index, now)
+        call = Call(
+            practice_id=practice.id,
+            call_sid=call_sid,
+            caller=caller,
+            caller_index=index,
+            started_at=now,
+            flow=flow.name,
+            node=flow.start,
+            seq=0,
+            state={},
+        )
+        ctx = CallContext(
+            practice,
+            runtime.catalogue,
+            call,
+            now,
+            params,
+            seq=0,
+            session=session,
+            notice=runtime.notice,
+            transcription=runtime.transcription,
+            public_base_url=runtime.public_base_url,
+        )
+        reply = Reply(runtime.voice)
+        if throttled:
+            # Still told where to turn in a life-threatening emergency, and kept
+            # (outcome "throttled") so the count goes on while the calls go on.
+            call.outcome = "throttled"
+            reply.say(ctx.text("emergency_advice"), ctx.text("throttled")).hangup()
+        else:
+            self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
+        return self._store(session, call, 0, reply, now)
+
+    @staticmethod
+    def _too_many_calls(
+        session: Session, practice: Practice, caller: str | None, index: int | None, now: datetime
+    ) -> bool:
+        """More than the practice allows from this number in the last minute.
+
+        The blind index narrows the calls to a few candidates; their numbers are
+        decrypted and compared, so two numbers sharing a bucket never throttle
+        each other.
+        """
+        if not practice.calls_per_minute or caller is None or index is None:
+            return False
+        recent = session.scalars(
+            select(Call).where(
+                Call.practice_id == practice.id,
+                Call.caller_index == index,
+                Call.started_at > now - timedelta(minutes=1),
+            )
+        )
+        return sum(1 for c in recent if c.caller == caller) >= practice.calls_per_minute
+
+    def step(self, session: Session, params: Mapping[str, str], seq: int, now: datetime) -> Answer:
+        """Twilio's request back to the waiting node (Gather, Record or Dial action)."""
+        call = repository.call_by_sid(session, params["CallSid"])
+        if call is None or call.practice_id not in self.runtimes:
+            # Not a call we know (or its practice left): route it to people.
+            practice = self.practices.by_number(params.get("To"))
+            return Answer(self.safe.reach_someone(practice), outcome="unknown-call")
+        if repository.step(session, call.id, seq) is not None or seq != call.seq:
+            return self._replay(session, call, seq)
+        runtime = self.runtimes[call.practice_id]
+        if seq >= MAX_REQUESTS:
+            # However the flows are written, a call never loops for ever: after
+            # this many answers it leaves the flows for a person or a message.
+            return Answer(self.safe.reach_someone(runtime.practice), outcome="too-long")
+        ctx = CallContext(
+            runtime.practice,
+            runtime.catalogue,
+            call,
+            now,
+            params,
+            seq=seq,
+            session=session,
+            notice=runtime.notice,
+            transcription=runtime.transcription,
+            public_base_url=runtime.public_base_url,
+        )
+        reply = Reply(runtime.voice)
+        node = runtime.flows.node(call.flow, call.node)
+        self._run(runtime.flows, ctx, reply, node, resume=True)
+        return self._store(session, call, seq, reply, now)
+
+    def status(self, session: Session, params: Mapping[str, str], now: datetime) -> str:
+        """Close the call record: its outcome, or ``ignored`` for a late, repeated or
+        unknown callback (which changes nothing)."""
+        status = params.get("CallStatus", "")
+        if status not in TERMINAL_STATUSES:
+            return "ignored"
+        duration = params.get("CallDuration", "")
+        # A plain conditional UPDATE, not the versioned row: the callback may
+        # race the call's last step (a Record action on hang-up), and Twilio
+        # does not send it again.
+        closed = session.execute(
+            update(Call)
+            .where(Call.call_sid == params.get("CallSid", ""), Call.ended_at.is_(None))
+            .values(
+                status=status,
+                ended_at=now,
+                duration=int(duration) if duration.isdigit() and len(duration) < 7 else None,
+                outcome=func.coalesce(Call.outcome, "hung-up"),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        # A caller who hung up while waiting leaves the queue even if the
+        # Enqueue action never comes.
+        session.execute(
+            update(QueueEntry)
+            .where(
+                QueueEntry.call_id.in_(
+                    select(Call.id).where(Call.call_sid == params.get("CallSid"))
+                ),
+                QueueEntry.left_at.is_(None),
+            )
+            .values(left_at=now, result="hangup")
+            .execution_options(synchronize_session=False)
+        )
+        if not closed.rowcount:  # type: ignore[attr-defined]
+            return "ignored"
+        outcome = session.scalar(select(Call.outcome).where(Call.call_sid == params.get("CallSid")))
+        return outcome or "hung-up"
+
+    # -- transfers ---------------------------------------------------------
+    def whisper(self, session: Session, call_id: str, reason: str) -> Answer:
+        """What a secretary hears before taking the call: practice first, no name or number."""
+        call = session.get(Call, call_id)
+        runtime = self.runtimes.get(call.practice_id) if call else None
+        if call is None or runtime is None:
+            return Answer(Reply(Voice()).hangup().to_xml(), outcome="whisper-unknown")
+        texts = [*call_context(runtime, call, reason), runtime.catalogue.text("whisper_accept")]
+        action = "/twilio/whisper/accept?" + urlencode({"call": call.id})
+        reply = Reply(runtime.voice).gather(action, texts, digits=1, speech=False, timeout=8)
+        # The redirect after the Gather comes back without digits: that is a refusal.
+        return Answer(reply.to_xml(), outcome="whisper")
+
+    def keep_fallback_message(
+        self,
+        session: Session,
+        params: Mapping[str, str],
+        practice: Practice | None,
+        now: datetime,
+    ) -> str:
+        """Store a message recorded on the fallback path, so the digest shows it."""
+        sid = params.get("RecordingSid", "")
+        if practice is None or not (sid.startswith("RE") and len(sid) == 34):
+            return "no-recording"
+        if session.scalars(select(Message.id).where(Message.recording_sid == sid)).first():
+            return "replayed"
+        call = repository.call_by_sid(session, params.get("CallSid", ""))
+        caller = call.caller if call else normalize(params.get("From"))
+        bits = practice.blind_index_bits
+        session.add(Message(
+            practice_id=practice.id,
+            call_id=call.id if call else None,
+            callback_number=caller,
+            callback_index=self.cipher.phone_index(caller, practice=practice.id, bits=bits)
+            if caller else None,
+            urgent=call.urgent if call else False,
+            recording_sid=sid,
+            created_at=now,
+        ))  # fmt: skip
+        return "stored"
+
+    @staticmethod
+    def whisper_accept(digits: str) -> Answer:
+        """Pressing 1 bridges the call; anything else (or a voicemail) hangs up this leg."""
+        if digits == "1":
+            return Answer('<?xml version="1.0" encoding="UTF-8"?><Response />', outcome="accepted")
+        return Answer(Reply(Voice()).hangup().to_xml(), outcome="refused")
+
+    # -- internals -----------------------------------------------------------
+    def _run(
+        self, flows: FlowSet, ctx: CallContext, reply: Reply, node: Node, resume: bool
+    ) -> None:
+        ref = node.resume(ctx, reply) if resume else node.enter(ctx, reply)
+        hops = 0
+        while ref is not None:
+            hops += 1
+            if hops > MAX_CHAIN:
+                raise FlowError(node.file, node.id, None, "too many nodes without waiting")
+            target = flows.resolve(node.flow, ref)
+            if target.key != node.key:  # a node failing back to itself keeps its count
+                ctx.reset_attempts(target.key)
+            node = target
+            ctx.call.flow, ctx.call.node = node.flow, node.id
+            ref = node.enter(ctx, reply)
+        if not reply.waits and not reply.ends:
+            reply.hangup()
+
+    def _store(self, session: Session, call: Call, seq: int, reply: Reply, now: datetime) -> Answer:
+        twiml = reply.to_xml()
+        call.seq = seq + 1
+        node = f"{call.flow}.{call.node}"
+        try:
+            if call not in session:
+                session.add(call)
+            repository.add_step(session, call, seq, node, twiml, now)
+            session.flush()
+        except (IntegrityError, StaleDataError):
+            # The same request was answered meanwhile by another worker (the step
+            # key is unique and the call row is versioned by seq): use its answer.
+            session.rollback()
+            known = repository.call_by_sid(session, call.call_sid)
+            if known is None or repository.step(session, known.id, seq) is None:
+                raise  # another constraint failed: the caller gets the safe answer
+            return self._replay(session, known, seq)
+        return Answer(twiml, node=node, outcome=call.outcome or "")
+
+    def _replay(self, session: Session, call: Call, seq: int) -> Answer:
+        stored = repository.step(session, call.id, seq) or repository.last_step(session, call.id)
+        if stored is None:
+            runtime = self.runtimes.get(call.practice_id)
+            return Answer(
+                self.safe.reach_someone(runtime.practice if runtime else None), outcome="no-step"
+            )
+        return Answer(stored.twiml, node=stored.node, outcome="replayed")

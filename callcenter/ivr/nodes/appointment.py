@@ -1,0 +1,371 @@
+"""Booking by phone (DESIGN.md journey 5): choose the doctor, hear free slots, confirm.
+
+Three node types, used after ``identify`` (a booking needs the patient
+link): ``choose_doctor`` (keypad or the doctor's name by speech),
+``offer_slots`` (a few free slots spoken naturally, later ones, a given day
+or half-day) and ``confirm_booking`` (the slot again, then the booking; a
+slot taken meanwhile is said so and other slots follow).  Nothing is booked
+before the confirmation.  ``ctx.state`` keeps ids, ISO times and phases
+only, never a personal value.  Key 0 always reaches a person (``on_failure``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from callcenter.appointments import booking, sms
+from callcenter.appointments.wishes import DAY_INTENTS, keyed_day, spoken_wish
+from callcenter.config.prompts import fold
+from callcenter.config.schedules import (
+    BookingRules,
+    DoctorSchedule,
+    Kind,
+    SlotQuery,
+    booking_window,
+)
+from callcenter.config.schedules import free_slots as find_free_slots
+from callcenter.ivr.nodes.asking import (
+    PERSON_KEY,
+    SLOT_INTENTS,
+    AskingNode,
+    YesNoNode,
+    doctor_called,
+    heard,
+    hints,
+    intent,
+    rules_of,
+    say_text,
+    when,
+)
+from callcenter.ivr.nodes.base import CallContext, node_type
+from callcenter.ivr.twiml import Reply
+
+
+# -- choose the doctor ---------------------------------------------------------------------
+@node_type("choose_doctor")
+class ChooseDoctor(AskingNode):
+    """Which doctor: skipped with one doctor (or when moving); key N or the doctor's name.
+
+    ``*`` (or "peu importe") takes the doctor with the soonest free slot.
+    """
+
+    ANY_KEY = "*"
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"next", "on_failure", "max_attempts", "timeout"})
+
+    def parse(self) -> None:
+        self.next: str = self.req("next", str)
+        self.parse_common()
+
+    def targets(self) -> dict[str, str]:
+        return {"next": self.next, "on_failure": self.on_failure}
+
+    def prompts(self) -> dict[str, str]:
+        return {"question": "appt_doctor_question", "option": "appt_doctor_option",
+                "any": "appt_doctor_any"}  # fmt: skip
+
+    def intents(self) -> list[str]:
+        return ["secretary", "any_doctor"]
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        rules = rules_of(ctx)
+        if rules is None or ctx.call.patient_id is None:
+            return self.on_failure
+        if ctx.state.get("appt_moving"):
+            return self.next  # the doctor of the appointment being moved
+        doctors = list(rules.doctors)
+        if len(doctors) == 1:
+            return self._chosen(ctx, doctors[0])
+        texts = [ctx.text("appt_doctor_question")] + [
+            say_text(ctx, "appt_doctor_option", doctor=doctor_called(ctx, d), key=i)
+            for i, d in enumerate(doctors, start=1)
+        ]
+        texts.append(ctx.text("appt_doctor_any"))
+        self.ask(ctx, reply, texts, [self._surname(ctx, d) for d in doctors])
+        return None
+
+    def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        rules = rules_of(ctx)
+        if rules is None:
+            return self.on_failure
+        doctors = list(rules.doctors)
+        key, speech = heard(ctx)
+        if key == PERSON_KEY or intent(ctx, speech, ["secretary"]):
+            return self.on_failure
+        if key.isdigit() and 1 <= int(key) <= len(doctors):
+            return self._chosen(ctx, doctors[int(key) - 1])
+        if key == self.ANY_KEY or intent(ctx, speech, ["any_doctor"]):
+            return self._chosen(ctx, self._soonest(ctx, rules))
+        if speech:
+            words = set(fold(speech).split())
+            named = [d for d in doctors if self._names(ctx, d) & words]
+            if len(named) == 1:
+                return self._chosen(ctx, named[0])
+        return self.retry(ctx, reply)
+
+    @staticmethod
+    def _soonest(ctx: CallContext, rules: BookingRules) -> str:
+        """The doctor whose first free slot comes soonest (the first doctor if none has one)."""
+        new_patient = ctx.state.get("identity") == "new"
+        firsts = []
+        for doctor in rules.doctors.values():
+            kind = rules.kind_for(doctor, new_patient=new_patient)
+            found = free_slots(ctx, rules, doctor, kind, SlotQuery())
+            if found:
+                firsts.append((found[0], doctor.doctor_id))
+        return min(firsts)[1] if firsts else next(iter(rules.doctors))
+
+    def _chosen(self, ctx: CallContext, doctor_id: str) -> str:
+        ctx.remember(appt_doctor=doctor_id, appt_after=None, appt_day=None, appt_half=None)
+        return self.next
+
+    @staticmethod
+    def _names(ctx: CallContext, doctor_id: str) -> set[str]:
+        """The words that name a doctor in speech: those of their name as the file writes it.
+
+        Not their ``called`` form, whose titles ("docteur") every doctor shares.
+        """
+        doctor = next(d for d in ctx.practice.doctors if d.id == doctor_id)
+        return {w for w in fold(doctor.name).split() if len(w) > 2}
+
+    @staticmethod
+    def _surname(ctx: CallContext, doctor_id: str) -> str:
+        doctor = next(d for d in ctx.practice.doctors if d.id == doctor_id)
+        return doctor.called
+
+
+# -- offer slots ---------------------------------------------------------------------------
+@node_type("offer_slots")
+class OfferSlots(AskingNode):
+    """Speak a few free slots; 1-3 picks one, 4 later ones, 5 a given day, 6/7 a half-day.
+
+    By speech: "le premier", "autres créneaux", "jeudi matin", "le 3 décembre".
+    No free slot at all goes to ``none``.
+    """
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"next", "none", "on_failure", "max_attempts", "timeout"}
+    )
+    TEXTS: ClassVar[dict[str, str]] = {
+        "intro": "appt_offer_intro", "slot": "appt_offer_slot", "options": "appt_offer_options",
+        "day_question": "appt_day_question", "day_invalid": "appt_day_invalid",
+        "none_then": "appt_no_slot_then", "no_more": "appt_no_more", "none": "appt_no_slot",
+    }  # fmt: skip
+    OWN_INTENTS = ("more_slots", "other_day", "secretary", *SLOT_INTENTS, *DAY_INTENTS)
+
+    def parse(self) -> None:
+        self.next: str = self.req("next", str)
+        self.none: str = self.req("none", str)
+        self.parse_common()
+
+    def targets(self) -> dict[str, str]:
+        return {"next": self.next, "none": self.none, "on_failure": self.on_failure}
+
+    def prompts(self) -> dict[str, str]:
+        return dict(self.TEXTS)
+
+    def intents(self) -> list[str]:
+        return list(self.OWN_INTENTS)
+
+    # -- arrival: find and speak the slots -----------------------------------------
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        found = schedule_of(ctx)
+        if found is None:
+            return self.on_failure
+        query = self._query(ctx)
+        slots = self._find(ctx, query)
+        if not slots and (query.day or query.half):
+            reply.say(ctx.text(self.TEXTS["none_then"]))
+            slots = self._find(ctx, SlotQuery())
+        elif not slots and query.after:
+            reply.say(ctx.text(self.TEXTS["no_more"]))
+            slots = self._find(ctx, SlotQuery())
+        if not slots:
+            ctx.remember(phase=None)
+            reply.say(ctx.text(self.TEXTS["none"]))
+            return self.none
+        ctx.remember(appt_offered=[s.isoformat() for s in slots], phase=None)
+        doctor = doctor_called(ctx, found[0].doctor_id)
+        texts = [say_text(ctx, self.TEXTS["intro"], doctor=doctor)]
+        texts += [say_text(ctx, self.TEXTS["slot"], when=when(ctx, s), key=i)
+                  for i, s in enumerate(slots, start=1)]  # fmt: skip
+        texts.append(ctx.text(self.TEXTS["options"]))
+        self.ask(ctx, reply, texts, hints(ctx, ["more_slots", *SLOT_INTENTS]))
+        return None
+
+    # -- the caller's answer ---------------------------------------------------------
+    def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        if ctx.state.get("phase") == f"{self.key}:day":
+            return self._on_day(ctx, reply)
+        offered = [datetime.fromisoformat(s) for s in ctx.state.get("appt_offered") or []]
+        key, speech = heard(ctx)
+        if key == PERSON_KEY or intent(ctx, speech, ["secretary"]):
+            return self.on_failure
+        if key.isdigit() and 1 <= int(key) <= len(offered):
+            return self._chosen(ctx, offered[int(key) - 1])
+        if (key == "4" or intent(ctx, speech, ["more_slots"])) and offered:
+            ctx.remember(appt_after=offered[-1].isoformat())
+            return self.enter(ctx, reply)
+        if key in ("6", "7"):
+            ctx.remember(appt_half="morning" if key == "6" else "afternoon", appt_after=None)
+            return self.enter(ctx, reply)
+        wish = spoken_wish(speech, ctx.catalogue, self._today(ctx)) if speech else None
+        if wish is not None:
+            return self._wished(ctx, reply, wish.day, wish.half)
+        if key == "5" or intent(ctx, speech, ["other_day"]):
+            ctx.remember(phase=f"{self.key}:day")
+            texts = [ctx.text(self.TEXTS["day_question"])]
+            self.ask(ctx, reply, texts, hints(ctx, DAY_INTENTS[:8]), digits=4)
+            return None
+        ordinal = intent(ctx, speech, list(SLOT_INTENTS))
+        if ordinal is not None and SLOT_INTENTS.index(ordinal) < len(offered):
+            return self._chosen(ctx, offered[SLOT_INTENTS.index(ordinal)])
+        return self.retry(ctx, reply)
+
+    def _on_day(self, ctx: CallContext, reply: Reply) -> str | None:
+        """The answer to "which day?": JJMM on the keypad or a day by speech."""
+        keys, speech = ctx.params.get("Digits", "")[:8], ctx.params.get("SpeechResult", "")[:500]
+        ctx.remember(phase=None)
+        today = self._today(ctx)
+        day = keyed_day(keys, today) if keys else None
+        wish = spoken_wish(speech, ctx.catalogue, today) if speech else None
+        if day is not None:
+            return self._wished(ctx, reply, day, None)
+        if wish is not None:
+            return self._wished(ctx, reply, wish.day, wish.half)
+        if ctx.count_attempt(self.key) >= self.max_attempts:
+            return self.on_failure
+        reply.say(ctx.text(self.TEXTS["day_invalid"]))
+        return self.enter(ctx, reply)
+
+    def _wished(
+        self, ctx: CallContext, reply: Reply, day: date | None, half: str | None
+    ) -> str | None:
+        values: dict[str, Any] = {"appt_after": None, "appt_half": half}
+        if day is not None:
+            values["appt_day"] = day.isoformat()
+        ctx.remember(**values)
+        return self.enter(ctx, reply)
+
+    def _chosen(self, ctx: CallContext, start: datetime) -> str:
+        ctx.remember(appt_choice=start.isoformat(), phase=None)
+        return self.next
+
+    # -- finding slots -----------------------------------------------------------------
+    @staticmethod
+    def _today(ctx: CallContext) -> date:
+        return ctx.now.astimezone(ctx.practice.tz).date()
+
+    @staticmethod
+    def _query(ctx: CallContext) -> SlotQuery:
+        after, day = ctx.state.get("appt_after"), ctx.state.get("appt_day")
+        return SlotQuery(
+            after=datetime.fromisoformat(after) if after else None,
+            day=date.fromisoformat(day) if day else None,
+            half=ctx.state.get("appt_half"),
+        )
+
+    def _find(self, ctx: CallContext, query: SlotQuery) -> list[datetime]:
+        found = schedule_of(ctx)
+        rules = rules_of(ctx)
+        if found is None or rules is None:
+            return []
+        doctor, kind = found
+        return free_slots(ctx, rules, doctor, kind, query)
+
+
+def schedule_of(ctx: CallContext) -> tuple[DoctorSchedule, Kind] | None:
+    """The chosen doctor's schedule and the kind to book (kept when moving)."""
+    rules = rules_of(ctx)
+    doctor = rules.doctors.get(str(ctx.state.get("appt_doctor"))) if rules else None
+    if rules is None or doctor is None:
+        return None
+    kind = rules.kinds.get(str(ctx.state.get("appt_kind")))
+    if kind is None:
+        kind = rules.kind_for(doctor, new_patient=ctx.state.get("identity") == "new")
+    return doctor, kind
+
+
+def free_slots(
+    ctx: CallContext, rules: BookingRules, doctor: DoctorSchedule, kind: Kind, query: SlotQuery
+) -> list[datetime]:
+    """Free slots now, the doctor's held cells read from the database."""
+    start, end = booking_window(rules, ctx.now, ctx.practice.tz)
+    with ctx.session.no_autoflush:
+        taken = booking.taken_cells(ctx.session, ctx.practice.id, doctor.doctor_id, start, end)
+    return find_free_slots(
+        rules, doctor, kind, now=ctx.now, tz=ctx.practice.tz, closed=ctx.practice.closed_on,
+        taken=taken, query=query, limit=rules.offer_count,
+    )  # fmt: skip
+
+
+# -- confirm and book -------------------------------------------------------------------------
+@node_type("confirm_booking")
+class ConfirmBooking(YesNoNode):
+    """Say the chosen slot again; 1 (or "oui") books it, 2 (or "non") goes ``back``.
+
+    The booking is one conditional insert (see :mod:`callcenter.appointments.booking`):
+    a slot taken meanwhile is said so ("ce créneau vient d'être pris") and
+    ``back`` offers other slots.  Moving books the new slot first, then frees the old.
+    """
+
+    TEXTS: ClassVar[dict[str, str]] = {
+        "confirm": "appt_confirm", "taken": "appt_taken", "booked": "appt_booked",
+        "moved": "appt_moved", "sms": "appt_sms_promise",
+        "sms_confirmation": "sms_appointment_confirmation",
+        "sms_reminder": "sms_appointment_reminder",
+    }  # fmt: skip
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        choice, doctor = ctx.state.get("appt_choice"), ctx.state.get("appt_doctor")
+        if not choice or not doctor:
+            return self.back
+        start = datetime.fromisoformat(choice)
+        text = say_text(ctx, self.TEXTS["confirm"], when=when(ctx, start),
+                        doctor=doctor_called(ctx, str(doctor)))  # fmt: skip
+        self.ask(ctx, reply, [text], hints(ctx, ["yes", "no"]))
+        return None
+
+    def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        key, speech = heard(ctx)
+        if key == PERSON_KEY or intent(ctx, speech, ["secretary"]):
+            return self.on_failure
+        if key == "2" or intent(ctx, speech, ["no"]):
+            ctx.remember(appt_choice=None)
+            return self.back
+        if key == "1" or intent(ctx, speech, ["yes"]):
+            with ctx.session.no_autoflush:
+                return self._book(ctx, reply)
+        return self.retry(ctx, reply)
+
+    def _book(self, ctx: CallContext, reply: Reply) -> str | None:
+        found, rules = schedule_of(ctx), rules_of(ctx)
+        patient_id, choice = ctx.call.patient_id, ctx.state.get("appt_choice")
+        if found is None or rules is None or patient_id is None or not choice:
+            return self.on_failure
+        doctor, kind = found
+        start = datetime.fromisoformat(str(choice))
+        moving = ctx.state.get("appt_moving")
+        new_id = None
+        if start >= ctx.now + rules.min_notice:  # the notice may have run out while talking
+            new_id = booking.book(
+                ctx.session, practice_id=ctx.practice.id, doctor_id=doctor.doctor_id,
+                patient_id=patient_id, starts_at=start, minutes=kind.minutes,
+                slot_minutes=doctor.slot_minutes, kind=kind.id, now=ctx.now,
+                call_id=ctx.call.id, replaces_id=str(moving) if moving else None,
+            )  # fmt: skip
+        if new_id is None:
+            ctx.remember(appt_choice=None)
+            reply.say(ctx.text(self.TEXTS["taken"]))
+            return self.back
+        if moving:
+            booking.release(ctx.session, str(moving), patient_id, booking.MOVED, ctx.now)
+        ctx.remember(appt_choice=None, appt_moving=None, appt_kind=None, appt_booked=new_id)
+        ctx.call.outcome = "moved" if moving else "booked"
+        values = {"when": when(ctx, start), "doctor": doctor_called(ctx, doctor.doctor_id)}
+        reply.say(say_text(ctx, self.TEXTS["moved" if moving else "booked"], **values))
+        if rules.sms_confirmation and sms.queue(ctx.session, ctx.practice.id, new_id,
+                                                sms.CONFIRMATION, ctx.now):  # fmt: skip
+            reply.say(ctx.text(self.TEXTS["sms"]))
+        return self.next

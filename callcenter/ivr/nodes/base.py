@@ -1,0 +1,195 @@
+"""What every node type shares: its errors, its registry and its runtime context.
+
+A node type is one small class registered under the name that flow files use
+in ``type:``.  YAML names registered types; it never imports anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from callcenter.config.prompts import Catalogue
+from callcenter.core.spoken import spoken_datetime
+from callcenter.ivr.twiml import Reply
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from callcenter.calls.models import Call
+    from callcenter.config.practice import Practice
+
+
+class FlowError(Exception):
+    """A flow file is wrong: the message names the file, the node and the field."""
+
+    def __init__(self, file: str, node: str | None, field_name: str | None, message: str):
+        self.file, self.node, self.field_name = file, node, field_name
+        where = [file]
+        if node:
+            where.append(f"node '{node}'")
+        if field_name:
+            where.append(f"field '{field_name}'")
+        super().__init__(f"{': '.join(where)}: {message}")
+
+
+@dataclass
+class CallContext:
+    """What a node may use while answering one request of one call."""
+
+    practice: Practice
+    catalogue: Catalogue
+    call: Call
+    now: datetime
+    params: Mapping[str, str]
+    seq: int  # the sequence number of the request being answered
+    session: Session  # for nodes that store what the caller gave (never commits)
+    notice: str = ""  # the recordings policy's notice, in the practice's language
+    transcription: str = "speech"  # how messages become text (recordings policy engine)
+    public_base_url: str = ""  # scheme and host Twilio calls, when configured
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.call.state
+
+    def action(self) -> str:
+        """The URL Twilio must request next (carries the next sequence number)."""
+        return f"/twilio/step?seq={self.seq + 1}"
+
+    def variables(self) -> dict[str, Any]:
+        opening = self.practice.next_opening(self.now)
+        return {
+            "practice_name": self.practice.name,
+            "next_opening": spoken_datetime(opening) if opening else "",
+            "policy_notice": self.notice,
+        }
+
+    def text(self, key: str) -> str:
+        return self.catalogue.text(key, self.variables())
+
+    def attempts(self, node_key: str) -> int:
+        return int(self.state.get("attempts", {}).get(node_key, 0))
+
+    def count_attempt(self, node_key: str) -> int:
+        attempts = dict(self.state.get("attempts", {}))
+        attempts[node_key] = attempts.get(node_key, 0) + 1
+        self._update(attempts=attempts)
+        return attempts[node_key]
+
+    def reset_attempts(self, node_key: str) -> None:
+        attempts = dict(self.state.get("attempts", {}))
+        if attempts.pop(node_key, None) is not None:
+            self._update(attempts=attempts)
+
+    def remember(self, **values: Any) -> None:
+        """Keep engine facts (never personal values) on the call."""
+        self._update(**values)
+
+    def _update(self, **values: Any) -> None:
+        # A new dict, so SQLAlchemy sees the JSON column change.
+        self.call.state = {**self.state, **values}
+
+
+@dataclass
+class Node:
+    """A step of a flow.  Subclasses declare their fields and what they do."""
+
+    type_name: ClassVar[str]
+    file: str
+    flow: str
+    id: str
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.flow}.{self.id}"
+
+    # -- parsing helpers -------------------------------------------------
+    def error(self, field_name: str | None, message: str) -> FlowError:
+        return FlowError(self.file, self.id, field_name, message)
+
+    def opt(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        value = self.raw.get(name, default)
+        if value is not None and not isinstance(value, kind):
+            raise self.error(name, f"must be {_kind_name(kind)}")
+        return value
+
+    def req(self, name: str, kind: type | tuple[type, ...]) -> Any:
+        if self.raw.get(name) is None:
+            raise self.error(name, "is required")
+        return self.opt(name, kind)
+
+    def int_in(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.opt(name, int, default)
+        if isinstance(value, bool) or not low <= value <= high:
+            raise self.error(name, f"must be a whole number from {low} to {high}")
+        return int(value)
+
+    def prompt_list(self, name: str) -> list[str]:
+        value = self.raw.get(name, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(name, "must be a prompt key or a list of prompt keys")
+        return list(value)
+
+    # -- what subclasses provide -----------------------------------------
+    FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    def parse(self) -> None:
+        """Read and check this node's fields from ``raw``."""
+
+    def targets(self) -> dict[str, str]:
+        """Field name → node reference, for reference and reachability checks."""
+        return {}
+
+    def transitions(self) -> list[tuple[str, str]]:
+        """(what takes it, node reference) per way on, for the flow diagrams.
+
+        The field names of ``targets`` unless a node can say more: a menu
+        names the key and intent of each option rather than ``options[0].next``.
+        """
+        return list(self.targets().items())
+
+    def prompts(self) -> dict[str, str]:
+        """Field name → prompt key used by this node."""
+        return {}
+
+    def intents(self) -> list[str]:
+        return []
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        """Answer the node's arrival: a reference to go on to, or None once ``reply`` waits."""
+        raise NotImplementedError
+
+    def resume(self, ctx: CallContext, reply: Reply) -> str | None:
+        """Handle Twilio's request back to this node (Gather, Record or Dial action)."""
+        return self.enter(ctx, reply)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {
+        str: "a text",
+        int: "a whole number",
+        list: "a list",
+        dict: "a mapping",
+        bool: "true/false",
+    }
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+NODE_TYPES: dict[str, type[Node]] = {}
+
+
+def node_type(name: str) -> Callable[[type[Node]], type[Node]]:
+    """Register a node class under the ``type:`` name flow files use."""
+
+    def register(cls: type[Node]) -> type[Node]:
+        cls.type_name = name
+        NODE_TYPES[name] = cls
+        return cls
+
+    return register

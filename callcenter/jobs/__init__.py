@@ -1,0 +1,1 @@
+"""Scheduled work and the worker process that runs it."""

@@ -1,0 +1,1 @@
+"""Messages callers leave: stored encrypted, transcribed, their audio deleted."""

@@ -1,0 +1,86 @@
+"""Tables of notify."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from callcenter.security.encrypted import EncryptedField, EncryptedRow
+from callcenter.storage.db import Base, UTCDateTime, new_id
+
+
+class RemoteDeletion(Base):
+    """Something to delete at Twilio (a recording, a transcription, a call log).
+
+    Kept until Twilio confirms, so a failed deletion is retried later and
+    never forgotten.  Holds SIDs only.
+    """
+
+    __tablename__ = "remote_deletions"
+    __table_args__ = (UniqueConstraint("kind", "sid"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # recording | transcription | call
+    sid: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
+class Notice(Base):
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("call_id", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    call_id: Mapped[str | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))  # urgent-call | urgent-message
+    doctor_id: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    message_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+#: An outbox mail's status.
+PENDING, SENT, FAILED, SKIPPED, REFUSED = "pending", "sent", "failed", "skipped", "refused"
+
+
+class OutboxMail(EncryptedRow, Base):
+    """One e-mail for one doctor; ``status`` says where it stands (no personal data)."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (UniqueConstraint("practice_id", "doctor_id", "kind", "ref"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    doctor_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # digest | urgent
+    ref: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    body_ct: Mapped[bytes | None] = mapped_column("body", LargeBinary, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    body = EncryptedField("body_ct")

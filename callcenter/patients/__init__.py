@@ -1,0 +1,1 @@
+"""Patients: who is calling, identified by blind index and date of birth."""

@@ -1,0 +1,237 @@
+"""Who is calling: lookup by blind index, date-of-birth checks, registration, lockout.
+
+The phone flow (``callcenter.flow.identify``) drives these functions; they
+know nothing of Flask or TwiML and never commit (the caller's session does).
+
+Lookups follow SECURITY.md §2: the number's truncated blind index under every
+key of the ring (rows indexed under an older key during a rotation are still
+found) selects a few candidates, and decryption keeps the exact matches only.
+A date of birth is compared after decryption, never indexed.
+
+The brute-force guard counts wrong dates of birth per (practice, phone blind
+index): :data:`MAX_FAILURES` within :data:`WINDOW` lock identification for that
+number for :data:`LOCK`, unless the practice's file sets its own count and lock
+(``limits``; the identify node passes them).  Counting is one atomic upsert, so
+calls failing at the same moment from several processes cannot lose a count.
+The table holds a blind index, counts and times: nothing personal.  Numbers
+sharing an index bucket share a counter; with the sizes SECURITY.md recommends
+that is a handful of numbers at most, and a lock only ever sends callers to a
+person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, delete, insert, literal, or_, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from callcenter.core.phone_numbers import normalize
+from callcenter.patients.models import IdentificationGuard, Patient
+from callcenter.security.crypto import FieldCipher
+from callcenter.storage.db import UTCDateTime
+
+MAX_FAILURES = 5
+WINDOW = timedelta(hours=1)
+LOCK = timedelta(hours=1)
+MAX_AGE_YEARS = 120
+MAX_NAME_CHARS = 100
+
+
+# -- dates of birth -----------------------------------------------------------
+def parse_birth_date(digits: str, today: date) -> date | None:
+    """The date keyed as DDMMYYYY, if it is a real date, not in the future, age ≤ 120.
+
+    Returns None for anything else (never raises, never echoes the input):
+    the caller is simply asked again.
+    """
+    if len(digits) != 8 or not digits.isascii() or not digits.isdigit():
+        return None
+    try:
+        born = date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
+    except ValueError:  # 31/04, 29/02 of a common year, month 13...
+        return None
+    if born > today:
+        return None
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return born if age <= MAX_AGE_YEARS else None
+
+
+def clean_name(speech: str) -> str | None:
+    """The name as recognised, whitespace collapsed, the recogniser's final period dropped,
+    bounded; None when nothing is left."""
+    words = " ".join(speech.split()).strip(" .,;:!?")[:MAX_NAME_CHARS].strip()
+    return words or None
+
+
+# -- lookup and registration ----------------------------------------------------
+def find_candidates(
+    session: Session, cipher: FieldCipher, practice_id: str, e164: str, bits: int
+) -> list[Patient]:
+    """This practice's patients whose stored number is exactly ``e164``, oldest first.
+
+    The blind index is lossy by design: rows of other numbers in the same
+    bucket are dropped after decryption.  A row that does not decrypt raises
+    (a :class:`~callcenter.crypto.DecryptionError`): it is never read as "no match".
+    """
+    indexes = cipher.phone_index_all(e164, practice=practice_id, bits=bits)
+    if not indexes:
+        return []
+    query = (
+        select(Patient)
+        .where(Patient.practice_id == practice_id, Patient.phone_index.in_(indexes))
+        .order_by(Patient.created_at, Patient.id)
+    )
+    return [row for row in session.scalars(query) if _same_number(row.phone, e164)]
+
+
+def _same_number(stored: str | None, e164: str) -> bool:
+    return stored is not None and (stored == e164 or normalize(stored) == e164)
+
+
+def match_birth_date(candidates: Sequence[Patient], born: date) -> Patient | None:
+    """The first candidate born on ``born`` (family members sharing a number differ here)."""
+    wanted = born.isoformat()
+    for patient in candidates:
+        if patient.birth_date == wanted:
+            return patient
+    return None
+
+
+def register_patient(
+    session: Session,
+    cipher: FieldCipher,
+    *,
+    practice_id: str,
+    e164: str,
+    bits: int,
+    born: date,
+    now: datetime,
+) -> Patient:
+    """A new patient with their number and date of birth, encrypted; the name comes later.
+
+    Called from exactly one step of a call, inside that step's transaction, so
+    a retried or doubly processed request can never register twice.  The row
+    is inserted at once (the call links to it by a plain foreign key, which the
+    unit of work does not order), with a statement of its own, so the call's
+    pending changes still reach the database with the step, where the engine
+    detects a concurrent duplicate.  The returned object is not in the session.
+    """
+    patient = Patient(
+        practice_id=practice_id,
+        phone=e164,
+        phone_index=cipher.phone_index(e164, practice=practice_id, bits=bits),
+        birth_date=born.isoformat(),
+        created_at=now,
+        last_seen_at=now,
+    )
+    row = {attr.key: getattr(patient, attr.key) for attr in sa_inspect(Patient).column_attrs}
+    with session.no_autoflush:
+        session.execute(insert(Patient), [row])
+    return patient
+
+
+# -- the brute-force guard ----------------------------------------------------------
+@dataclass(frozen=True)
+class Failure:
+    """What one more wrong date of birth did to a number's counter."""
+
+    failures: int
+    locked: bool  # identification is locked for this number now
+    locked_now: bool  # this failure set the lock (audit it once)
+
+
+def is_locked(session: Session, practice_id: str, phone_index: int, now: datetime) -> bool:
+    """Whether identification is locked for this number (bucket) at ``now``."""
+    until = session.scalar(
+        select(IdentificationGuard.locked_until).where(
+            IdentificationGuard.practice_id == practice_id,
+            IdentificationGuard.phone_index == phone_index,
+        )
+    )
+    return until is not None and until > now
+
+
+def record_failure(
+    session: Session,
+    practice_id: str,
+    phone_index: int,
+    now: datetime,
+    *,
+    max_failures: int = MAX_FAILURES,
+    lock: timedelta = LOCK,
+) -> Failure:
+    """Count one wrong date of birth, atomically; ``max_failures`` (≥ 1) in the window lock.
+
+    One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on SQLite and
+    PostgreSQL: concurrent failures each see their own count, and exactly one
+    of them sees the count reach the limit (``locked_now``).  A failure while
+    locked extends the lock.  Should a practice lower its limit below a count
+    already reached in the window, the next failure locks without
+    ``locked_now`` (so without its audit row): the lock itself still holds.
+    """
+    _forget_stale(session, practice_id, now)
+    guard = IdentificationGuard.__table__.c
+    in_window = guard.window_started_at > now - WINDOW
+    failures = case((in_window, guard.failures + 1), else_=1)
+    now_value = literal(now, UTCDateTime())
+    until_value = literal(now + lock, UTCDateTime())
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        upsert(IdentificationGuard)
+        .values(
+            practice_id=practice_id,
+            phone_index=phone_index,
+            failures=1,
+            window_started_at=now,
+            locked_until=now + lock if max_failures <= 1 else None,  # a limit of 1
+        )
+        .on_conflict_do_update(
+            index_elements=[guard.practice_id, guard.phone_index],
+            set_={
+                "failures": failures,
+                "window_started_at": case((in_window, guard.window_started_at), else_=now_value),
+                "locked_until": case(
+                    (failures >= max_failures, until_value), else_=guard.locked_until
+                ),
+            },
+        )
+        .returning(guard.failures, guard.locked_until)
+    )
+    count, until = session.execute(statement).one()
+    locked = until is not None and until > now
+    return Failure(failures=count, locked=locked, locked_now=count == max_failures)
+
+
+def reset_failures(session: Session, practice_id: str, phone_index: int, now: datetime) -> None:
+    """A date of birth matched: forget the number's failures (a running lock stays)."""
+    session.execute(
+        delete(IdentificationGuard).where(
+            IdentificationGuard.practice_id == practice_id,
+            IdentificationGuard.phone_index == phone_index,
+            _lock_over(now),
+        )
+    )
+
+
+def _lock_over(now: datetime) -> ColumnElement[bool]:
+    """No lock, or one that has ended by ``now``."""
+    until = IdentificationGuard.locked_until
+    return or_(until.is_(None), until <= now)
+
+
+def _forget_stale(session: Session, practice_id: str, now: datetime) -> None:
+    """Drop counters whose window and lock are both over: the table stays small by itself."""
+    session.execute(
+        delete(IdentificationGuard).where(
+            IdentificationGuard.practice_id == practice_id,
+            IdentificationGuard.window_started_at <= now - WINDOW,
+            _lock_over(now),
+        )
+    )

@@ -1,0 +1,1 @@
+"""The data subject's rights: export and erase everything held for a phone number."""

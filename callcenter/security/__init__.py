@@ -1,0 +1,1 @@
+"""Security: field encryption, the key ring and its rotation, PINs, S/MIME."""

@@ -1,0 +1,1 @@
+"""Twilio's webhooks: thin handlers that parse, call the engine and answer TwiML."""
