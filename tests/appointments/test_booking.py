@@ -13,7 +13,7 @@ from callcenter.appointments import booking
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.phone.emulator import FlaskTransport, PhoneCall, TwilioEmulator
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, OPEN_HOURS, PUBLIC_BASE, services
-from tests.flow.test_identify import seed
+from tests.ivr.test_identify import seed
 
 PARIS = ZoneInfo("Europe/Paris")
 TWO_PM = datetime(2026, 11, 24, 14, 0, tzinfo=PARIS)

@@ -11,8 +11,8 @@ from callcenter.audit.models import AuditEntry
 from tests.appointments.test_booking import take
 from tests.appointments.test_sms import THURSDAY_TEN, book_thursday
 from tests.conftest import OPEN_HOURS, services, write_practice
-from tests.flow.test_identify import NAME, seed
-from tests.web.test_appointments import restart
+from tests.ivr.test_identify import NAME, seed
+from tests.web.twilio.test_appointments import restart
 
 
 def feed_url(app, doctor: str = "dr-martin") -> str:

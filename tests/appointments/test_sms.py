@@ -15,8 +15,8 @@ from callcenter.jobs.worker import schedule
 from callcenter.services import send_reminders
 from tests.appointments.test_booking import take
 from tests.conftest import CALLER, services, set_clock, write_practice
-from tests.flow.test_identify import seed
-from tests.web.test_appointments import restart, sms_bodies
+from tests.ivr.test_identify import seed
+from tests.web.twilio.test_appointments import restart, sms_bodies
 
 WEDNESDAY = datetime.fromisoformat("2026-11-25T10:00:00+01:00")
 THURSDAY_TEN = datetime.fromisoformat("2026-11-26T10:00:00+01:00")
@@ -79,7 +79,7 @@ def test_a_landline_gets_no_sms(app, fake_twilio) -> None:
 
 
 def test_without_the_settings_no_sms_is_sent(settings, practice_number, fake_twilio) -> None:
-    from tests.web.test_appointments import emulator
+    from tests.web.twilio.test_appointments import emulator
 
     demo = write_practice(settings.home)
     rules = {**demo["appointments"], "sms_confirmation": False, "sms_reminder": False}  # type: ignore[dict-item]

@@ -35,7 +35,7 @@ from callcenter.messages.models import Message
 from callcenter.patients.models import Patient
 from callcenter.phone.emulator import TwilioEmulator
 from tests.conftest import CALLER, OPEN_HOURS, services, write_practice
-from tests.flow.test_identify import DOB, NAME, seed
+from tests.ivr.test_identify import DOB, NAME, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
 # TESTING.md: the only way this machine's Chromium is launched (never `playwright install`).

@@ -23,7 +23,7 @@ from callcenter.instance import DEMO_DOCTORS, DEMO_PRACTICE
 from callcenter.messages.models import Message
 from callcenter.security.demo_certs import write_demo_certificates
 from tests.conftest import OPEN_HOURS, services, set_clock
-from tests.flow.test_identify import NAME, seed
+from tests.ivr.test_identify import NAME, seed
 from tests.web.console.conftest import Console
 from tests.web.console.test_secretary_pages import (
     FEVER,

@@ -28,7 +28,7 @@ from callcenter.messages.models import Message
 from callcenter.patients.models import Patient
 from callcenter.phone.emulator import PhoneCall, TwilioEmulator
 from tests.conftest import CALLER, OPEN_HOURS, services, set_clock, write_practice
-from tests.flow.test_identify import DOB, NAME, seed
+from tests.ivr.test_identify import DOB, NAME, seed
 from tests.test_canary import rendered_logs as rendered_logs  # the fixture
 from tests.web.console.conftest import Console
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from callcenter.messages import realtime
 from callcenter.messages.models import TranscriptPart
 from tests.conftest import CALLER, services, set_clock
-from tests.web.test_messages import messages, the_message
+from tests.web.twilio.test_messages import messages, the_message
 
 FIRST, SECOND = "Bonjour, c'est pour une ordonnance", "de Doliprane pour ma fille"
 

@@ -10,7 +10,7 @@ from callcenter.cli.main import main
 from tests.appointments.test_booking import take
 from tests.appointments.test_sms import book_thursday
 from tests.conftest import services
-from tests.flow.test_identify import NAME, seed
+from tests.ivr.test_identify import NAME, seed
 
 
 def run(*args: str) -> tuple[str, str]:

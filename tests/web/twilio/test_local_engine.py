@@ -13,7 +13,7 @@ from callcenter.messages.transcribers import MAX_ATTEMPTS, load_transcriber
 from callcenter.services import send_notices
 from tests.conftest import CALLER, services, set_clock
 from tests.fake_transcriber import text_wav
-from tests.web.test_messages import messages, the_message, to_the_beep
+from tests.web.twilio.test_messages import messages, the_message, to_the_beep
 
 WORDS = "Je voudrais un certificat pour la piscine de ma fille"
 

@@ -18,8 +18,8 @@ from callcenter.appointments import booking
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.backoffice import diary
 from callcenter.config.practice import Practice
+from tests.backoffice.test_inbox import patient, session_of
 from tests.conftest import OPEN_HOURS, services
-from tests.console.test_inbox import patient, session_of
 
 CALLER_2 = "+33698765432"
 

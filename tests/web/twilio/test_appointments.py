@@ -16,7 +16,7 @@ from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.calls.models import Call
 from callcenter.phone.emulator import PhoneCall, TwilioEmulator
 from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
-from tests.flow.test_identify import DOB, seed
+from tests.ivr.test_identify import DOB, seed
 
 FIRST = "mardi 24 novembre à 14 h"
 SECOND = "mardi 24 novembre à 14 h 20"

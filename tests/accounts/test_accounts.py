@@ -14,8 +14,8 @@ from callcenter.accounts import accounts, sessions
 from callcenter.accounts.models import ConsoleSession, ConsoleUser, LoginThrottle
 from callcenter.audit import trail as audit
 from callcenter.audit.models import AuditEntry
+from tests.backoffice.test_inbox import session_of
 from tests.conftest import OPEN_HOURS
-from tests.console.test_inbox import session_of
 
 LATER = OPEN_HOURS + timedelta(hours=1)
 
