@@ -1,4 +1,10 @@
-"""Tables of appointments."""
+"""Appointment rows: the booking, the grid cells that guard against double booking, the SMS
+queued for it, and the doctors' calendar feeds.
+
+An appointment holds no name or number of its own: it points to its patient.
+The slot cells' primary key is what makes two callers unable to take the same
+slot, whichever process answers them.
+"""
 
 from __future__ import annotations
 

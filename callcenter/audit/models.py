@@ -1,4 +1,8 @@
-"""Tables of audit."""
+"""Audit rows: the append-only, hash-chained log, its head, and the retention anchor.
+
+Entries carry pseudonymous ids only, never a decrypted value; the chain and
+its signed checkpoints live in :mod:`callcenter.audit.trail`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Tables of messages."""
+"""Message rows: what callers chose to leave, and the parts of a real-time transcript.
+
+Every personal value (transcript, call-back number) is an encrypted field
+bound to its practice, table, column and row; the call-back number is found
+through its keyed blind index, never in clear.
+"""
 
 from __future__ import annotations
 

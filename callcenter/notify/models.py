@@ -1,4 +1,10 @@
-"""Tables of notify."""
+"""Rows of the work that leaves the server on its own: urgent SMS notices, the doctors'
+mail outbox, and deletions to make at Twilio.
+
+Each row is claimed by one worker at a time, retried with back-off and kept
+until it is done or given up, so nothing is sent twice or forgotten.  Notices
+and deletions hold references and SIDs only; a pending mail is encrypted.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tables of security."""
+"""Rows of the key ring's bookkeeping: the key check and the per-key encryption counts."""
 
 from __future__ import annotations
 
