@@ -261,7 +261,7 @@ def bench(database: str) -> list[str]:
         os.environ["PUBLIC_BASE_URL"] = base
         journeys = record_journeys(base)
         token = load_settings().twilio_auth_token
-        with gunicorn("callcenter.app:wsgi()", port, env) as server:
+        with gunicorn("callcenter.web.app:wsgi()", port, env) as server:
             real = load(port, token, base, journeys)
             memory = worker_memory_mb(server.pid)
         bare_port = _free_port()

@@ -25,7 +25,7 @@ from callcenter.storage.migrate import upgrade
 KEYRING_WARNING = (
     "IMPORTANT: {path} holds the keys of every stored personal value. Losing it loses the "
     "data; anyone holding it and the database can read them. Back it up now, apart from the "
-    "database backups (see README, 'Key ring')."
+    "database backups (see docs/security/keyring.md)."
 )
 
 DEMO_DOCTORS: list[dict[str, Any]] = [

@@ -76,7 +76,7 @@ def serve(host: str, port: int, workers: int) -> None:
                 str(workers),
                 "--bind",
                 f"{host}:{port}",
-                "callcenter.app:wsgi()",
+                "callcenter.web.app:wsgi()",
             ],
         )
     from callcenter.services import StartupError

@@ -121,8 +121,8 @@ def upgrade(engine: Engine) -> list[str]:
             raise MigrationError(
                 f"the database has tables but no migration revision, and they differ from "
                 f"revision {FIRST_REVISION} ({shown}): make them match it or move the data to "
-                f"a fresh database, then run `callcenter db upgrade` (README, 'Upgrades and "
-                f"migrations')"
+                f"a fresh database, then run `callcenter db upgrade` (docs/operations/"
+                f"upgrades.md)"
             )
         with engine.begin() as conn:
             command.stamp(alembic_config(conn), FIRST_REVISION)

@@ -206,6 +206,32 @@ def test_serve_and_call_talk_over_http_as_twilio_would(instance: Path):
     assert "612345678" not in server_log.decode()
 
 
+def test_serve_with_workers_answers_through_gunicorn(instance: Path):
+    """`serve --workers 2` hands the port to gunicorn, whose workers build the app."""
+    CliRunner().invoke(main, ["init", "--demo"])
+    port = _free_port()
+    env = {**os.environ, "CALLCENTER_HOME": str(instance)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "callcenter.cli", "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    status = None
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as got:
+                    status = got.status
+                break
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        _, server_log = server.communicate(timeout=20)
+    assert status == 200, server_log.decode()[-2000:]
+
+
 def test_call_to_a_server_that_is_not_running_says_so(instance: Path):
     CliRunner().invoke(main, ["init", "--demo"])
     result = subprocess.run(
