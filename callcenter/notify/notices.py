@@ -73,7 +73,7 @@ class SmsQueue(WorkQueue[Row]):
     lease = LEASE
     backoff = BACKOFF
     max_attempts = MAX_ATTEMPTS
-    log = log  # appointment SMS events too, as before the queues were one
+    log = log  # appointment SMS failures are logged here too, as they always were
 
     def __init__(self, practices: PracticeDirectory, catalogues: dict[str, Catalogue]) -> None:
         self.practices, self.catalogues = practices, catalogues
