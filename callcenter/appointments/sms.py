@@ -3,12 +3,13 @@
 Both are optional (the practice file's ``sms_confirmation`` and
 ``sms_reminder``) and minimal: the practice's name, the date and the time,
 nothing else (no doctor, no reason).  They follow the urgent notices'
-pattern (:mod:`callcenter.notices`): an outbox row per (appointment, kind),
-queued in the booking's transaction so a retried webhook queues nothing
-twice, claimed with a conditional update so two workers never send the same
-one, retried with back-off.  The number is read (decrypted) from the patient
-only when sending, and each sending batch is audited.  A cancelled or moved
-appointment's pending SMS is skipped, never sent.
+pattern (:mod:`callcenter.notify.notices`): an outbox row per (appointment,
+kind), queued in the booking's transaction so a retried webhook queues
+nothing twice, then sent through the shared work queue
+(:mod:`callcenter.notify.workqueue`), retried with back-off.  The number is
+read (decrypted) from the patient only when sending, and each sending batch
+is audited.  A cancelled or moved appointment's pending SMS is skipped,
+never sent.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,8 +30,7 @@ from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
 from callcenter.core.spoken import spoken_datetime
-from callcenter.core.twilio_rest import close_client
-from callcenter.notify.notices import LEASE, QUEUED, SendReport, send_sms
+from callcenter.notify.notices import QUEUED, SENT, SendReport, SmsQueue, send_batch
 from callcenter.patients.models import Patient
 from callcenter.storage.db import Database, new_id
 
@@ -38,6 +38,9 @@ log = get_logger("callcenter.appointment_sms")
 
 CONFIRMATION = "confirmation"
 REMINDER = "reminder"
+#: Status (and outcome, counted in no report) of an SMS that must not go: the
+#: appointment was cancelled or moved, or is past, or the patient has no mobile.
+SKIPPED = "skipped"
 TEMPLATES = {CONFIRMATION: "sms_appointment_confirmation", REMINDER: "sms_appointment_reminder"}
 
 
@@ -86,24 +89,8 @@ def send_due(
     limit: int = 20,
 ) -> SendReport:
     """Send the due SMS; a failure is retried later with back-off, never dropped silently."""
-    report = SendReport()
     with db.session() as session:
-        due = session.scalars(
-            select(AppointmentSms)
-            .where(AppointmentSms.status == "pending", AppointmentSms.due_at <= now)
-            .order_by(AppointmentSms.due_at)
-            .limit(limit)
-        ).all()
-        if not due:
-            return report
-        client = client_factory()
-        try:
-            for row in due:
-                if _claim(session, row, now):
-                    _send_one(session, client, row, practices, catalogues, now, report)
-                    session.commit()
-        finally:
-            close_client(client)
+        report = send_batch(session, _Sms(practices, catalogues), client_factory, now, limit)
         if report.sent:
             # The patients' numbers were decrypted outside a call: traced, as counts only.
             audit.append(session, actor="system:sms", action="appointments.sms_sent",
@@ -111,49 +98,31 @@ def send_due(
     return report
 
 
-def _claim(session: Session, row: AppointmentSms, now: datetime) -> bool:
-    claimed = session.execute(
-        update(AppointmentSms)
-        .where(AppointmentSms.id == row.id, AppointmentSms.status == "pending",
-               AppointmentSms.due_at <= now)
-        .values(due_at=now + LEASE, attempts=AppointmentSms.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
-    session.commit()  # visible to other workers before Twilio is called
-    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+class _Sms(SmsQueue[AppointmentSms]):
+    model, event = AppointmentSms, "appointment_sms"
 
-
-def _send_one(
-    session: Session,
-    client: Any,
-    row: AppointmentSms,
-    practices: PracticeDirectory,
-    catalogues: dict[str, Catalogue],
-    now: datetime,
-    report: SendReport,
-) -> None:
-    session.refresh(row)
-    appointment = session.get(Appointment, row.appointment_id)
-    practice = practices.by_id(row.practice_id)
-    if appointment is None or appointment.status != BOOKED or practice is None:
-        row.status, row.last_error = "skipped", "not-booked"
-        return
-    if row.kind == REMINDER and appointment.starts_at <= now:
-        row.status, row.last_error = "skipped", "past"
-        return
-    patient = session.get(Patient, appointment.patient_id) if appointment.patient_id else None
-    number = patient.phone if patient is not None else None
-    if not number or not _is_mobile(number):
-        row.status, row.last_error = "skipped", "no-mobile"
-        return
-    body = catalogues[practice.id].text(
-        TEMPLATES[row.kind],
-        {"practice_name": practice.name,
-         "when": spoken_datetime(appointment.starts_at.astimezone(practice.tz))},
-    )  # fmt: skip
-    if send_sms(client, row, to=number, from_=practice.number, body=body, now=now,
-                report=report, event="appointment_sms"):  # fmt: skip
+    def send(self, session: Session, row: AppointmentSms, now: datetime) -> str:
+        appointment = session.get(Appointment, row.appointment_id)
+        practice = self.practices.by_id(row.practice_id)
+        if appointment is None or appointment.status != BOOKED or practice is None:
+            row.status, row.last_error = SKIPPED, "not-booked"
+            return SKIPPED
+        if row.kind == REMINDER and appointment.starts_at <= now:
+            row.status, row.last_error = SKIPPED, "past"
+            return SKIPPED
+        patient = session.get(Patient, appointment.patient_id) if appointment.patient_id else None
+        number = patient.phone if patient is not None else None
+        if not number or not _is_mobile(number):
+            row.status, row.last_error = SKIPPED, "no-mobile"
+            return SKIPPED
+        body = self.catalogues[practice.id].text(
+            TEMPLATES[row.kind],
+            {"practice_name": practice.name,
+             "when": spoken_datetime(appointment.starts_at.astimezone(practice.tz))},
+        )  # fmt: skip
+        self.text(row, to=number, from_=practice.number, body=body, now=now)
         log.info("appointment_sms_sent", sms=row.id, kind=row.kind, message_sid=row.message_sid)
+        return SENT
 
 
 def _is_mobile(e164: str) -> bool:

@@ -20,9 +20,9 @@ from callcenter.audit.models import AuditEntry
 from callcenter.config.policy import Policy
 from callcenter.config.practice import Practice
 from callcenter.config.prompts import Catalogue, CatalogueError
-from callcenter.core import metrics
 from callcenter.digests.compose import EXPIRY_WARNING_DAYS, certificate_problem
 from callcenter.ivr.loader import check_flows
+from callcenter.notify.backlog import backlog
 from callcenter.notify.models import OutboxMail, RemoteDeletion
 from callcenter.retention import purge as retention
 from callcenter.security import smime
@@ -121,7 +121,7 @@ def retention_status(session: Session, policy: Policy, now: datetime) -> Retenti
         return int(session.execute(query).scalar_one())
 
     deletions = Deletions(
-        pending=metrics.backlog(session).deletions_pending,
+        pending=backlog(session).deletions_pending,
         due=count(waiting, RemoteDeletion.due_at <= now),
         failing=count(waiting, RemoteDeletion.last_error.is_not(None)),
         done=count(RemoteDeletion.done_at.is_not(None)),

@@ -1,10 +1,11 @@
-"""Prometheus metrics at ``/metrics``: webhooks, calls, and the backlogs of the work queues.
+"""Prometheus metrics at ``/metrics``: the counters, and gauges read from the database.
 
 Counters and histograms live in each web process; under gunicorn they are
 summed across workers through prometheus-client's multiprocess mode
 (``PROMETHEUS_MULTIPROC_DIR``, set by ``callcenter serve --workers``).  The
-backlogs (outbox, SMS notices, deletions at Twilio, the queue) are read from
-the database when scraped, so every process reports the same truth.  No label
+gauges (the work queues' backlogs, the callers waiting) are read from the
+database when scraped, so every process reports the same truth; the features
+supply them as readers, so this module knows none of their tables.  No label
 ever carries a number, a name or a CallSid.
 """
 
@@ -12,9 +13,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -24,14 +24,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-
-if TYPE_CHECKING:
-    from callcenter.storage.db import Database
 
 WEBHOOKS = Counter(
     "callcenter_webhooks", "Webhook answers, by route and outcome", ["route", "outcome"]
@@ -62,74 +58,44 @@ def observe(route: str, outcome: str, started: float) -> None:
     LATENCY.labels(route).observe(time.perf_counter() - started)
 
 
-@dataclass(frozen=True)
-class Backlog:
-    """What the work queues hold right now (counts only): for ``/metrics`` and the console."""
-
-    mails: dict[str, int]  # digest e-mails by outbox status
-    notices: dict[str, int]  # SMS notices by status
-    deletions_pending: int  # what Twilio must still delete
-    queue_waiting: int  # callers waiting for a secretary
+#: Reads gauges in one database session at scrape time (the backlogs, the callers waiting).
+GaugeReader = Callable[[Session], Iterable[Metric]]
+#: Opens a session committed or rolled back on exit (``Database.session``).
+Sessions = Callable[[], AbstractContextManager[Session]]
 
 
-def backlog(session: Session) -> Backlog:
-    """Read the backlogs; raises ``SQLAlchemyError`` when the database does not answer."""
-    from callcenter.calls.models import QueueEntry
-    from callcenter.notify.models import Notice, OutboxMail, RemoteDeletion
+class DatabaseGauges(Collector):
+    """Gauges read from the database at scrape time, and ``callcenter_database_up``.
 
-    def by_status(model: Any) -> dict[str, int]:
-        rows = session.execute(select(model.status, func.count()).group_by(model.status))
-        return {str(status): int(count) for status, count in rows}
+    When the database does not answer, only ``callcenter_database_up`` (0) is
+    reported: the page still answers, and says so.
+    """
 
-    pending = select(func.count()).where(RemoteDeletion.done_at.is_(None))
-    waiting = select(func.count()).where(QueueEntry.left_at.is_(None))
-    return Backlog(
-        mails=by_status(OutboxMail),
-        notices=by_status(Notice),
-        deletions_pending=session.scalar(pending) or 0,
-        queue_waiting=session.scalar(waiting) or 0,
-    )
+    def __init__(self, sessions: Sessions, readers: Iterable[GaugeReader]) -> None:
+        self.sessions, self.readers = sessions, tuple(readers)
 
-
-class Backlogs(Collector):
-    """Gauges read from the database at scrape time (0 rows when it is down)."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("callcenter_database_up", "1 when the database answers")
-        mails = GaugeMetricFamily("callcenter_outbox_mails", "Digest e-mails, by status",
-                                  labels=["status"])  # fmt: skip
-        notices = GaugeMetricFamily("callcenter_notices", "SMS notices, by status",
-                                    labels=["status"])  # fmt: skip
-        deletions = GaugeMetricFamily("callcenter_remote_deletions_pending",
-                                      "What Twilio must still delete")  # fmt: skip
-        waiting = GaugeMetricFamily("callcenter_queue_waiting", "Callers waiting for a secretary")
         try:
-            with self.db.session() as session:
-                found = backlog(session)
+            with self.sessions() as session:
+                found = [family for read in self.readers for family in read(session)]
         except SQLAlchemyError:
             up.add_metric([], 0)
             yield up
             return
-        for status, count in found.mails.items():
-            mails.add_metric([status], count)
-        for status, count in found.notices.items():
-            notices.add_metric([status], count)
-        deletions.add_metric([], found.deletions_pending)
-        waiting.add_metric([], found.queue_waiting)
         up.add_metric([], 1)
-        yield from (up, mails, notices, deletions, waiting)
+        yield up
+        yield from found
 
 
-def render(db: Database) -> bytes:
-    """The text exposition: this process's (or every worker's) metrics, and the backlogs."""
+def render(sessions: Sessions, *readers: GaugeReader) -> bytes:
+    """The text exposition: this process's (or every worker's) metrics, and the gauges the
+    ``readers`` take from the database (``sessions``: e.g. ``Database.session``)."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     else:
         for collector in (WEBHOOKS, LATENCY, CALLS, NOTICES):
             registry.register(collector)
-    registry.register(Backlogs(db))
+    registry.register(DatabaseGauges(sessions, readers))
     return generate_latest(registry)

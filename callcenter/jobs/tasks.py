@@ -16,6 +16,7 @@ from callcenter.config.settings import Settings
 from callcenter.core.twilio_rest import close_client, fetch_recording, make_client
 from callcenter.messages import transcribers
 from callcenter.messages.desk import PracticeLookup
+from callcenter.notify import deletions
 from callcenter.retention import purge as retention
 from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
@@ -38,14 +39,14 @@ def purge(
 
 def remote_deletions(
     db: Database, settings: Settings, policy: Policy, now: datetime
-) -> retention.DeletionReport:
+) -> deletions.DeletionReport:
     """Send the due deletions to Twilio (recordings, transcriptions, call logs)."""
     client = make_client(
         settings.twilio_account_sid, settings.twilio_auth_token, api_base=settings.twilio_api_base
     )
     try:
         with db.session() as session:
-            return retention.process_remote_deletions(
+            return deletions.process_remote_deletions(
                 session, client, now,
                 retry_minutes=policy.retention.remote_deletion_retry_minutes,
             )  # fmt: skip

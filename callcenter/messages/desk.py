@@ -5,7 +5,7 @@ message ends ``transcribed`` or ``transcription-failed``: it is never dropped,
 and a failed one still carries the call-back number.  The transcript is
 encrypted like every personal value.  The recording is queued for deletion
 at Twilio the moment its transcript is stored (or its transcription has
-failed); the deletion outbox (:mod:`callcenter.retention`) retries until
+failed); the deletion queue (:mod:`callcenter.notify.deletions`) retries until
 Twilio confirms.
 
 Twilio's callbacks (recording status, transcription, real-time events) may
@@ -38,8 +38,8 @@ from callcenter.calls.models import Call
 from callcenter.core.logs import get_logger
 from callcenter.core.twilio_rest import valid_sid
 from callcenter.messages.models import Message
+from callcenter.notify.deletions import enqueue_deletion
 from callcenter.notify.notices import queue_notice
-from callcenter.retention.purge import enqueue_deletion
 
 if TYPE_CHECKING:
     from callcenter.config.practice import Practice

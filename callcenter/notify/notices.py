@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,7 @@ from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
 from callcenter.core.twilio_rest import close_client
 from callcenter.notify.models import Notice
+from callcenter.notify.workqueue import FAILED, GIVEN_UP, Backoff, Failed, WorkQueue
 from callcenter.storage.db import Database, new_id
 
 log = get_logger("callcenter.notices")
@@ -29,6 +29,10 @@ log = get_logger("callcenter.notices")
 QUEUED = "notices_queued"  # session.info flag: the web layer sends after answering
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
+BACKOFF = Backoff(first=timedelta(minutes=2), doublings=5)  # 2, 4 … 64 minutes
+SENT = "sent"
+
+Row = TypeVar("Row")
 
 
 @dataclass
@@ -58,15 +62,72 @@ def queue_notice(
     return added
 
 
-def _claim(session: Session, notice: Notice, now: datetime) -> bool:
-    claimed = session.execute(
-        update(Notice)
-        .where(Notice.id == notice.id, Notice.status == "pending", Notice.due_at <= now)
-        .values(due_at=now + LEASE, attempts=Notice.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()  # visible to other workers before Twilio is called
-    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+class SmsQueue(WorkQueue[Row]):
+    """An SMS table (status, attempts, due_at, sent_at, message_sid, last_error) sent
+    through Twilio: the urgent notices and the appointment SMS.
+
+    A failure is retried with back-off (2, 4 … 64 minutes) until
+    :data:`MAX_ATTEMPTS`, then the row is given up on, loudly.
+    """
+
+    lease = LEASE
+    backoff = BACKOFF
+    max_attempts = MAX_ATTEMPTS
+    log = log  # appointment SMS failures are logged here too, as they always were
+
+    def __init__(self, practices: PracticeDirectory, catalogues: dict[str, Catalogue]) -> None:
+        self.practices, self.catalogues = practices, catalogues
+        self.client: Any = None  # made by send_batch, only when something is due
+
+    def text(self, row: Any, *, to: str, from_: str, body: str, now: datetime) -> None:
+        """Send one claimed row's SMS; raises :class:`Failed` when Twilio refuses it."""
+        try:
+            sms = self.client.messages.create(to=to, from_=from_, body=body)
+        except Exception as exc:
+            raise Failed(type(exc).__name__) from exc
+        row.status, row.sent_at, row.message_sid = SENT, now, str(sms.sid)[:64]
+
+
+def send_batch(
+    session: Session,
+    queue: SmsQueue[Any],
+    client_factory: Callable[[], Any],
+    now: datetime,
+    limit: int,
+) -> SendReport:
+    """Send an SMS queue's due rows through one Twilio client, made only if one is due."""
+    due = queue.due(session, now, limit)
+    if not due:
+        return SendReport()
+    queue.client = client_factory()
+    try:
+        outcomes = queue.process(session, due, now)
+    finally:
+        close_client(queue.client)
+    return SendReport(sent=outcomes[SENT], failed=outcomes[FAILED], given_up=outcomes[GIVEN_UP])
+
+
+class _Notices(SmsQueue[Notice]):
+    model, event = Notice, "notice"
+
+    def send(self, session: Session, notice: Notice, now: datetime) -> str:
+        practice = self.practices.by_id(notice.practice_id)
+        doctor = (
+            next((d for d in practice.doctors if d.id == notice.doctor_id), None)
+            if practice
+            else None
+        )
+        if practice is None or doctor is None or not doctor.on_call_phone:
+            notice.status, notice.last_error = "failed", "no-recipient"
+            log.error("notice_undeliverable", notice=notice.id, reason="no-recipient")
+            return GIVEN_UP
+        body = self.catalogues[practice.id].text(
+            f"sms_{notice.kind.replace('-', '_')}",
+            {"practice_name": practice.name, "reference": notice.reference},
+        )
+        self.text(notice, to=doctor.on_call_phone, from_=practice.number, body=body, now=now)
+        log.info("notice_sent", notice=notice.id, kind=notice.kind, message_sid=notice.message_sid)
+        return SENT
 
 
 def send_due(
@@ -78,76 +139,5 @@ def send_due(
     limit: int = 20,
 ) -> SendReport:
     """Send the due notices; a failure is retried later with back-off, never dropped silently."""
-    report = SendReport()
     with db.session() as session:
-        due = list(session.scalars(
-            select(Notice).where(Notice.status == "pending", Notice.due_at <= now)
-            .order_by(Notice.due_at).limit(limit)
-        ))  # fmt: skip
-        if not due:
-            return report
-        client = client_factory()
-        try:
-            for notice in due:
-                if _claim(session, notice, now):
-                    _send_one(session, client, notice, practices, catalogues, now, report)
-        finally:
-            close_client(client)
-    return report
-
-
-def _send_one(
-    session: Session,
-    client: Any,
-    notice: Notice,
-    practices: PracticeDirectory,
-    catalogues: dict[str, Catalogue],
-    now: datetime,
-    report: SendReport,
-) -> None:
-    session.refresh(notice)
-    practice = practices.by_id(notice.practice_id)
-    doctor = (
-        next((d for d in practice.doctors if d.id == notice.doctor_id), None) if practice else None
-    )
-    if practice is None or doctor is None or not doctor.on_call_phone:
-        notice.status, notice.last_error = "failed", "no-recipient"
-        report.given_up += 1
-        log.error("notice_undeliverable", notice=notice.id, reason="no-recipient")
-        return
-    catalogue = catalogues[practice.id]
-    body = catalogue.text(
-        f"sms_{notice.kind.replace('-', '_')}",
-        {"practice_name": practice.name, "reference": notice.reference},
-    )
-    if send_sms(client, notice, to=doctor.on_call_phone, from_=practice.number, body=body,
-                now=now, report=report, event="notice"):  # fmt: skip
-        log.info("notice_sent", notice=notice.id, kind=notice.kind, message_sid=notice.message_sid)
-
-
-def send_sms(
-    client: Any, row: Any, *, to: str, from_: str, body: str, now: datetime,
-    report: SendReport, event: str,
-) -> bool:  # fmt: skip
-    """Send one claimed outbox row's SMS through Twilio; True once Twilio accepted it.
-
-    A failure is retried with back-off (2, 4 … 64 minutes) until MAX_ATTEMPTS,
-    then the row is given up on, loudly.  ``row`` has status, attempts,
-    due_at, sent_at, message_sid and last_error (notices, appointment SMS).
-    """
-    try:
-        sms = client.messages.create(to=to, from_=from_, body=body)
-    except Exception as exc:
-        row.last_error = type(exc).__name__[:64]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-            report.given_up += 1
-            log.error(f"{event}_given_up", id=row.id, attempts=row.attempts)
-        else:
-            row.due_at = now + timedelta(minutes=2 ** min(row.attempts, 6))
-            report.failed += 1
-            log.warning(f"{event}_failed", id=row.id, error=row.last_error)
-        return False
-    row.status, row.sent_at, row.message_sid = "sent", now, str(sms.sid)[:64]
-    report.sent += 1
-    return True
+        return send_batch(session, _Notices(practices, catalogues), client_factory, now, limit)

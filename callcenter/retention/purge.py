@@ -1,16 +1,16 @@
 """Retention: delete what the policy says has lived long enough, here and at Twilio.
 
-Three parts, so that each can be tested without a clock or a network:
+Three steps, so that each can be tested without a clock or a network:
 
 - :func:`expired` turns the policy and ``now`` into a cutoff per kind of data;
   a row whose timestamp is at or before its cutoff has expired (a period of
   N days means a row goes once it is N days old; zero days means at once).
 - :func:`purge` deletes expired rows with set-based statements (the database
   filters; no table is loaded), and queues every Twilio SID they referred to
-  as a :class:`RemoteDeletion`, idempotently.  It never commits.
-- :func:`process_remote_deletions` deletes queued SIDs at Twilio.  A queued
-  row stays until Twilio confirms (204) or says it is already gone (404), so
-  a failure is retried with back-off and never forgotten.
+  with :mod:`callcenter.notify.deletions`, idempotently.  It never commits.
+- the worker then deletes the queued SIDs at Twilio
+  (:func:`callcenter.notify.deletions.process_remote_deletions`), retrying
+  until Twilio confirms.
 
 Only counts and SIDs leave this module (reports, audit, logs): SIDs are not
 personal data (SECURITY.md §5), names and numbers never reach it decrypted.
@@ -18,16 +18,12 @@ personal data (SECURITY.md §5), names and numbers never reach it decrypted.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from twilio.rest import Client
 
 from callcenter.accounts import sessions as console_sessions
 from callcenter.accounts.models import ConsoleSession, LoginThrottle
@@ -37,26 +33,20 @@ from callcenter.audit.models import AuditEntry
 from callcenter.calls.models import Call, CallStep
 from callcenter.config.policy import Policy
 from callcenter.core.logs import get_logger
-from callcenter.core.twilio_rest import KINDS, RemoteDeletionFailed, delete_remote, valid_sid
+from callcenter.core.twilio_rest import valid_sid
 from callcenter.messages.models import Message
-from callcenter.notify.models import Notice, OutboxMail, RemoteDeletion
+from callcenter.notify import deletions
+from callcenter.notify.models import Notice, OutboxMail
 from callcenter.patients.models import Patient
-from callcenter.storage.db import new_id
 
 log = get_logger("callcenter.retention")
 
 #: A call still open this long after it started is stale (Twilio ends calls within 24 h):
 #: a missed status callback must not keep a call record, nor remove a live call's state.
 OPEN_CALL_GRACE = timedelta(hours=24)
-#: How long a worker owns a claimed deletion; longer than a Twilio request can take.
-CLAIM_LEASE = timedelta(minutes=5)
-#: Back-off doubles per failed attempt, up to retry_minutes * 2**6 (16 h for 15 min).
-MAX_BACKOFF_EXPONENT = 6
 PURGE_ACTION = "purge.run"
 # Serialises purges on PostgreSQL (two workers never purge at once); any fixed key.
 _PURGE_LOCK_KEY = 0x43_43_52_45_54  # "CCRET"
-_SID = re.compile(r"(RE|TR|CA)[0-9a-fA-F]{32}")
-_KIND_OF_PREFIX = {prefix: kind for kind, prefix in KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -78,16 +68,6 @@ class PurgeReport:
 
     def counts(self) -> dict[str, int]:
         return {k: v for k, v in asdict(self).items() if k != "dry_run"}
-
-
-@dataclass(frozen=True)
-class DeletionReport:
-    """Outcome of one pass over the Twilio deletion queue."""
-
-    deleted: int = 0
-    gone: int = 0
-    failed: int = 0
-    skipped: int = 0  # claimed by another worker first
 
 
 def _aware(now: datetime) -> datetime:
@@ -145,74 +125,11 @@ def _patient_expired(cut: dict[str, datetime], now: datetime) -> ColumnElement[b
     )
 
 
-def _settled(kind: str, sid: Any, now: datetime) -> ColumnElement[bool]:
-    """A queued deletion that needs nothing more: done, due already, or being retried."""
-    r = RemoteDeletion
-    return exists().where(
-        r.kind == kind, r.sid == sid, or_(r.done_at.is_not(None), r.due_at <= now, r.attempts > 0)
-    )
-
-
 def _count(session: Session, model: Any, where: ColumnElement[bool]) -> int:
     return session.execute(select(func.count()).select_from(model).where(where)).scalar_one()
 
 
-def sids_in(value: Any) -> list[str]:
-    """Twilio SIDs anywhere in a call's bookkeeping (dial legs, recordings)."""
-    if isinstance(value, str):
-        return [value] if _SID.fullmatch(value) else []
-    items = value.values() if isinstance(value, dict) else value
-    return [sid for item in items for sid in sids_in(item)] if isinstance(items, Iterable) else []
-
-
 # -- queueing Twilio deletions --------------------------------------------------
-
-
-def _enqueue(
-    session: Session, practice_id: str, kind: str, sid: str, due_at: datetime, *, dry_run: bool
-) -> bool:
-    """Queue (or bring forward) one deletion; True when the queue changed (or would)."""
-    columns = (RemoteDeletion.id, RemoteDeletion.due_at, RemoteDeletion.attempts)
-    row = session.execute(
-        select(*columns, RemoteDeletion.done_at).where(
-            RemoteDeletion.kind == kind, RemoteDeletion.sid == sid
-        )
-    ).first()
-    if row is None:
-        if dry_run:
-            return True
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = {"practice_id": practice_id, "kind": kind, "sid": sid, "due_at": due_at}
-        stmt = insert(RemoteDeletion).values(id=new_id(), attempts=0, **values)
-        # A concurrent purge or erasure may have queued it meanwhile: the unique
-        # (kind, sid) makes the second insert a no-op instead of an error.
-        result = session.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "sid"]))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-    # Bring an untried deletion forward (e.g. its message is deleted early);
-    # never one done, being retried, or held by a worker (attempts counts claims).
-    if row.done_at is not None or row.attempts != 0 or row.due_at <= due_at:
-        return False
-    if dry_run:
-        return True
-    r = RemoteDeletion
-    untried = (r.id == row.id) & (r.attempts == 0) & r.done_at.is_(None) & (r.due_at > due_at)
-    return _set(session, untried, due_at=due_at) == 1
-
-
-def enqueue_deletion(
-    session: Session, practice_id: str, kind: str, sid: str, due_at: datetime
-) -> bool:
-    """Queue the deletion of a Twilio recording, transcription or call log at ``due_at``.
-
-    Idempotent per (kind, SID): queuing again changes nothing, except that an
-    untried deletion is brought forward to an earlier ``due_at``.  Returns
-    whether the queue changed.  Raises ``ValueError`` for an unknown kind or
-    a malformed SID (it would never be deleted).  Does not commit.
-    """
-    if not valid_sid(kind, sid):
-        raise ValueError(f"not a Twilio {kind} SID")
-    return _enqueue(session, practice_id, kind, sid, _aware(due_at), dry_run=False)
 
 
 def _queue_remote(session: Session, cut: dict[str, datetime], now: datetime, dry_run: bool) -> int:
@@ -221,7 +138,7 @@ def _queue_remote(session: Session, cut: dict[str, datetime], now: datetime, dry
         select(Message.practice_id, Message.recording_sid).where(
             Message.recording_sid.is_not(None),
             or_(Message.created_at <= cut["recordings"], _message_expired(cut)),
-            ~_settled("recording", Message.recording_sid, now),
+            ~deletions.settled("recording", Message.recording_sid, now),
         )
     )
     wanted = [(practice, "recording", str(sid)) for practice, sid in recordings]
@@ -230,9 +147,9 @@ def _queue_remote(session: Session, cut: dict[str, datetime], now: datetime, dry
     )
     for practice, call_sid, state in calls:
         wanted.append((practice, "call", call_sid))
-        wanted.extend((practice, _KIND_OF_PREFIX[sid[:2]], sid) for sid in sids_in(state))
+        wanted.extend((practice, deletions.kind_of(sid), sid) for sid in deletions.sids_in(state))
     wanted = [(p, kind, sid) for p, kind, sid in dict.fromkeys(wanted) if valid_sid(kind, sid)]
-    return sum(_enqueue(session, *item, now, dry_run=dry_run) for item in wanted)
+    return sum(deletions.enqueue_deletion(session, *item, now, dry_run=dry_run) for item in wanted)
 
 
 # -- purge ----------------------------------------------------------------------
@@ -344,80 +261,3 @@ def purge(
         session.flush()
     log.info("purge_run", dry_run=dry_run, **report.counts())
     return report
-
-
-# -- deleting at Twilio ---------------------------------------------------------
-
-
-def _claim(session: Session, row_id: str, now: datetime, lease: timedelta) -> bool:
-    """Take one due deletion for ``lease``; False when another worker took it first."""
-    r = RemoteDeletion
-    claimed = _set(
-        session,
-        (r.id == row_id) & r.done_at.is_(None) & (r.due_at <= now),
-        due_at=now + lease,
-        attempts=r.attempts + 1,
-    )
-    session.commit()  # the claim must be visible before Twilio is called
-    return claimed == 1
-
-
-def _set(session: Session, where: ColumnElement[bool], **values: Any) -> int:
-    """UPDATE remote_deletions; returns the row count."""
-    statement = update(RemoteDeletion).where(where).values(**values)
-    result = session.execute(statement.execution_options(synchronize_session=False))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def process_remote_deletions(
-    session: Session,
-    client: Client,
-    now: datetime,
-    *,
-    retry_minutes: int,
-    limit: int = 100,
-    lease: timedelta = CLAIM_LEASE,
-) -> DeletionReport:
-    """Delete at Twilio up to ``limit`` queued SIDs that are due; returns the counts.
-
-    Each row is claimed with a conditional UPDATE whose row count says
-    whether this worker got it, so two workers never delete the same SID
-    twice.  Deleted (204) or gone (404) sets ``done_at``; a failure keeps the
-    row, stores the error code and retries after ``retry_minutes`` doubling
-    per attempt (``retry_minutes * 2**min(attempts - 1, 6)``).
-
-    Unlike :func:`purge`, this commits (after each claim and each outcome):
-    a deletion at Twilio cannot be rolled back, so what happened there must
-    be recorded at once.  Give it a session of its own.
-    """
-    _aware(now)
-    due = session.execute(
-        select(RemoteDeletion.id, RemoteDeletion.kind, RemoteDeletion.sid)
-        .where(RemoteDeletion.done_at.is_(None), RemoteDeletion.due_at <= now)
-        .order_by(RemoteDeletion.due_at, RemoteDeletion.id)
-        .limit(limit)
-    ).all()
-    session.commit()
-    counts = {"deleted": 0, "gone": 0, "failed": 0, "skipped": 0}
-    for row_id, kind, sid in due:
-        if not _claim(session, row_id, now, lease):
-            counts["skipped"] += 1
-            continue
-        values: dict[str, Any]
-        try:
-            outcome = delete_remote(client, kind, sid)
-        except (RemoteDeletionFailed, ValueError) as exc:
-            code = exc.code if isinstance(exc, RemoteDeletionFailed) else "bad-kind"
-            attempts = session.execute(
-                select(RemoteDeletion.attempts).where(RemoteDeletion.id == row_id)
-            ).scalar_one()
-            delay = timedelta(minutes=retry_minutes * 2 ** min(attempts - 1, MAX_BACKOFF_EXPONENT))
-            values = {"last_error": code[:64], "due_at": now + delay}
-            counts["failed"] += 1
-            log.warning("remote_deletion_failed", kind=kind, sid=sid, code=code, attempts=attempts)
-        else:
-            values = {"done_at": now, "last_error": None}
-            counts[outcome] += 1
-        _set(session, RemoteDeletion.id == row_id, **values)
-        session.commit()
-    return DeletionReport(**counts)

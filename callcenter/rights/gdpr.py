@@ -39,8 +39,8 @@ from callcenter.audit import trail as audit
 from callcenter.calls.models import Call, CallStep
 from callcenter.core.phone_numbers import normalize
 from callcenter.messages.models import Message
+from callcenter.notify.deletions import enqueue_deletion, sids_in
 from callcenter.patients.models import Patient
-from callcenter.retention.purge import enqueue_deletion, sids_in
 from callcenter.security.crypto import FieldCipher
 
 EXPORT_ACTION = "patient.export"
