@@ -48,7 +48,9 @@ def use_cipher(cipher: FieldCipher | None) -> None:
 def current_cipher() -> FieldCipher:
     """The installed cipher; refusing to run without one beats storing clear text."""
     if _cipher is None:
-        raise RuntimeError("no field cipher installed; call callcenter.security.encrypted.use_cipher()")
+        raise RuntimeError(
+            "no field cipher installed; call callcenter.security.encrypted.use_cipher()"
+        )
     return _cipher
 
 

@@ -29,7 +29,9 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
 def run_migrations() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("callcenter migrations run through callcenter.storage.migrate, not alembic")
+        raise RuntimeError(
+            "callcenter migrations run through callcenter.storage.migrate, not alembic"
+        )
     context.configure(
         connection=connection,
         target_metadata=target_metadata(),
