@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from callcenter.security.pins import PinError, check_hash
+from callcenter.config.pin_hash import PinError, check_hash
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Sessions = tuple[tuple[time, time], ...]
@@ -77,7 +77,7 @@ class Secretary:
     name: str
     phone: str
     hours: dict[int, Sessions] | None = None  # None: the practice's opening hours
-    pin_hash: str | None = None  # for the secretaries' line (callcenter.pins)
+    pin_hash: str | None = None  # for the secretaries' line (callcenter.security.pins)
 
 
 @dataclass(frozen=True)
