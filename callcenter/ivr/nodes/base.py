@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from callcenter.config.prompts import Catalogue
+from callcenter.core import routes
 from callcenter.core.spoken import spoken_datetime
 from callcenter.ivr.twiml import Reply
 
@@ -56,7 +57,7 @@ class CallContext:
 
     def action(self) -> str:
         """The URL Twilio must request next (carries the next sequence number)."""
-        return f"/twilio/step?seq={self.seq + 1}"
+        return routes.url(routes.STEP, {"seq": self.seq + 1})
 
     def variables(self) -> dict[str, Any]:
         opening = self.practice.next_opening(self.now)
