@@ -137,12 +137,17 @@ class Fields:
         raise self.error(self.at(key), message)
 
     # -- the mapping as a whole ------------------------------------------------------
-    def refuse_unknown(self, known: Collection[str], *, list_known: bool = False) -> None:
-        """Fail on the first key (sorted) not in ``known``: a misspelt key never falls back."""
+    def refuse_unknown(
+        self, known: Collection[str], *, list_known: bool = False, hint: str = ""
+    ) -> None:
+        """Fail on the first key (sorted) not in ``known``: a misspelt key never falls back.
+
+        ``list_known`` names the known fields in the error; ``hint`` adds a word of advice.
+        """
         extra = sorted(str(key) for key in self.data if key not in known)
         if extra:
             expected = f" (expected: {', '.join(known)})" if list_known else ""
-            self.fail(extra[0], f"unknown field{expected}")
+            self.fail(extra[0], f"unknown field{expected}{f' ({hint})' if hint else ''}")
 
     def section(self, key: str, shape: str = "a mapping", *, required: bool = False) -> Fields:
         """The mapping at ``key``, read the same way (an absent optional one is empty)."""

@@ -142,6 +142,8 @@ def test_unknown_keys_are_refused() -> None:
     )
     message = refusal({"c": 1}, lambda f: f.refuse_unknown(("a", "b"), list_known=True))
     assert message == "top.c: unknown field (expected: a, b)"
+    message = refusal({"password": "x"}, lambda f: f.refuse_unknown(("a",), hint="use a file"))
+    assert message == "top.password: unknown field (use a file)"
 
 
 def test_sections_name_their_fields_from_the_top() -> None:
