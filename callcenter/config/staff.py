@@ -147,11 +147,11 @@ def _unique(key: str, people: Iterable[Any]) -> None:
         raise StaffError(key, "ids must be unique")
 
 
-def _person(where: str, raw: Any, shape: str, known: set[str]) -> Fields:
-    """One entry of a list of people: a mapping holding only ``known`` fields."""
-    person = Fields(raw, where, shape=shape, error=StaffError)
-    person.refuse_unknown(known)
-    return person
+def _entry(where: str, raw: Any, shape: str, known: set[str]) -> Fields:
+    """A mapping of the practice file (a doctor, a shift...) holding only ``known`` fields."""
+    entry = Fields(raw, where, shape=shape, error=StaffError)
+    entry.refuse_unknown(known)
+    return entry
 
 
 def parse_doctors(raw: Any, phone: Callable[[str, Any], str], folder: Path) -> tuple[Doctor, ...]:
@@ -159,7 +159,7 @@ def parse_doctors(raw: Any, phone: Callable[[str, Any], str], folder: Path) -> t
     known = {"id", "name", "called", "email", "certificate", "on_call_phone", "digest"}
     for i, item in enumerate(raw or []):
         where = f"doctors[{i}]"
-        doctor = _person(where, item, "a mapping (id, name, ...)", known)
+        doctor = _entry(where, item, "a mapping (id, name, ...)", known)
         name = doctor.text("name") or ""
         email = doctor.text("email", required=False)
         if email is not None and ("@" not in email or " " in email):
@@ -183,7 +183,7 @@ def parse_digest(where: str, raw: Any) -> DigestSchedule:
     """``digest: {at: ["12:30", "18:30"] | hourly, days: [...], when_empty: send|skip}``."""
     if raw is None:
         return DigestSchedule()
-    digest = _person(where, raw, "a mapping (at, days, when_empty)", {"at", "days", "when_empty"})
+    digest = _entry(where, raw, "a mapping (at, days, when_empty)", {"at", "days", "when_empty"})
     at = digest.get("at", ["12:30", "18:30"])
     hourly = at == "hourly"
     times: list[time] = []
@@ -210,7 +210,7 @@ def parse_secretaries(raw: Any, phone: Callable[[str, Any], str]) -> tuple[Secre
     known = {"id", "name", "phone", "hours", "pin_hash"}
     for i, item in enumerate(raw or []):
         where = f"secretaries[{i}]"
-        secretary = _person(where, item, "a mapping (id, name, phone, hours)", known)
+        secretary = _entry(where, item, "a mapping (id, name, phone, hours)", known)
         hours = secretary.get("hours")
         pin_hash = secretary.text("pin_hash", required=False)
         if pin_hash is not None:
@@ -235,7 +235,7 @@ def parse_rota(raw: Any, doctors: tuple[Doctor, ...]) -> tuple[OnCallShift, ...]
     shifts = []
     for i, item in enumerate(raw or []):
         where = f"on_call[{i}]"
-        shift = _person(
+        shift = _entry(
             where, item, "a mapping (doctor, days, from, to)", {"doctor", "days", "from", "to"}
         )
         doctor = known.get(str(shift.get("doctor")))
