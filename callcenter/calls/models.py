@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from callcenter.security.encrypted import EncryptedField, EncryptedRow
+from callcenter.security.encrypted import BlindIndex, EncryptedField, EncryptedRow
 from callcenter.storage.db import Base, UTCDateTime
 
 
@@ -54,6 +54,7 @@ class Call(EncryptedRow, Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
 
     caller = EncryptedField("caller_ct")
+    blind_index = BlindIndex("caller", "caller_index")  # recomputed on re-encryption
 
     # seq doubles as the row version: two workers answering the same request
     # cannot both move the call on (the second UPDATE matches no row).

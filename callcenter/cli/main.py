@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from callcenter.config.settings import SettingsError, home_from_env, load_settings, parse_now
+from callcenter.core import routes
 
 if TYPE_CHECKING:
     from callcenter.ivr.loader import FlowSet
@@ -255,7 +256,7 @@ def call(
     # Click gives each option's values apart; the order between them lives in argv.
     argv = sys.argv[sys.argv.index("call") + 1 :] if "call" in sys.argv else []
     script = script_from_argv(argv) or script_from_options(script_options)
-    voice_path = "/twilio/queue/agent" if line else None
+    voice_path = routes.QUEUE_AGENT if line else None
     sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script, voice_path))
 
 

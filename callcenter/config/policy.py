@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
-
-import yaml
 
 from callcenter.config.settings import DEFAULT_POLICY_FILE
+from callcenter.core.yaml_fields import Fields, NotYaml, in_file, parse_yaml
 
 #: CNIL NS-57: recordings kept six months at most.
 RECORDINGS_CAP_DAYS = 183
@@ -117,170 +115,112 @@ class Policy:
         return self.notices.get(DEFAULT_LANGUAGE, "")
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys (the last one would silently win)."""
+def _section(data: Fields, name: str, fields: tuple[str, ...]) -> Fields:
+    """The mapping at ``name``, required, holding only ``fields``."""
+    section = data.section(name, required=True)
+    section.refuse_unknown(fields, list_known=True)
+    return section
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, Hashable):
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-    return loader.construct_mapping(node, deep=True)
+def _purpose(section: Fields, name: str, switched_on: bool) -> str | None:
+    value = section.get(name)
+    if value is not None and not isinstance(value, str):
+        section.fail(name, "must be a text or null")
+    text = (value or "").strip()
+    if switched_on and not text:
+        path = section.at(name)
+        section.fail(name, f"required when {path.removesuffix('_purpose')} is true (GDPR art. 5)")
+    return text or None
 
 
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
-class _Checker:
-    """Reads one file's data, failing with ``<file>: <field>: <what is wrong>``."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, name: str, detail: str) -> NoReturn:
-        raise PolicyError(f"{self.source}: {name}: {detail}")
-
-    def section(
-        self, data: Mapping[str, Any], name: str, fields: tuple[str, ...]
-    ) -> Mapping[str, Any]:
-        """A mapping at ``name`` holding only ``fields``."""
-        value = data.get(name)
-        if not isinstance(value, dict):
-            self.fail(name, "required, a mapping")
-        self.known(value, fields, prefix=f"{name}.")
-        return value
-
-    def known(self, data: Mapping[Any, Any], fields: tuple[str, ...], prefix: str = "") -> None:
-        for key in data:
-            if key not in fields:
-                self.fail(f"{prefix}{key}", f"unknown field (expected: {', '.join(fields)})")
-
-    def flag(self, data: Mapping[str, Any], name: str, path: str) -> bool:
-        value = data.get(name)
-        if not isinstance(value, bool):
-            self.fail(path, "required, true or false")
-        return value
-
-    def purpose(
-        self, data: Mapping[str, Any], name: str, switched_on: bool, path: str
-    ) -> str | None:
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            self.fail(path, "must be a text or null")
-        text = (value or "").strip()
-        if switched_on and not text:
-            self.fail(path, f"required when {path.removesuffix('_purpose')} is true (GDPR art. 5)")
-        return text or None
-
-    def whole(self, data: Mapping[str, Any], name: str, path: str, unit: str) -> int:
-        if name not in data:
-            self.fail(path, f"required, a whole number of {unit}")
-        value = data[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.fail(path, f"{value!r} is not a whole number of {unit} (0 or more)")
-        return value
-
-
-def _recording(check: _Checker, data: Mapping[str, Any]) -> Recording:
+def _recording(data: Fields) -> Recording:
     names = ("calls", "calls_purpose", "messages", "messages_purpose")
-    section = check.section(data, "recording", names)
-    calls = check.flag(section, "calls", "recording.calls")
-    messages = check.flag(section, "messages", "recording.messages")
+    section = _section(data, "recording", names)
+    calls = section.flag("calls")
+    messages = section.flag("messages")
     return Recording(
         calls=calls,
-        calls_purpose=check.purpose(section, "calls_purpose", calls, "recording.calls_purpose"),
+        calls_purpose=_purpose(section, "calls_purpose", calls),
         messages=messages,
-        messages_purpose=check.purpose(
-            section, "messages_purpose", messages, "recording.messages_purpose"
-        ),
+        messages_purpose=_purpose(section, "messages_purpose", messages),
     )
 
 
-def _notices(check: _Checker, data: Mapping[str, Any], recording: Recording) -> dict[str, str]:
-    raw = data.get("notice")
-    if raw is None:
-        raw = {}
+def _notices(data: Fields, recording: Recording) -> dict[str, str]:
+    raw = data.get("notice", {})
     if not isinstance(raw, dict):
-        check.fail("notice", "must be a mapping of language (fr-FR) to text")
+        data.fail("notice", "must be a mapping of language (fr-FR) to text")
     notices: dict[str, str] = {}
     for language, text in raw.items():
         name = f"notice.{language}"
         if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
-            check.fail(name, "not a language tag like fr-FR")
+            data.fail(name, "not a language tag like fr-FR")
         if not isinstance(text, str) or not text.strip():
-            check.fail(name, "must be a non-empty text")
+            data.fail(name, "must be a non-empty text")
         if len(text) > NOTICE_MAX_CHARS:
-            check.fail(name, f"{len(text)} characters, over the {NOTICE_MAX_CHARS} a call can say")
+            data.fail(name, f"{len(text)} characters, over the {NOTICE_MAX_CHARS} a call can say")
         notices[language] = " ".join(text.split())
     if recording.any and DEFAULT_LANGUAGE not in notices:
-        check.fail(f"notice.{DEFAULT_LANGUAGE}", "required when any recording is on (CNIL)")
+        data.fail(f"notice.{DEFAULT_LANGUAGE}", "required when any recording is on (CNIL)")
     return notices
 
 
-def _engine(check: _Checker, data: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+def _engine(data: Fields) -> tuple[str, str | None, str | None]:
     """The engine, and for ``local`` the backend and model the administrator provides."""
-    section = check.section(data, "transcription", ("engine", "local_backend", "local_model"))
-    engine = section.get("engine")
-    if engine not in ENGINES:
-        check.fail("transcription.engine", f"{engine!r} is not one of {', '.join(ENGINES)}")
+    section = _section(data, "transcription", ("engine", "local_backend", "local_model"))
+    engine = section.one_of("engine", ENGINES)
     local: list[str | None] = []
     for name in ("local_backend", "local_model"):
         value = section.get(name)
         if value is not None and (not isinstance(value, str) or not value.strip()):
-            check.fail(f"transcription.{name}", "must be a non-empty text")
+            section.fail(name, "must be a non-empty text")
         local.append(value)
     if engine == "local" and local[0] is None:
-        check.fail("transcription.local_backend", "required when the engine is local (e.g. vosk)")
+        section.fail("local_backend", "required when the engine is local (e.g. vosk)")
     return str(engine), local[0], local[1]
 
 
-def _retention(check: _Checker, data: Mapping[str, Any]) -> Retention:
-    section = check.section(data, "retention_days", (*_RETENTION_DAYS, _RETRY_FIELD))
-    days = {
-        name: check.whole(section, name, f"retention_days.{name}", "days")
-        for name in _RETENTION_DAYS
-    }
+def _retention(data: Fields) -> Retention:
+    section = _section(data, "retention_days", (*_RETENTION_DAYS, _RETRY_FIELD))
+    days = {name: section.whole(name, unit="days") for name in _RETENTION_DAYS}
     if days["recordings"] > RECORDINGS_CAP_DAYS:
-        check.fail(
-            "retention_days.recordings",
+        section.fail(
+            "recordings",
             f"{days['recordings']} is over the {RECORDINGS_CAP_DAYS}-day cap (CNIL: six months)",
         )
     if days["audit"] < AUDIT_MIN_DAYS:
-        check.fail(
-            "retention_days.audit",
+        section.fail(
+            "audit",
             f"{days['audit']} is under the {AUDIT_MIN_DAYS}-day minimum (audit documentation)",
         )
-    retry = check.whole(section, _RETRY_FIELD, f"retention_days.{_RETRY_FIELD}", "minutes")
+    retry = section.whole(_RETRY_FIELD, unit="minutes")
     if retry < 1:
         # Zero would retry a failing deletion on every run, hammering Twilio.
-        check.fail(f"retention_days.{_RETRY_FIELD}", "must be at least 1 minute")
+        section.fail(_RETRY_FIELD, "must be at least 1 minute")
     return Retention(**days, remote_deletion_retry_minutes=retry)
 
 
 def parse_policy(data: object, source: str = "recordings_policy.yaml") -> Policy:
     """Check already-parsed YAML data; ``source`` names the file in errors."""
-    check = _Checker(source)
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: must be a mapping (recording, notice, ...)")
-    check.known(data, ("recording", "notice", "transcription", "retention_days"))
-    recording = _recording(check, data)
-    engine, local_backend, local_model = _engine(check, data)
+    # Terse wording: "retention_days.audit: required, a whole number of days".
+    top = Fields(
+        data,
+        error=in_file(PolicyError, source),
+        missing="required, {what}",
+        wrong="required, {what}",
+    )
+    top.refuse_unknown(("recording", "notice", "transcription", "retention_days"), list_known=True)
+    recording = _recording(top)
+    engine, local_backend, local_model = _engine(top)
     return Policy(
         recording=recording,
-        retention=_retention(check, data),
+        retention=_retention(top),
         transcription_engine=engine,
         local_backend=local_backend,
         local_model=local_model,
-        notices=MappingProxyType(_notices(check, data, recording)),
+        notices=MappingProxyType(_notices(top, recording)),
         source=source,
     )
 
@@ -295,10 +235,8 @@ def load_policy(path: str | os.PathLike[str] = DEFAULT_POLICY_FILE) -> Policy:
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{source}: cannot be read ({exc.__class__.__name__})") from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        line = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
-        raise PolicyError(f"{source}: not valid YAML{line} ({exc.problem})") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: not valid YAML ({exc.__class__.__name__})") from None
+        # A key given twice is refused: the last one would silently win.
+        data = parse_yaml(text, unique_keys=True)
+    except NotYaml as exc:
+        raise PolicyError(f"{source}: {exc}") from None
     return parse_policy(data, source)

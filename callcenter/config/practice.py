@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
-import yaml
 
 from callcenter.config.schedules import BookingRules, parse_rules
 from callcenter.config.staff import (
@@ -32,6 +31,7 @@ from callcenter.config.staff import (
     parse_secretaries,
 )
 from callcenter.core.phone_numbers import normalize
+from callcenter.core.yaml_fields import FieldError, Fields, NotYaml, in_file, load_yaml
 
 
 class PracticeError(Exception):
@@ -155,14 +155,13 @@ def _staff_phone(where: str, value: Any) -> str:
 def load_practice(path: Path) -> Practice:
     """Read and validate one practice file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PracticeError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(raw, dict):
-        raise PracticeError(f"{path.name}: must be a mapping")
+        raw = load_yaml(path)
+    except NotYaml as exc:
+        raise PracticeError(f"{path.name}: {exc}") from None
+    top = Fields(raw, error=in_file(PracticeError, path.name))
     for key in ("id", "name", "number"):
-        if not raw.get(key):
-            raise _fail(path, key, "is required")
+        if not top.get(key):
+            top.fail(key, "is required")
     timezone = str(raw.get("timezone", "Europe/Paris"))
     try:
         ZoneInfo(timezone)
@@ -179,28 +178,16 @@ def load_practice(path: Path) -> Practice:
         if not isinstance(value, date):
             raise _fail(path, f"closures[{i}]", f"{value!r} is not a date (YYYY-MM-DD)")
         closures.add(value)
-    transfer = raw.get("transfer") or {}
-    if not isinstance(transfer, dict):
-        raise _fail(path, "transfer", "must be a mapping (mode, ring_seconds)")
-    mode = transfer.get("mode", "simultaneous")
-    if mode not in ("simultaneous", "sequential"):
-        raise _fail(path, "transfer.mode", "must be 'simultaneous' or 'sequential'")
-    ring = transfer.get("ring_seconds", 20)
-    if not isinstance(ring, int) or not 5 <= ring <= 120:
-        raise _fail(path, "transfer.ring_seconds", "must be a whole number from 5 to 120")
-    present = transfer.get("caller_id", "practice")
-    if present not in ("practice", "caller"):
-        raise _fail(path, "transfer.caller_id", "must be 'practice' or 'caller'")
-    unknown = set(transfer) - {"mode", "ring_seconds", "caller_id", "queue"}
-    if unknown:
-        raise _fail(path, f"transfer.{sorted(unknown)[0]}", "unknown field")
-    queue = _queue_settings(path, transfer.get("queue"))
+    transfer = top.section("transfer", "a mapping (mode, ring_seconds)")
+    mode = transfer.one_of("mode", ("simultaneous", "sequential"), default="simultaneous")
+    ring = transfer.whole("ring_seconds", 5, 120, default=20)
+    present = transfer.one_of("caller_id", ("practice", "caller"), default="practice")
+    transfer.refuse_unknown({"mode", "ring_seconds", "caller_id", "queue"})
+    queue = _queue_settings(transfer)
     prompts = raw.get("prompts") or {}
     if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
         raise _fail(path, "prompts", "must map prompt keys to texts")
-    bits = raw.get("blind_index_bits", 12)
-    if not isinstance(bits, int) or isinstance(bits, bool) or not 8 <= bits <= 20:
-        raise _fail(path, "blind_index_bits", "must be a whole number from 8 to 20")
+    bits = top.whole("blind_index_bits", 8, 20, default=12)
     flows_dir = raw.get("flows_dir")
     if flows_dir is not None:
         flows_dir = (path.parent / str(flows_dir)).resolve()
@@ -212,9 +199,9 @@ def load_practice(path: Path) -> Practice:
         secretaries = parse_secretaries(raw.get("secretaries"), _staff_phone)
         rota = parse_rota(raw.get("on_call"), doctors)
         appointments = parse_rules(raw.get("appointments"), [d.id for d in doctors])
-    except StaffError as exc:
+    except FieldError as exc:  # StaffError: the staff and schedules readers name the field
         raise PracticeError(f"{path.name}: {exc}") from None
-    limits = _limits(path, raw.get("limits"))
+    limits = _limits(top)
     signing = raw.get("signing") or {}
     if not isinstance(signing, dict) or set(signing) - {"certificate", "key"}:
         raise _fail(path, "signing", "must be a mapping with 'certificate' and 'key' (file paths)")
@@ -264,41 +251,25 @@ LIMITS = {
 }
 
 
-def _limits(path: Path, raw: Any) -> dict[str, int]:
+def _limits(top: Fields) -> dict[str, int]:
     """``limits``: calls per minute from one number, and the identification guard."""
-    raw = {} if raw is None else raw
-    if not isinstance(raw, dict):
-        raise _fail(path, "limits", f"must be a mapping ({', '.join(LIMITS)})")
-    unknown = set(raw) - set(LIMITS)
-    if unknown:
-        raise _fail(path, f"limits.{sorted(map(str, unknown))[0]}", "unknown field")
-    values = {}
-    for key, (default, lowest, highest, note) in LIMITS.items():
-        value = raw.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= highest:
-            message = f"must be a whole number from {lowest} to {highest}{note}"
-            raise _fail(path, f"limits.{key}", message)
-        values[key] = value
-    return values
+    limits = top.section("limits", f"a mapping ({', '.join(LIMITS)})")
+    limits.refuse_unknown(LIMITS)
+    return {
+        key: limits.whole(key, lowest, highest, default=default, note=note)
+        for key, (default, lowest, highest, note) in LIMITS.items()
+    }
 
 
-def _queue_settings(path: Path, raw: Any) -> dict[str, Any]:
+def _queue_settings(transfer: Fields) -> dict[str, Any]:
     """``transfer.queue``: size, minutes_per_caller, hold_music."""
-    raw = {} if raw is None else raw
-    if not isinstance(raw, dict):
-        raise _fail(path, "transfer.queue", "must be a mapping (size, minutes_per_caller, ...)")
-    unknown = set(raw) - {"size", "minutes_per_caller", "hold_music"}
-    if unknown:
-        raise _fail(path, f"transfer.queue.{sorted(unknown)[0]}", "unknown field")
-    size, minutes = raw.get("size", 10), raw.get("minutes_per_caller", 3)
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= 100:
-        raise _fail(path, "transfer.queue.size", "must be a whole number from 0 to 100")
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
-        where = "transfer.queue.minutes_per_caller"
-        raise _fail(path, where, "must be a whole number from 1 to 60")
-    music = raw.get("hold_music")
+    queue = transfer.section("queue", "a mapping (size, minutes_per_caller, ...)")
+    queue.refuse_unknown({"size", "minutes_per_caller", "hold_music"})
+    size = queue.whole("size", 0, 100, default=10)
+    minutes = queue.whole("minutes_per_caller", 1, 60, default=3)
+    music = queue.get("hold_music")
     if music is not None and (not isinstance(music, str) or not music.startswith("https://")):
-        raise _fail(path, "transfer.queue.hold_music", "must be an https:// URL")
+        queue.fail("hold_music", "must be an https:// URL")
     return {"queue_size": size, "minutes_per_caller": minutes, "hold_music": music}
 
 

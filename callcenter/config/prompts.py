@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from callcenter.core.yaml_fields import Fields, NotYaml, in_file, load_yaml
 
 
 class CatalogueError(Exception):
@@ -52,18 +52,17 @@ class Catalogue:
         if not path.is_file():
             raise CatalogueError(f"{path}: no prompt catalogue for language {language!r}")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise CatalogueError(
-                f"{path.name}: not valid YAML ({exc.__class__.__name__})"
-            ) from None
+            raw = load_yaml(path) or {}
+        except NotYaml as exc:
+            raise CatalogueError(f"{path.name}: {exc}") from None
         if not isinstance(raw, dict):
             raise CatalogueError(f"{path.name}: must map prompt keys to texts")
         raw_intents = raw.pop("intents", {}) or {}
+        # A key with no text is a text missing, not an optional entry.
+        entries = Fields(raw, error=in_file(CatalogueError, path.name), missing="must be {what}")
         texts: dict[str, str] = {}
-        for key, value in raw.items():
-            if not isinstance(value, str):
-                raise CatalogueError(f"{path.name}: {key}: must be a text")
+        for key in raw:
+            value = entries.value(key, str, "a text")
             cls._check_placeholders(path.name, str(key), value)
             texts[str(key)] = value
         for key, value in (overrides or {}).items():

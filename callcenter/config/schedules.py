@@ -14,13 +14,14 @@ not start times, is what makes a 40-minute first consultation and a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.config.staff import Sessions, StaffError, parse_clock, parse_hours
+from callcenter.core.yaml_fields import Fields
 
 MORNING_ENDS = time(12, 0)  # "matin" is before noon, "après-midi" from noon
 HALVES = ("morning", "afternoon")
@@ -89,22 +90,11 @@ _FIELDS = {"horizon_days", "min_notice_minutes", "offer", "kinds", "doctors", "s
 _DOCTOR_FIELDS = {"slot_minutes", "kinds", "week", "absences"}
 
 
-def _int(where: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise StaffError(where, f"must be a whole number from {low} to {high}")
-    return value
-
-
-def _bool(where: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise StaffError(where, "must be true or false")
-    return value
-
-
-def _unknown(where: str, item: Mapping[str, Any], known: Collection[str]) -> None:
-    extra = sorted(set(item) - set(known))
-    if extra:
-        raise StaffError(f"{where}.{extra[0]}", "unknown field")
+def _mapping(where: str, raw: Any, shape: str, known: Collection[str]) -> Fields:
+    """A mapping of the section holding only ``known`` fields, its errors naming each."""
+    fields = Fields(raw, where, shape=shape, error=StaffError)
+    fields.refuse_unknown(known)
+    return fields
 
 
 def _kinds(where: str, raw: Any) -> dict[str, Kind]:
@@ -115,12 +105,9 @@ def _kinds(where: str, raw: Any) -> dict[str, Kind]:
     kinds: dict[str, Kind] = {}
     for name, spec in raw.items():
         at = f"{where}.{name}"
-        if not isinstance(spec, dict):
-            raise StaffError(at, "must be a mapping (minutes, new_patients)")
-        _unknown(at, spec, {"minutes", "new_patients"})
-        minutes = _int(f"{at}.minutes", spec.get("minutes"), 5, 240)
-        new = _bool(f"{at}.new_patients", spec.get("new_patients", False))
-        kinds[str(name)] = Kind(str(name), minutes, new)
+        kind = _mapping(at, spec, "a mapping (minutes, new_patients)", {"minutes", "new_patients"})
+        minutes = kind.whole("minutes", 5, 240)
+        kinds[str(name)] = Kind(str(name), minutes, kind.flag("new_patients", default=False))
     return kinds
 
 
@@ -137,7 +124,7 @@ def _absences(where: str, raw: Any) -> tuple[tuple[date, date], ...]:
             continue
         if not isinstance(item, dict):
             raise StaffError(at, f"{item!r} is not a date (YYYY-MM-DD) or {{from, to}}")
-        _unknown(at, item, {"from", "to"})
+        _mapping(at, item, "a mapping (from, to)", {"from", "to"})
         first, last = item.get("from"), item.get("to")
         for key, value in (("from", first), ("to", last)):
             if not isinstance(value, date) or isinstance(value, datetime):
@@ -150,10 +137,8 @@ def _absences(where: str, raw: Any) -> tuple[tuple[date, date], ...]:
 
 
 def _doctor(where: str, doctor_id: str, raw: Any, kinds: dict[str, Kind]) -> DoctorSchedule:
-    if not isinstance(raw, dict):
-        raise StaffError(where, "must be a mapping (slot_minutes, kinds, week, absences)")
-    _unknown(where, raw, _DOCTOR_FIELDS)
-    slot = _int(f"{where}.slot_minutes", raw.get("slot_minutes", 20), 5, 120)
+    doctor = _mapping(where, raw, "a mapping (slot_minutes, kinds, week, absences)", _DOCTOR_FIELDS)
+    slot = doctor.whole("slot_minutes", 5, 120, default=20)
     if raw.get("week") is None:
         raise StaffError(f"{where}.week", "is required (weekday: ['HH:MM-HH:MM', ...])")
     week = parse_hours(f"{where}.week", raw["week"])
@@ -180,9 +165,7 @@ def parse_rules(raw: Any, doctor_ids: Collection[str]) -> BookingRules | None:
     if raw is None:
         return None
     where = SECTION
-    if not isinstance(raw, dict):
-        raise StaffError(where, "must be a mapping (doctors, kinds, horizon_days, ...)")
-    _unknown(where, raw, _FIELDS)
+    rules = _mapping(where, raw, "a mapping (doctors, kinds, horizon_days, ...)", _FIELDS)
     kinds = _kinds(f"{where}.kinds", raw.get("kinds"))
     doctors_raw = raw.get("doctors")
     if not isinstance(doctors_raw, dict) or not doctors_raw:
@@ -208,17 +191,13 @@ def parse_rules(raw: Any, doctor_ids: Collection[str]) -> BookingRules | None:
     return BookingRules(
         doctors=doctors,
         kinds=kinds,
-        horizon_days=_int(f"{where}.horizon_days", raw.get("horizon_days", 30), 1, 365),
-        min_notice=timedelta(
-            minutes=_int(
-                f"{where}.min_notice_minutes", raw.get("min_notice_minutes", 120), 0, 20160
-            )
-        ),
-        offer_count=_int(f"{where}.offer", raw.get("offer", 3), 1, 3),
-        sms_confirmation=_bool(f"{where}.sms_confirmation", raw.get("sms_confirmation", False)),
-        sms_reminder=_bool(f"{where}.sms_reminder", raw.get("sms_reminder", False)),
+        horizon_days=rules.whole("horizon_days", 1, 365, default=30),
+        min_notice=timedelta(minutes=rules.whole("min_notice_minutes", 0, 20160, default=120)),
+        offer_count=rules.whole("offer", 1, 3, default=3),
+        sms_confirmation=rules.flag("sms_confirmation", default=False),
+        sms_reminder=rules.flag("sms_reminder", default=False),
         reminder_time=reminder,
-        ics_patient_names=_bool(f"{where}.ics_patient_names", raw.get("ics_patient_names", False)),
+        ics_patient_names=rules.flag("ics_patient_names", default=False),
         default_kind=default,
     )
 

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from callcenter.core.mailer import MailSettingsError, SmtpSettings, smtp_settings
+from callcenter.core.yaml_fields import Fields, NotYaml, in_file, load_yaml
 
 #: The flows and prompt catalogue shipped with the project.
 DEFAULT_FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
@@ -83,11 +82,11 @@ def _read_file(home: Path) -> dict[str, Any]:
             f"{path}: no instance settings; run 'callcenter init' (or set CALLCENTER_HOME)"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path}: must be a mapping of setting names to values")
+        data = load_yaml(path) or {}
+    except NotYaml as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    shape = "a mapping of setting names to values"
+    Fields(data, shape=shape, error=in_file(SettingsError, str(path)))  # refuses a non-mapping
     return data
 
 

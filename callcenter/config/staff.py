@@ -14,17 +14,15 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from callcenter.security.pins import PinError, check_hash
+from callcenter.config.pin_hash import PinError, check_hash
+from callcenter.core.yaml_fields import FieldError, Fields
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Sessions = tuple[tuple[time, time], ...]
 
 
-class StaffError(ValueError):
-    """A field is wrong: ``where`` names it, the message says why."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
+class StaffError(FieldError):
+    """A field of the practice file's staff or appointments is wrong: ``where`` names it."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ class Secretary:
     name: str
     phone: str
     hours: dict[int, Sessions] | None = None  # None: the practice's opening hours
-    pin_hash: str | None = None  # for the secretaries' line (callcenter.pins)
+    pin_hash: str | None = None  # for the secretaries' line (callcenter.security.pins)
 
 
 @dataclass(frozen=True)
@@ -143,47 +141,39 @@ def parse_hours(where: str, raw: Any) -> dict[int, Sessions]:
     return result
 
 
-def _text(where: str, item: dict[str, Any], key: str, required: bool = True) -> str | None:
-    value = item.get(key)
-    if value is None or value == "":
-        if required:
-            raise StaffError(f"{where}.{key}", "is required")
-        return None
-    if not isinstance(value, str):
-        raise StaffError(f"{where}.{key}", "must be a text")
-    return value
-
-
 def _unique(key: str, people: Iterable[Any]) -> None:
     ids = [p.id for p in people]
     if len(set(ids)) != len(ids):
         raise StaffError(key, "ids must be unique")
 
 
+def _entry(where: str, raw: Any, shape: str, known: set[str]) -> Fields:
+    """A mapping of the practice file (a doctor, a shift...) holding only ``known`` fields."""
+    entry = Fields(raw, where, shape=shape, error=StaffError)
+    entry.refuse_unknown(known)
+    return entry
+
+
 def parse_doctors(raw: Any, phone: Callable[[str, Any], str], folder: Path) -> tuple[Doctor, ...]:
     doctors = []
+    known = {"id", "name", "called", "email", "certificate", "on_call_phone", "digest"}
     for i, item in enumerate(raw or []):
         where = f"doctors[{i}]"
-        if not isinstance(item, dict):
-            raise StaffError(where, "must be a mapping (id, name, ...)")
-        unknown = set(item) - {"id", "name", "called", "email", "certificate", "on_call_phone",
-                               "digest"}  # fmt: skip
-        if unknown:
-            raise StaffError(f"{where}.{sorted(unknown)[0]}", "unknown field")
-        name = _text(where, item, "name") or ""
-        email = _text(where, item, "email", required=False)
+        doctor = _entry(where, item, "a mapping (id, name, ...)", known)
+        name = doctor.text("name") or ""
+        email = doctor.text("email", required=False)
         if email is not None and ("@" not in email or " " in email):
-            raise StaffError(f"{where}.email", f"{email!r} is not an e-mail address")
-        certificate = _text(where, item, "certificate", required=False)
-        on_call = item.get("on_call_phone")
+            doctor.fail("email", f"{email!r} is not an e-mail address")
+        certificate = doctor.text("certificate", required=False)
+        on_call = doctor.get("on_call_phone")
         doctors.append(Doctor(
-            id=str(_text(where, item, "id")),
+            id=str(doctor.text("id")),
             name=name,
-            called=_text(where, item, "called", required=False) or name,
+            called=doctor.text("called", required=False) or name,
             email=email,
             certificate=(folder / certificate).resolve() if certificate else None,
             on_call_phone=phone(f"{where}.on_call_phone", on_call) if on_call else None,
-            digest=parse_digest(f"{where}.digest", item.get("digest")),
+            digest=parse_digest(f"{where}.digest", doctor.get("digest")),
         ))  # fmt: skip
     _unique("doctors", doctors)
     return tuple(doctors)
@@ -193,55 +183,45 @@ def parse_digest(where: str, raw: Any) -> DigestSchedule:
     """``digest: {at: ["12:30", "18:30"] | hourly, days: [...], when_empty: send|skip}``."""
     if raw is None:
         return DigestSchedule()
-    if not isinstance(raw, dict):
-        raise StaffError(where, "must be a mapping (at, days, when_empty)")
-    unknown = set(raw) - {"at", "days", "when_empty"}
-    if unknown:
-        raise StaffError(f"{where}.{sorted(unknown)[0]}", "unknown field")
-    at = raw.get("at", ["12:30", "18:30"])
+    digest = _entry(where, raw, "a mapping (at, days, when_empty)", {"at", "days", "when_empty"})
+    at = digest.get("at", ["12:30", "18:30"])
     hourly = at == "hourly"
     times: list[time] = []
     if not hourly:
         if not isinstance(at, list) or not at:
-            raise StaffError(f"{where}.at", "must be a list of HH:MM or 'hourly'")
+            digest.fail("at", "must be a list of HH:MM or 'hourly'")
         for i, value in enumerate(at):
             clock = parse_clock(f"{where}.at[{i}]", value)
             assert clock is not None
             times.append(clock)
-    days = raw.get("days", list(WEEKDAYS[:5]))
+    days = digest.get("days", list(WEEKDAYS[:5]))
     if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
-        raise StaffError(f"{where}.days", f"must be a list of {', '.join(WEEKDAYS)}")
-    empty = raw.get("when_empty", "send")
-    if empty not in ("send", "skip"):
-        raise StaffError(f"{where}.when_empty", "must be 'send' or 'skip'")
+        digest.fail("days", f"must be a list of {', '.join(WEEKDAYS)}")
     return DigestSchedule(
         times=tuple(sorted(set(times))),
         days=frozenset(WEEKDAYS.index(d) for d in days),
         hourly=hourly,
-        when_empty=empty,
+        when_empty=digest.one_of("when_empty", ("send", "skip"), default="send"),
     )
 
 
 def parse_secretaries(raw: Any, phone: Callable[[str, Any], str]) -> tuple[Secretary, ...]:
     secretaries = []
+    known = {"id", "name", "phone", "hours", "pin_hash"}
     for i, item in enumerate(raw or []):
         where = f"secretaries[{i}]"
-        if not isinstance(item, dict):
-            raise StaffError(where, "must be a mapping (id, name, phone, hours)")
-        unknown = set(item) - {"id", "name", "phone", "hours", "pin_hash"}
-        if unknown:
-            raise StaffError(f"{where}.{sorted(unknown)[0]}", "unknown field")
-        hours = item.get("hours")
-        pin_hash = _text(where, item, "pin_hash", required=False)
+        secretary = _entry(where, item, "a mapping (id, name, phone, hours)", known)
+        hours = secretary.get("hours")
+        pin_hash = secretary.text("pin_hash", required=False)
         if pin_hash is not None:
             try:
                 check_hash(pin_hash)
             except PinError as exc:
-                raise StaffError(f"{where}.pin_hash", str(exc)) from None
+                secretary.fail("pin_hash", str(exc))
         secretaries.append(Secretary(
-            id=str(_text(where, item, "id")),
-            name=str(_text(where, item, "name")),
-            phone=phone(f"{where}.phone", item.get("phone")),
+            id=str(secretary.text("id")),
+            name=str(secretary.text("name")),
+            phone=phone(f"{where}.phone", secretary.get("phone")),
             hours=parse_hours(f"{where}.hours", hours) if hours is not None else None,
             pin_hash=pin_hash,
         ))  # fmt: skip
@@ -255,22 +235,20 @@ def parse_rota(raw: Any, doctors: tuple[Doctor, ...]) -> tuple[OnCallShift, ...]
     shifts = []
     for i, item in enumerate(raw or []):
         where = f"on_call[{i}]"
-        if not isinstance(item, dict):
-            raise StaffError(where, "must be a mapping (doctor, days, from, to)")
-        unknown = set(item) - {"doctor", "days", "from", "to"}
-        if unknown:
-            raise StaffError(f"{where}.{sorted(unknown)[0]}", "unknown field")
-        doctor = known.get(str(item.get("doctor")))
+        shift = _entry(
+            where, item, "a mapping (doctor, days, from, to)", {"doctor", "days", "from", "to"}
+        )
+        doctor = known.get(str(shift.get("doctor")))
         if doctor is None:
-            raise StaffError(f"{where}.doctor", f"{item.get('doctor')!r} is not a doctor's id")
+            shift.fail("doctor", f"{shift.get('doctor')!r} is not a doctor's id")
         if not doctor.on_call_phone:
-            raise StaffError(f"{where}.doctor", f"{doctor.id} has no on_call_phone")
-        days = item.get("days") or list(WEEKDAYS)
+            shift.fail("doctor", f"{doctor.id} has no on_call_phone")
+        days = shift.get("days") or list(WEEKDAYS)
         if not isinstance(days, list) or any(d not in WEEKDAYS for d in days):
-            raise StaffError(f"{where}.days", f"must be a list of {', '.join(WEEKDAYS)}")
-        start = parse_clock(f"{where}.from", item.get("from", "00:00"))
+            shift.fail("days", f"must be a list of {', '.join(WEEKDAYS)}")
+        start = parse_clock(f"{where}.from", shift.get("from", "00:00"))
         assert start is not None
-        end = parse_clock(f"{where}.to", item.get("to", "24:00"), allow_24=True)
+        end = parse_clock(f"{where}.to", shift.get("to", "24:00"), allow_24=True)
         shifts.append(OnCallShift(doctor.id, frozenset(WEEKDAYS.index(d) for d in days),
                                   start, end))  # fmt: skip
     return tuple(shifts)

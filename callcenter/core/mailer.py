@@ -16,10 +16,12 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+from callcenter.core.yaml_fields import FieldError, Fields
+
 SECURITY = ("starttls", "tls", "none")
 
 
-class MailSettingsError(ValueError):
+class MailSettingsError(FieldError):
     """``smtp:`` is wrong; the message names the field."""
 
 
@@ -44,24 +46,19 @@ def smtp_settings(raw: Any, env: Mapping[str, str], home: Path) -> SmtpSettings 
     """Read ``smtp:`` (None when absent: digests then wait in the outbox)."""
     if raw is None:
         return None
-    if not isinstance(raw, dict):
-        raise MailSettingsError("smtp: must be a mapping (host, port, security, ...)")
-    unknown = set(raw) - {"host", "port", "security", "username", "password_file", "from",
-                          "ca_file", "timeout"}  # fmt: skip
-    if unknown:
-        raise MailSettingsError(f"smtp.{sorted(unknown)[0]}: unknown field (put the password "
-                                "in SMTP_PASSWORD or smtp.password_file)")  # fmt: skip
-    host, security = raw.get("host"), raw.get("security", "starttls")
-    if not isinstance(host, str) or not host:
-        raise MailSettingsError("smtp.host: required")
-    if security not in SECURITY:
-        raise MailSettingsError(f"smtp.security: must be one of {', '.join(SECURITY)}")
-    port = raw.get("port", 465 if security == "tls" else 587)
-    if not isinstance(port, int) or not 0 < port < 65536:
-        raise MailSettingsError("smtp.port: must be a port number")
+    smtp = Fields(
+        raw, "smtp", shape="a mapping (host, port, security, ...)", error=MailSettingsError
+    )
+    smtp.refuse_unknown(
+        {"host", "port", "security", "username", "password_file", "from", "ca_file", "timeout"},
+        hint="put the password in SMTP_PASSWORD or smtp.password_file",
+    )
+    host = str(smtp.text("host"))
+    security = smtp.one_of("security", SECURITY, default="starttls")
+    port = smtp.whole("port", 1, 65535, default=465 if security == "tls" else 587)
     sender = raw.get("from")
     if not isinstance(sender, str) or "@" not in parseaddr(sender)[1]:
-        raise MailSettingsError("smtp.from: required, an e-mail address")
+        smtp.fail("from", "required, an e-mail address")
     password = env.get("SMTP_PASSWORD") or None
     password_file = env.get("SMTP_PASSWORD_FILE") or raw.get("password_file")
     if password is None and password_file:
@@ -69,7 +66,7 @@ def smtp_settings(raw: Any, env: Mapping[str, str], home: Path) -> SmtpSettings 
         try:
             password = path.read_text(encoding="utf-8").strip()
         except OSError:
-            raise MailSettingsError(f"smtp.password_file: cannot read {path}") from None
+            smtp.fail("password_file", f"cannot read {path}")
     ca_file = raw.get("ca_file")
     username = raw.get("username")
     return SmtpSettings(

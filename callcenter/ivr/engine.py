@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +21,7 @@ from callcenter.calls import repository
 from callcenter.calls.models import Call, QueueEntry
 from callcenter.config.practice import Practice, PracticeDirectory
 from callcenter.config.prompts import Catalogue
+from callcenter.core import routes
 from callcenter.core.phone_numbers import normalize
 from callcenter.ivr.fallback import SafeAnswers
 from callcenter.ivr.loader import MAX_CHAIN, FlowSet
@@ -212,7 +212,7 @@ class CallEngine:
         if call is None or runtime is None:
             return Answer(Reply(Voice()).hangup().to_xml(), outcome="whisper-unknown")
         texts = [*call_context(runtime, call, reason), runtime.catalogue.text("whisper_accept")]
-        action = "/twilio/whisper/accept?" + urlencode({"call": call.id})
+        action = routes.url(routes.WHISPER_ACCEPT, {"call": call.id})
         reply = Reply(runtime.voice).gather(action, texts, digits=1, speech=False, timeout=8)
         # The redirect after the Gather comes back without digits: that is a refusal.
         return Answer(reply.to_xml(), outcome="whisper")

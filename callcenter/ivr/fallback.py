@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 from callcenter.config.practice import Practice, PracticeDirectory
 from callcenter.config.prompts import Catalogue
+from callcenter.core import routes
 from callcenter.ivr.twiml import Reply, Voice
 
 if TYPE_CHECKING:
@@ -72,10 +72,10 @@ class SafeAnswers:
         numbers = [s.phone for s in practice.secretaries if s.phone] if practice else []
         if not numbers or practice is None:
             return self.leave_message(practice, reply)
-        whisper = "/twilio/fallback?" + urlencode({"stage": "whisper", "practice": practice.id})
+        whisper = routes.url(routes.FALLBACK, {"stage": "whisper", "practice": practice.id})
         reply.dial(
             [(number, whisper) for number in numbers],
-            action="/twilio/fallback?" + urlencode({"stage": "dialed", "practice": practice.id}),
+            action=routes.url(routes.FALLBACK, {"stage": "dialed", "practice": practice.id}),
             timeout=practice.ring_seconds,
             caller_id=practice.number,
         )
@@ -92,7 +92,7 @@ class SafeAnswers:
         ]
         return (
             Reply(voice)
-            .gather("/twilio/whisper/accept", texts, digits=1, speech=False, timeout=8)
+            .gather(routes.WHISPER_ACCEPT, texts, digits=1, speech=False, timeout=8)
             .to_xml()
         )
 
@@ -101,7 +101,7 @@ class SafeAnswers:
         reply = reply or Reply(voice)
         reply.say(catalogue.text("fallback_leave_message"))
         query = {"stage": "recorded", "practice": practice.id if practice else ""}
-        reply.record("/twilio/fallback?" + urlencode(query), max_length=120)
+        reply.record(routes.url(routes.FALLBACK, query), max_length=120)
         return reply.to_xml()
 
     def goodbye(self, practice: Practice | None) -> str:

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from callcenter.config.prompts import Catalogue, CatalogueError
+from callcenter.core.yaml_fields import Fields, NotYaml, load_yaml
 from callcenter.ivr.fallback import REQUIRED_PROMPTS
 from callcenter.ivr.nodes import appointment as _booking  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes import basic as _nodes  # noqa: F401  (registers the node types)
@@ -58,11 +57,9 @@ class FlowSet:
 def _parse_file(path: Path, errors: list[FlowError]) -> Flow | None:
     name = path.stem
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark else ""
-        errors.append(FlowError(path.name, None, None, f"not valid YAML{line}"))
+        raw = load_yaml(path)
+    except NotYaml as exc:
+        errors.append(FlowError(path.name, None, None, str(exc)))
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("nodes"), dict) or not raw["nodes"]:
         errors.append(FlowError(path.name, None, "nodes", "needs a mapping of node ids to nodes"))
@@ -85,10 +82,8 @@ def _parse_file(path: Path, errors: list[FlowError]) -> Flow | None:
             errors.append(FlowError(path.name, node_id, "type", f"{kind!r} is not one of {known}"))
             continue
         node = cls(file=path.name, flow=name, id=node_id, raw=spec)
-        extra = set(spec) - cls.FIELDS - {"type"}
         try:
-            if extra:
-                raise node.error(sorted(extra)[0], "unknown field")
+            Fields(spec, error=node.error).refuse_unknown(cls.FIELDS | {"type"})
             node.parse()
         except FlowError as exc:
             errors.append(exc)

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.security.encrypted import EncryptedField, EncryptedRow
+from callcenter.security.encrypted import BlindIndex, EncryptedField, EncryptedRow
 from callcenter.storage.db import Base, UTCDateTime
 
 
@@ -59,6 +59,7 @@ class Message(EncryptedRow, Base):
     handled_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     callback_number = EncryptedField("callback_number_ct")
+    blind_index = BlindIndex("callback_number", "callback_index")  # recomputed on re-encryption
     transcript = EncryptedField("transcript_ct")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.security.encrypted import EncryptedField, EncryptedRow
+from callcenter.security.encrypted import BlindIndex, EncryptedField, EncryptedRow
 from callcenter.storage.db import Base, UTCDateTime
 
 
@@ -38,6 +38,7 @@ class Patient(EncryptedRow, Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     phone = EncryptedField("phone_ct")
+    blind_index = BlindIndex("phone", "phone_index")  # recomputed on re-encryption
     name = EncryptedField("name_ct")
     birth_date = EncryptedField("birth_date_ct")
 

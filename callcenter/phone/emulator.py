@@ -26,6 +26,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from callcenter.core import routes
+
 APPLICATION_ERROR = "An application error has occurred. Goodbye."
 VERBS = {"Say", "Play", "Pause", "Gather", "Record", "Dial", "Redirect", "Hangup", "Reject",
          "Enqueue", "Leave", "Start", "Stop"}  # fmt: skip
@@ -566,9 +568,9 @@ class TwilioEmulator:
         auth_token: str,
         public_base_url: str,
         account_sid: str = "AC" + "0" * 32,
-        voice_path: str = "/twilio/voice",
-        status_path: str = "/twilio/status",
-        fallback_path: str = "/twilio/fallback",
+        voice_path: str = routes.VOICE,
+        status_path: str = routes.STATUS,
+        fallback_path: str = routes.FALLBACK,
         on_request: Callable[[str, dict[str, str]], None] | None = None,
     ) -> None:
         self.transport = transport

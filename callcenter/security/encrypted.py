@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from sqlalchemy import inspect as sa_inspect
 
@@ -185,8 +186,23 @@ def reencrypt_row(obj: Any) -> int:
     return changed
 
 
+@dataclass(frozen=True)
+class BlindIndex:
+    """A blind index kept beside an encrypted phone number, declared on its model.
+
+    Re-encryption recomputes it with the active key (key rotation finds the
+    models through this declaration, so security knows no feature's model).
+    """
+
+    plain: str  # the encrypted attribute holding the number
+    index: str  # the integer column holding its index
+
+
 class EncryptedRow:
     """Gives a row its id before any encrypted value is set (they are bound to it)."""
+
+    #: The row's blind index, if it has one (``BlindIndex("phone", "phone_index")``).
+    blind_index: ClassVar[BlindIndex | None] = None
 
     def __init__(self, **values: Any) -> None:
         values.setdefault("id", new_id())

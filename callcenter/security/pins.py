@@ -12,39 +12,35 @@ import hashlib
 import hmac
 import secrets
 
+# The stored shape lives in config, which checks practice files without this module.
+from callcenter.config.pin_hash import (
+    HASH_BYTES,
+    SALT_BYTES,
+    PinError,
+    check_hash,
+    format_hash,
+    split_hash,
+)
+
+__all__ = ["PIN_DIGITS", "PinError", "check_hash", "hash_pin", "verify_pin"]
+
 _N, _R, _P = 2**14, 8, 1
 PIN_DIGITS = range(4, 9)
-
-
-class PinError(ValueError):
-    """A PIN or a stored hash is malformed."""
 
 
 def hash_pin(pin: str) -> str:
     if not _well_formed(pin):
         raise PinError("a PIN is 4 to 8 digits")
-    salt = secrets.token_bytes(16)
-    return f"scrypt${salt.hex()}${_scrypt(pin, salt).hex()}"
-
-
-def check_hash(stored: str) -> None:
-    """Raise :class:`PinError` unless ``stored`` is a hash :func:`hash_pin` made."""
-    parts = stored.split("$")
-    try:
-        ok = len(parts) == 3 and parts[0] == "scrypt" and len(bytes.fromhex(parts[1])) == 16
-        ok = ok and len(bytes.fromhex(parts[2])) == 32
-    except ValueError:
-        ok = False
-    if not ok:
-        raise PinError("is not a hash made by 'callcenter secretaries pin'")
+    salt = secrets.token_bytes(SALT_BYTES)
+    return format_hash(salt, _scrypt(pin, salt))
 
 
 def verify_pin(pin: str, stored: str) -> bool:
     """Constant-time check of a keyed PIN against its stored hash."""
-    _, salt, digest = stored.split("$")
+    salt, digest = split_hash(stored)
     if not _well_formed(pin):
         return False
-    return hmac.compare_digest(_scrypt(pin, bytes.fromhex(salt)), bytes.fromhex(digest))
+    return hmac.compare_digest(_scrypt(pin, salt), digest)
 
 
 def _well_formed(pin: str) -> bool:
@@ -52,4 +48,4 @@ def _well_formed(pin: str) -> bool:
 
 
 def _scrypt(pin: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=HASH_BYTES)

@@ -15,26 +15,28 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from callcenter.accounts.models import ConsoleUser
-from callcenter.calls.models import Call, CallStep
-from callcenter.messages.models import Message, TranscriptPart
-from callcenter.notify.models import OutboxMail
-from callcenter.patients.models import Patient
 from callcenter.security.crypto import FieldCipher
 from callcenter.security.encrypted import encrypted_fields, reencrypt_row
-from callcenter.security.models import KeyCheck
+from callcenter.storage.db import Base
 
-ENCRYPTED_MODELS: tuple[type[Any], ...] = (
-    Patient, Call, CallStep, Message, KeyCheck, TranscriptPart, OutboxMail, ConsoleUser
-)  # fmt: skip
 
-# Blind indexes recomputed with the active key when a row moves to it:
-# model -> (plaintext attribute, index attribute).
-BLIND_INDEXES: dict[type[Any], tuple[str, str]] = {
-    Patient: ("phone", "phone_index"),
-    Call: ("caller", "caller_index"),
-    Message: ("callback_number", "callback_index"),
-}
+def encrypted_models() -> tuple[type[Any], ...]:
+    """Every mapped class with an encrypted field, by table name.
+
+    Found through the registry of ``Base``, so security names no feature's
+    model: the classes are those the process has declared, which is all of
+    them once :mod:`callcenter.schema` is imported (as it is by every process
+    that opens the database).
+    """
+    models = {mapper.class_ for mapper in Base.registry.mappers if encrypted_fields(mapper.class_)}
+    return tuple(sorted(models, key=lambda model: str(model.__tablename__)))
+
+
+def __getattr__(name: str) -> tuple[type[Any], ...]:
+    # ENCRYPTED_MODELS was a fixed tuple; callers that still import it get the discovered one.
+    if name == "ENCRYPTED_MODELS":
+        return encrypted_models()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _columns(model: type[Any]) -> Iterator[Any]:
@@ -49,7 +51,7 @@ def _key_prefix(key_id: int) -> bytes:
 def rows_per_key(session: Session) -> dict[str, Counter[int]]:
     """For each table, how many stored values each key id encrypted."""
     result: dict[str, Counter[int]] = {}
-    for model in ENCRYPTED_MODELS:
+    for model in encrypted_models():
         counts: Counter[int] = Counter()
         for column in _columns(model):
             prefix = func.substr(column, 2, 4)
@@ -78,13 +80,13 @@ def reencrypt_batch(
     rows = list(session.scalars(query))
     for row in rows:
         reencrypt_row(row)
-        if model in BLIND_INDEXES:
-            plain_attr, index_attr = BLIND_INDEXES[model]
-            plain = getattr(row, plain_attr)
+        blind = model.blind_index  # declared by the model (security.encrypted.BlindIndex)
+        if blind is not None:
+            plain = getattr(row, blind.plain)
             bits = bits_for(row.practice_id)
             index = (
                 cipher.phone_index(plain, practice=row.practice_id, bits=bits) if plain else None
             )
-            setattr(row, index_attr, index)
+            setattr(row, blind.index, index)
     session.flush()
     return len(rows)

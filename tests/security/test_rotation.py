@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from callcenter.calls.models import Call, CallStep
 from callcenter.cli.main import main
-from callcenter.messages.models import Message
+from callcenter.messages.models import Message, TranscriptPart
 from callcenter.security.crypto import DecryptionError, FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.keyring import KeyRing
@@ -125,3 +125,23 @@ def test_a_running_server_follows_a_rotation_without_restarting(
         keys = {c.caller_ct[1:5] for c in session.scalars(select(Call))}
     assert new_key.to_bytes(4, "big") in keys and len(keys) == 2
     assert len(read_everything(app)) > 0  # every row, old key and new, still reads
+
+
+def test_the_models_with_encrypted_fields_are_found_through_the_registry():
+    """Rotation names no feature model: it finds them, and their blind indexes, on Base."""
+    from callcenter.accounts.models import ConsoleUser
+    from callcenter.notify.models import OutboxMail
+    from callcenter.patients.models import Patient
+    from callcenter.security.models import KeyCheck
+    from callcenter.security.rotation import encrypted_models
+
+    found = set(encrypted_models())
+    assert found == {
+        Patient, Call, CallStep, Message, KeyCheck, TranscriptPart, OutboxMail, ConsoleUser
+    }  # fmt: skip
+    indexed = {m: (m.blind_index.plain, m.blind_index.index) for m in found if m.blind_index}
+    assert indexed == {
+        Patient: ("phone", "phone_index"),
+        Call: ("caller", "caller_index"),
+        Message: ("callback_number", "callback_index"),
+    }

@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from callcenter.config.prompts import Catalogue
+from callcenter.core import routes
 from callcenter.core.spoken import spoken_datetime
+from callcenter.core.yaml_fields import Fields
 from callcenter.ivr.twiml import Reply
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ class CallContext:
 
     def action(self) -> str:
         """The URL Twilio must request next (carries the next sequence number)."""
-        return f"/twilio/step?seq={self.seq + 1}"
+        return routes.url(routes.STEP, {"seq": self.seq + 1})
 
     def variables(self) -> dict[str, Any]:
         opening = self.practice.next_opening(self.now)
@@ -110,22 +112,21 @@ class Node:
     def error(self, field_name: str | None, message: str) -> FlowError:
         return FlowError(self.file, self.id, field_name, message)
 
+    @property
+    def fields(self) -> Fields:
+        """The node's fields, read like every YAML file's (errors name file, node and field)."""
+        return Fields(self.raw, error=self.error)
+
     def opt(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        value = self.raw.get(name, default)
-        if value is not None and not isinstance(value, kind):
-            raise self.error(name, f"must be {_kind_name(kind)}")
-        return value
+        return self.fields.value(name, kind, _kind_name(kind), default)
 
     def req(self, name: str, kind: type | tuple[type, ...]) -> Any:
-        if self.raw.get(name) is None:
-            raise self.error(name, "is required")
-        return self.opt(name, kind)
+        return self.fields.value(name, kind, _kind_name(kind))
 
     def int_in(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.opt(name, int, default)
-        if isinstance(value, bool) or not low <= value <= high:
-            raise self.error(name, f"must be a whole number from {low} to {high}")
-        return int(value)
+        if self.raw.get(name) is None:  # a field left blank takes the default, as any other
+            return default
+        return self.fields.whole(name, low, high)
 
     def prompt_list(self, name: str) -> list[str]:
         value = self.raw.get(name, [])

@@ -9,8 +9,8 @@ registered the same way; the engine does not change.
 from __future__ import annotations
 
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
+from callcenter.core import routes
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
 from callcenter.messages import desk as messages
@@ -272,7 +272,7 @@ class Transfer(Node):
         if not numbers:
             return self.on_no_answer
         query = {"call": ctx.call.id, "reason": self.reason, "practice": ctx.practice.id}
-        whisper = "/twilio/whisper?" + urlencode(query)
+        whisper = routes.url(routes.WHISPER, query)
         if self.prompt:
             reply.say(ctx.text(self.prompt))
         ctx.remember(transfer_reason=self.reason)
@@ -388,7 +388,7 @@ class Record(Node):
             ref = realtime.new_ref()
             ctx.remember(realtime_ref=ref)
             # Absolute when the public URL is known: Twilio resolves no relative URL here.
-            url = f"{ctx.public_base_url}/twilio/realtime?" + urlencode({"ref": ref})
+            url = f"{ctx.public_base_url}" + routes.url(routes.REALTIME, {"ref": ref})
             reply.start_transcription(ref, url)
             # Any key ends the message; no audio is recorded meanwhile.
             reply.gather(ctx.action(), [], digits=1, speech=False, timeout=self.max_length,
@@ -396,8 +396,8 @@ class Record(Node):
             return
         twilio = ctx.transcription == "twilio"
         reply.record(ctx.action(), max_length=self.max_length,
-                     status_callback="/twilio/recording",
-                     transcribe_callback="/twilio/transcription" if twilio else None)  # fmt: skip
+                     status_callback=routes.RECORDING,
+                     transcribe_callback=routes.TRANSCRIPTION if twilio else None)  # fmt: skip
 
     def _recorded(self, ctx: CallContext) -> Message | None:
         """The message of the recording this request names; None when it holds no words."""

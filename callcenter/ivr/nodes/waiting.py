@@ -15,7 +15,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlencode
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from callcenter.audit import trail as audit
 from callcenter.calls import repository
 from callcenter.calls.models import Call, QueueEntry
+from callcenter.core import routes
 from callcenter.core.logs import get_logger
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.runtime import call_context
@@ -89,7 +89,7 @@ class Queue(Node):
         ctx.session.add(entry)
         if self.prompt:
             reply.say(ctx.text(self.prompt))
-        wait = "/twilio/queue/wait?" + urlencode({"call": call.id})
+        wait = routes.url(routes.QUEUE_WAIT, {"call": call.id})
         reply.enqueue(entry.queue, wait_url=wait, action=ctx.action())
         return None
 
@@ -176,7 +176,7 @@ class QueueDesk:
             catalogue.text("queue_wait" if minutes > 1 else "queue_wait_one", {"minutes": minutes}),
             catalogue.text("queue_options" if call.caller else "queue_options_message"),
         ]
-        action = "/twilio/queue/choice?" + urlencode({"call": call.id})
+        action = routes.url(routes.QUEUE_CHOICE, {"call": call.id})
         reply = Reply(runtime.voice)
         reply.gather_while(action, texts, music=practice.hold_music, pause=WAIT_PAUSE)
         return reply.to_xml()
@@ -220,7 +220,7 @@ class QueueDesk:
             return reply.say(text("agent_unknown")).hangup().to_xml()
         if identification.is_locked(session, LINE, self._guard_index(caller), now):
             return reply.say(text("agent_locked")).hangup().to_xml()
-        reply.gather("/twilio/queue/agent/pin", [text("agent_pin")], digits=None, speech=False,
+        reply.gather(routes.QUEUE_AGENT_PIN, [text("agent_pin")], digits=None, speech=False,
                      timeout=10, finish_on_key="#")  # fmt: skip
         return reply.to_xml()
 
@@ -252,7 +252,7 @@ class QueueDesk:
         reply, text = self._agent_voice(desks)
         if not desks:
             return reply.hangup().to_xml()
-        reply.gather("/twilio/queue/agent/take", [text("agent_next")], digits=1, speech=False,
+        reply.gather(routes.QUEUE_AGENT_TAKE, [text("agent_next")], digits=1, speech=False,
                      timeout=8)  # fmt: skip
         return reply.to_xml()
 
@@ -273,7 +273,7 @@ class QueueDesk:
     ) -> str:
         entries = waiting(session, [p.id for p, _ in desks])
         if not entries:
-            reply.gather("/twilio/queue/agent/take", [text("agent_none_waiting"),
+            reply.gather(routes.QUEUE_AGENT_TAKE, [text("agent_none_waiting"),
                          text("agent_next")], digits=1, speech=False, timeout=8)  # fmt: skip
             return reply.to_xml()
         entry = entries[0]
@@ -282,8 +282,8 @@ class QueueDesk:
         if call is not None and runtime is not None:
             reason = str(call.state.get("transfer_reason", "other"))
             reply.say(*call_context(runtime, call, reason), runtime.practice.instructions)
-        reply.dial_queue(entry.queue, url="/twilio/queue/connect",
-                         action="/twilio/queue/agent/done")  # fmt: skip
+        reply.dial_queue(entry.queue, url=routes.QUEUE_CONNECT,
+                         action=routes.QUEUE_AGENT_DONE)  # fmt: skip
         return reply.to_xml()
 
     def _guard_index(self, caller: str | None) -> int:

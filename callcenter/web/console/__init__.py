@@ -1,20 +1,15 @@
 """The practice console: server-rendered pages for secretaries, doctors and administrators.
 
-One blueprint under ``/console``; each area (sign-in, secretaries' pages,
-doctors' pages, administration) registers its routes from its own module.
+One blueprint under ``/console`` (``blueprint.bp``); each area (sign-in,
+secretaries' pages, doctors' pages, administration) attaches its routes from
+its own module. Importing the pages here is what registers them: the app
+then registers ``console.bp`` as a whole.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+# Every page imports guard (the hooks) before it adds a route, so import order is free.
+from callcenter.web.console import admin, auth, doctor, guard, insight, secretary
+from callcenter.web.console.blueprint import bp
 
-bp = Blueprint(
-    "console",
-    __name__,
-    url_prefix="/console",
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/static",
-)
-
-from callcenter.web.console import guard, auth, secretary, doctor, admin, insight  # noqa: E402,F401,I001  (routes)
+__all__ = ["admin", "auth", "bp", "doctor", "guard", "insight", "secretary"]

@@ -26,7 +26,7 @@ from callcenter.digests.compose import EXPIRY_WARNING_DAYS
 from callcenter.ivr.diagram.graph import build_graph
 from callcenter.ivr.diagram.svg import to_svg
 from callcenter.jobs import tasks as jobs
-from callcenter.web.console import bp
+from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import actor, db, now, practices, requires, services, text, user
 
 # (endpoint, section): the overview's list and every page's navigation, in this order.

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from callcenter.accounts import accounts, sessions, totp
 from callcenter.audit import trail as audit
-from callcenter.web.console import bp
+from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import db, log, now, set_cookie_token, text, user
 
 HOME = {"secretary": "console.messages", "doctor": "console.doctor_home", "admin": "console.admin"}

@@ -17,7 +17,7 @@ from callcenter.backoffice import diary, inbox
 from callcenter.config.practice import Practice
 from callcenter.config.staff import Doctor
 from callcenter.digests.compose import certificate_problem
-from callcenter.web.console import bp
+from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import (
     audit_action,
     audit_view,

@@ -24,7 +24,7 @@ from callcenter.audit import trail as audit
 from callcenter.config.practice import Practice
 from callcenter.core.logs import get_logger
 from callcenter.services import Services, StartupError
-from callcenter.web.console import bp
+from callcenter.web.console.blueprint import bp
 from callcenter.web.console.text import DEFAULT_LANGUAGE, TextError, catalogue
 
 log = get_logger("callcenter.console")

@@ -13,8 +13,8 @@ from flask.typing import ResponseReturnValue
 
 from callcenter.backoffice.charts import bar_chart_svg, horizontal_bar_chart_svg
 from callcenter.backoffice.stats import call_stats
-from callcenter.web.console import bp
 from callcenter.web.console.admin import render
+from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import db, now, practice, practices, requires, text
 
 PERIODS = (1, 7, 30, 90)  # days

@@ -14,7 +14,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from callcenter.backoffice import diary, inbox
-from callcenter.web.console import bp
+from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import (
     audit_action,
     audit_view,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import yaml
+from callcenter.core.yaml_fields import NotYaml, load_yaml
 
 TEXT_DIR = Path(__file__).parent / "text"
 DEFAULT_LANGUAGE = "fr-FR"
@@ -23,8 +23,8 @@ class TextError(ValueError):
 def catalogue(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     path = TEXT_DIR / f"{language}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        raw = load_yaml(path)
+    except (OSError, NotYaml) as exc:
         raise TextError(f"console text {path}: {exc}") from None
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
         raise TextError(f"console text {path}: must map keys to text")

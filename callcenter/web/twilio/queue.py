@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from callcenter.core import routes
 from callcenter.ivr.engine import Answer
 from callcenter.ivr.twiml import Reply, Voice
 from callcenter.web.twilio.signature import twilio_signed
 from callcenter.web.twilio.voice import answer, call_params, services
 
-bp = Blueprint("queue", __name__, url_prefix="/twilio/queue")
+bp = Blueprint("queue", __name__)  # paths: callcenter.core.routes
 
 
 def _call_id() -> str:
@@ -29,7 +30,7 @@ def _goodbye(_practice: object) -> str:
     return Reply(Voice()).hangup().to_xml()
 
 
-@bp.post("/wait")
+@bp.post(routes.QUEUE_WAIT)
 @twilio_signed
 def wait() -> Response:
     """The Enqueue waitUrl: position, expected wait, and the keys to leave."""
@@ -43,7 +44,7 @@ def wait() -> Response:
     )
 
 
-@bp.post("/choice")
+@bp.post(routes.QUEUE_CHOICE)
 @twilio_signed
 def choice() -> Response:
     """A key pressed while waiting: 1 call-back, 2 message."""
@@ -55,7 +56,7 @@ def choice() -> Response:
     )
 
 
-@bp.post("/connect")
+@bp.post(routes.QUEUE_CONNECT)
 @twilio_signed
 def connect() -> Response:
     """Run on the caller a secretary takes off the queue, just before they are connected."""
@@ -69,7 +70,7 @@ def connect() -> Response:
     )
 
 
-@bp.post("/agent")
+@bp.post(routes.QUEUE_AGENT)
 @twilio_signed
 def agent() -> Response:
     """The secretaries' line (its number's Voice URL): caller ID, then PIN."""
@@ -82,7 +83,7 @@ def agent() -> Response:
     )
 
 
-@bp.post("/agent/pin")
+@bp.post(routes.QUEUE_AGENT_PIN)
 @twilio_signed
 def agent_pin() -> Response:
     form = call_params()
@@ -96,7 +97,7 @@ def agent_pin() -> Response:
     )
 
 
-@bp.post("/agent/done")
+@bp.post(routes.QUEUE_AGENT_DONE)
 @twilio_signed
 def agent_done() -> Response:
     """The Dial action of the secretaries' line: the call with a patient is over."""
@@ -105,7 +106,7 @@ def agent_done() -> Response:
     return answer(form, lambda _s: Answer(desk.agent_done(form.get("From")), outcome="done"))
 
 
-@bp.post("/agent/take")
+@bp.post(routes.QUEUE_AGENT_TAKE)
 @twilio_signed
 def agent_take() -> Response:
     form = call_params()

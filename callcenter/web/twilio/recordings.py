@@ -16,6 +16,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
+from callcenter.core import routes
 from callcenter.core.logs import get_logger
 from callcenter.jobs import tasks as jobs
 from callcenter.messages import realtime
@@ -25,7 +26,7 @@ from callcenter.services import Services, send_notices
 from callcenter.web.twilio.signature import twilio_signed
 from callcenter.web.twilio.voice import params, services
 
-bp = Blueprint("recordings", __name__, url_prefix="/twilio")
+bp = Blueprint("recordings", __name__)  # paths: callcenter.core.routes
 log = get_logger("callcenter.webhook")
 
 
@@ -61,7 +62,7 @@ def _after(svc: Services, deletions: bool, notify: bool) -> None:
         log.error("after_callback_failed", error=type(exc).__name__)
 
 
-@bp.post("/recording")
+@bp.post(routes.RECORDING)
 @twilio_signed
 def recording() -> Response:
     """``recordingStatusCallback`` of a message's ``<Record>``."""
@@ -69,7 +70,7 @@ def recording() -> Response:
     return _handle(request.path, lambda s: svc.messages.recording_status(s, form, svc.clock.now()))
 
 
-@bp.post("/transcription")
+@bp.post(routes.TRANSCRIPTION)
 @twilio_signed
 def transcription() -> Response:
     """``transcribeCallback``: Twilio's transcription of a message's recording."""
@@ -77,7 +78,7 @@ def transcription() -> Response:
     return _handle(request.path, lambda s: svc.messages.transcription(s, form, svc.clock.now()))
 
 
-@bp.post("/realtime")
+@bp.post(routes.REALTIME)
 @twilio_signed
 def realtime_event() -> Response:
     """``<Start><Transcription statusCallbackUrl>``: one real-time transcription event."""

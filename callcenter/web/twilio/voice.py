@@ -15,14 +15,14 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.orm import Session
 
 from callcenter.config.practice import Practice
-from callcenter.core import metrics
+from callcenter.core import metrics, routes
 from callcenter.core.logs import get_logger
 from callcenter.ivr.engine import Answer
 from callcenter.notify.notices import QUEUED
 from callcenter.services import Services, send_notices
 from callcenter.web.twilio.signature import twilio_signed
 
-bp = Blueprint("voice", __name__, url_prefix="/twilio")
+bp = Blueprint("voice", __name__)  # paths: callcenter.core.routes
 log = get_logger("callcenter.webhook")
 
 CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
@@ -112,7 +112,7 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-@bp.post("/voice")
+@bp.post(routes.VOICE)
 @twilio_signed
 def voice() -> Response:
     """The number's Voice URL: a new call."""
@@ -121,7 +121,7 @@ def voice() -> Response:
     return answer(form, lambda s: svc.engine.incoming(s, form, svc.clock.now()))
 
 
-@bp.post("/step")
+@bp.post(routes.STEP)
 @twilio_signed
 def step() -> Response:
     """Gather, Record and Dial actions: the caller's answer to the waiting node."""
@@ -133,7 +133,7 @@ def step() -> Response:
     return answer(form, lambda s: svc.engine.step(s, form, int(seq), svc.clock.now()))
 
 
-@bp.post("/status")
+@bp.post(routes.STATUS)
 @twilio_signed
 def status() -> Response:
     """Call status callback: closes the call record.
@@ -161,7 +161,7 @@ def status() -> Response:
     return Response(status=204)
 
 
-@bp.post("/whisper")
+@bp.post(routes.WHISPER)
 @twilio_signed
 def whisper() -> Response:
     """Played to the secretary who picks up, before the caller is connected."""
@@ -175,7 +175,7 @@ def whisper() -> Response:
     )
 
 
-@bp.post("/whisper/accept")
+@bp.post(routes.WHISPER_ACCEPT)
 @twilio_signed
 def whisper_accept() -> Response:
     result = services().engine.whisper_accept(request.form.get("Digits", ""))
@@ -185,7 +185,7 @@ def whisper_accept() -> Response:
     return twiml(result.twiml)
 
 
-@bp.post("/fallback")
+@bp.post(routes.FALLBACK)
 @twilio_signed
 def fallback() -> Response:
     """The number's Voice Fallback URL, and the error path's Whisper, Dial and Record actions.
