@@ -30,9 +30,10 @@ from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
 from callcenter.core.spoken import spoken_datetime
 from callcenter.core.twilio_rest import close_client
-from callcenter.notify.notices import LEASE, QUEUED, SendReport, send_sms
+from callcenter.notify.notices import LEASE, SendReport, send_sms
 from callcenter.patients.models import Patient
 from callcenter.storage.db import Database, new_id
+from callcenter.storage.unit_of_work import Task, after_commit
 
 log = get_logger("callcenter.appointment_sms")
 
@@ -52,7 +53,7 @@ def queue(
     ).on_conflict_do_nothing(index_elements=["appointment_id", "kind"])  # fmt: skip
     added = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
     if added:
-        session.info[QUEUED] = True  # the web layer sends right after answering
+        after_commit(session, Task.SEND_SMS)  # the boundary sends it after answering
     return added
 
 

@@ -23,10 +23,10 @@ from callcenter.core.logs import get_logger
 from callcenter.core.twilio_rest import close_client
 from callcenter.notify.models import Notice
 from callcenter.storage.db import Database, new_id
+from callcenter.storage.unit_of_work import Task, after_commit
 
 log = get_logger("callcenter.notices")
 
-QUEUED = "notices_queued"  # session.info flag: the web layer sends after answering
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 
@@ -54,7 +54,7 @@ def queue_notice(
     ).on_conflict_do_nothing(index_elements=["call_id", "kind"])  # fmt: skip
     added = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
     if added:
-        session.info[QUEUED] = True
+        after_commit(session, Task.SEND_SMS)  # the boundary sends it after answering
     return added
 
 
