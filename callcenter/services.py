@@ -1,8 +1,11 @@
-"""Everything a process needs, built once from the settings.
+"""The composition root: everything a process needs, built once from the settings.
 
+The web app, the worker and every command build it here and nowhere else.
 Start-up fails here, with one line naming the problem, rather than mid-call:
 the key ring, practice files, prompt catalogues and flows are all loaded and
-checked now.
+checked now.  The root also gives the boundaries their two tools: a unit of
+work (one transaction, the cipher bound, the after-commit tasks it asked for)
+and the senders those tasks run, bound to the REST client and the settings.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -28,30 +33,45 @@ from callcenter.config.prompts import Catalogue, CatalogueError
 from callcenter.config.settings import Settings
 from callcenter.core import metrics
 from callcenter.core.clock import Clock
-from callcenter.core.twilio_rest import make_client
+from callcenter.core.logs import get_logger
+from callcenter.core.twilio_rest import close_client, make_client
 from callcenter.ivr.engine import CallEngine, PracticeRuntime
 from callcenter.ivr.loader import load_flows
 from callcenter.ivr.nodes.base import FlowError
 from callcenter.messages.desk import MessageDesk
 from callcenter.messages.transcribers import BACKENDS
-from callcenter.notify import notices
+from callcenter.notify import deletions, notices
+from callcenter.notify.deletions import DeletionReport
 from callcenter.notify.notices import SendReport
 from callcenter.security.crypto import DecryptionError, FieldCipher
-from callcenter.security.encrypted import use_cipher
+from callcenter.security.encrypted import using_cipher
 from callcenter.security.key_usage import UsageRecorder, stored_counts
 from callcenter.security.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.security.keyring_watch import KeyRingWatcher, keyring_path
 from callcenter.security.models import KeyCheck
 from callcenter.storage.db import Database
 from callcenter.storage.migrate import not_at_head
+from callcenter.storage.unit_of_work import Task, UnitOfWork, unit_of_work
 
 
 class StartupError(Exception):
     """The instance cannot serve: one line naming the file and the problem."""
 
 
+CHECKPOINT_FILE = "audit-checkpoints.jsonl"  # signed heads of the audit chain, in the home
+
+log = get_logger("callcenter.services")
+
+
 @dataclass
 class Services:
+    """The composition root: what a process serves with, and how its boundaries work.
+
+    The web app, the worker and every command build one (:func:`build_services`)
+    and reach the rest through it.  The root binds the senders of the feature
+    modules to the REST client and the settings; it decides nothing itself.
+    """
+
     settings: Settings
     db: Database
     practices: PracticeDirectory
@@ -64,6 +84,85 @@ class Services:
     watcher: KeyRingWatcher
     messages: MessageDesk
 
+    # -- the boundary ------------------------------------------------------------
+    @contextmanager
+    def bound(self) -> Iterator[None]:
+        """Bind this root's cipher for a block of work (a request, a job, a command)."""
+        with using_cipher(self.cipher):
+            yield
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """The one transaction of a webhook, a callback or a console action.
+
+        Committed on success, rolled back on any error; its ``tasks`` (what to
+        send now) are there once committed, for :meth:`after_commit`.
+        """
+        with self.bound(), unit_of_work(self.db) as work:
+            yield work
+            self.usage.flush(work.session, threshold=100)
+
+    def after_commit(self, tasks: Iterable[Task]) -> None:
+        """Run what a committed unit of work asked for; whatever fails waits for the worker."""
+        run: dict[Task, Callable[[], object]] = {
+            Task.SEND_SMS: self.send_notices,
+            Task.REQUEST_DELETIONS: self.request_deletions,
+        }
+        with self.bound():
+            for task in tasks:
+                try:
+                    run[task]()
+                except Exception as exc:  # the queued rows stay due: the worker retries
+                    log.error("after_commit_failed", task=task.value, error=type(exc).__name__)
+
+    # -- senders, bound to the REST client and the settings --------------------------
+    def twilio(self) -> Any:
+        """A REST client for Twilio (the caller closes it, or lets the sender do so)."""
+        settings = self.settings
+        return make_client(settings.twilio_account_sid, settings.twilio_auth_token,
+                           api_base=settings.twilio_api_base)  # fmt: skip
+
+    def catalogues(self) -> dict[str, Catalogue]:
+        return {pid: runtime.catalogue for pid, runtime in self.engine.runtimes.items()}
+
+    def send_notices(self, now: datetime | None = None) -> SendReport:
+        """Send the due SMS: on-call notices, then appointment confirmations and reminders."""
+        now, catalogues = now or self.clock.now(), self.catalogues()
+        report = notices.send_due(self.db, self.practices, catalogues, self.twilio, now)
+        more = appointment_sms.send_due(self.db, self.practices, catalogues, self.twilio, now)
+        report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
+        report.given_up += more.given_up
+        for result in ("sent", "failed", "given_up"):
+            metrics.NOTICES.labels(result).inc(getattr(report, result))
+        return report
+
+    def request_deletions(self, now: datetime | None = None) -> DeletionReport:
+        """Send the due deletions to Twilio (recordings, transcriptions, call logs)."""
+        now, client = now or self.clock.now(), self.twilio()
+        try:
+            with self.db.session() as session:
+                return deletions.process_remote_deletions(
+                    session, client, now,
+                    retry_minutes=self.policy.retention.remote_deletion_retry_minutes,
+                )  # fmt: skip
+        finally:
+            close_client(client)
+
+    # -- the audit chain's checkpoints ------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.settings.home / CHECKPOINT_FILE
+
+    def checkpoint(self, now: datetime | None = None) -> None:
+        """Sign the audit chain's head into the checkpoint file, outside the database."""
+        with self.db.session() as session:
+            audit.write_checkpoint(session, self.checkpoint_path, self.keyring.signing_key(),
+                                   now or self.clock.now())  # fmt: skip
+
+    def blind_index_bits(self, practice_id: str) -> int:
+        practice = self.practices.by_id(practice_id)
+        return practice.blind_index_bits if practice else 12
+
 
 def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> PracticeRuntime:
     flows_dir = practice.flows_dir or settings.flows_dir
@@ -73,71 +172,6 @@ def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> Pract
         practice, catalogue, flows, policy.notice(practice.language), policy.message_engine,
         (settings.public_base_url or "").rstrip("/"),
     )  # fmt: skip
-
-
-def send_notices(services: Services) -> SendReport:
-    """Send the due SMS notices (right after a webhook that queued one, and by the worker)."""
-    settings = services.settings
-    report = notices.send_due(
-        services.db,
-        services.practices,
-        {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()},
-        lambda: make_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                            api_base=settings.twilio_api_base),
-        services.clock.now(),
-    )  # fmt: skip
-    # -- appointments (issue 5): confirmations and reminders to patients, same outbox rules
-    more = appointment_sms.send_due(
-        services.db,
-        services.practices,
-        {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()},
-        lambda: make_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                            api_base=settings.twilio_api_base),
-        services.clock.now(),
-    )  # fmt: skip
-    report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
-    report.given_up += more.given_up
-    for result in ("sent", "failed", "given_up"):
-        metrics.NOTICES.labels(result).inc(getattr(report, result))
-    return report
-
-
-def send_reminders(services: Services) -> SendReport:
-    """Queue tomorrow's appointment reminders once their time has come, then send (issue 5)."""
-    with services.db.session() as session:
-        appointment_sms.queue_reminders(session, services.practices, services.clock.now())
-    return send_notices(services)
-
-
-def send_mail(services: Services, *, doctor: str | None = None, force: bool = False) -> MailRun:
-    """Build the due digests and urgent e-mails, then send what the outbox holds."""
-    from callcenter.digests import compose as digests
-    from callcenter.notify import outbox
-
-    settings, now = services.settings, services.clock.now()
-    catalogues = {pid: runtime.catalogue for pid, runtime in services.engine.runtimes.items()}
-    sender = settings.smtp.sender if settings.smtp else f"callcenter@{socket.getfqdn()}"
-    practices = list(services.practices)
-    with services.db.session() as session:
-        urgent = digests.urgent_mails(session, {p.id: p for p in practices}, catalogues, sender,
-                                      now)  # fmt: skip
-        built = digests.due_digests(session, practices, catalogues, sender, now,
-                                    only_doctor=doctor, force=force)  # fmt: skip
-
-    def recipient(practice_id: str, doctor_id: str) -> str | None:
-        practice = services.practices.by_id(practice_id)
-        found = [d for d in practice.doctors if d.id == doctor_id] if practice else []
-        return found[0].email if found else None
-
-    sent = outbox.send_due(services.db, settings.smtp, recipient, now)
-    return MailRun(urgent=urgent, built=built, sent=sent)
-
-
-@dataclass
-class MailRun:
-    urgent: int
-    built: dict[str, int]
-    sent: Any
 
 
 def check_keyring(session: Session) -> None:
@@ -197,7 +231,7 @@ def start_up(services: Services) -> list[str]:
         behind = not_at_head(services.db.engine)
         if behind:
             warnings.append(behind)
-        with services.db.session() as session:
+        with services.bound(), services.db.session() as session:
             check_keyring(session)
             fingerprint = config_fingerprint(services.settings, services.practices)
             audit_config(session, fingerprint, services.clock.now())
@@ -221,7 +255,6 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
                            f"{policy.local_backend!r} is not one of {known}")  # fmt: skip
     db = db or Database(settings.database_url)
     cipher = FieldCipher(keyring, counts=_stored_counts(db))
-    use_cipher(cipher)
 
     def practice_and_catalogue(practice_id: str) -> tuple[Practice, Catalogue] | None:
         runtime = runtimes.get(practice_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def settings(home: Path, database_url: str, fake_twilio: FakeTwilio, policy_file
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(settings)
+    app = bound(create_app(settings))
     services(app).db.create_all()
     yield app
     services(app).db.dispose()
@@ -137,6 +138,25 @@ def app(settings: Settings) -> Iterator[Flask]:
 
 def services(app: Flask) -> Services:
     return app.extensions["callcenter"]  # type: ignore[no-any-return]
+
+
+_BOUND: list[ExitStack] = []
+
+
+def bound(app: Flask) -> Flask:
+    """Bind the app's cipher until the test ends: a test reads encrypted attributes
+    outside any request, as a request's unit of work does inside one."""
+    stack = ExitStack()
+    stack.enter_context(services(app).bound())
+    _BOUND.append(stack)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _unbind() -> Iterator[None]:
+    yield
+    while _BOUND:
+        _BOUND.pop().close()
 
 
 def set_clock(app: Flask, moment: str) -> None:

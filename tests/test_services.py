@@ -42,3 +42,15 @@ def test_a_server_starts_while_its_database_is_down(settings, caplog):
     assert "database_unreachable_at_start" in caplog.text
     assert app.test_client().get("/readyz").status_code == 503
     services(app).db.dispose()
+
+
+def test_an_after_commit_task_that_fails_is_logged_and_left_to_the_worker(app, caplog, monkeypatch):
+    from callcenter.storage.unit_of_work import Task
+
+    def unreachable(now=None):
+        raise ConnectionError("twilio down")
+
+    svc = services(app)
+    monkeypatch.setattr(svc, "request_deletions", unreachable)
+    svc.after_commit([Task.REQUEST_DELETIONS, Task.SEND_SMS])  # does not raise
+    assert "after_commit_failed" in caplog.text and "ConnectionError" in caplog.text

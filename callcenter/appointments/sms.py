@@ -30,9 +30,10 @@ from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
 from callcenter.core.spoken import spoken_datetime
-from callcenter.notify.notices import QUEUED, SENT, SendReport, SmsQueue, send_batch
+from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_batch
 from callcenter.patients.models import Patient
 from callcenter.storage.db import Database, new_id
+from callcenter.storage.unit_of_work import Task, after_commit
 
 log = get_logger("callcenter.appointment_sms")
 
@@ -55,7 +56,7 @@ def queue(
     ).on_conflict_do_nothing(index_elements=["appointment_id", "kind"])  # fmt: skip
     added = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
     if added:
-        session.info[QUEUED] = True  # the web layer sends right after answering
+        after_commit(session, Task.SEND_SMS)  # the boundary sends it after answering
     return added
 
 

@@ -13,10 +13,11 @@ import click
 from sqlalchemy import select
 
 from callcenter.appointments.models import Appointment
-from callcenter.cli.data_cmd import Context, audited, fail, opened
+from callcenter.cli.common import audited, fail, open_root
 from callcenter.config.practice import Practice
 from callcenter.core.spoken import spoken_datetime
 from callcenter.patients.models import Patient
+from callcenter.services import Services
 
 
 @click.group()
@@ -24,11 +25,11 @@ def appointments() -> None:
     """Appointments booked by phone: list them, the doctors' calendar feeds."""
 
 
-def _practice(ctx: Context, practice_id: str | None) -> Practice:
-    practices = list(ctx.practices)
+def _practice(root: Services, practice_id: str | None) -> Practice:
+    practices = list(root.practices)
     if practice_id is None and len(practices) == 1:
         return practices[0]
-    found = ctx.practices.by_id(practice_id or "")
+    found = root.practices.by_id(practice_id or "")
     if found is None:
         fail(f"--practice: give one of {', '.join(p.id for p in practices) or '(none)'}")
         raise SystemExit(1)
@@ -55,10 +56,10 @@ def appointments_list(
     names: bool,
 ) -> None:
     """Upcoming appointments (or a day's): time, doctor, kind, status, patient reference."""
-    with opened() as ctx:
-        practice = _practice(ctx, practice_id)
+    with open_root() as root:
+        practice = _practice(root, practice_id)
         doctor = _doctor(practice, doctor_id)
-        tz, now = practice.tz, ctx.now()
+        tz, now = practice.tz, root.clock.now()
         query = select(Appointment).where(Appointment.practice_id == practice.id)
         if day is not None:
             start = datetime.combine(date(day.year, day.month, day.day), time(0), tz)
@@ -70,14 +71,14 @@ def appointments_list(
             query = query.where(Appointment.doctor_id == doctor)
         if not everything:
             query = query.where(Appointment.status == "booked")
-        with ctx.db.session() as session:
+        with root.db.session() as session:
             rows = session.scalars(query.order_by(Appointment.starts_at)).all()
             who: dict[str, str] = {}
             if names and rows:
                 ids = {r.patient_id for r in rows if r.patient_id}
                 for patient in session.scalars(select(Patient).where(Patient.id.in_(ids))):
                     who[patient.id] = patient.name or "(sans nom)"
-            audited(ctx, session, "appointments.list", practice=practice.id,
+            audited(root, session, "appointments.list", practice=practice.id,
                     count=len(rows), names=len(who))  # fmt: skip
         for row in rows:
             ref = who.get(row.patient_id or "", (row.patient_id or "-")[:8])
@@ -87,7 +88,7 @@ def appointments_list(
                 row.doctor_id, row.kind, row.status, ref,
             ]))  # fmt: skip
         click.echo(f"{len(rows)} appointment(s)", err=True)
-        ctx.checkpoint()
+        root.checkpoint()
 
 
 @appointments.group("feed")
@@ -102,17 +103,17 @@ def feed_create(practice_id: str | None, doctor_id: str) -> None:
     """Print a new secret URL for the doctor's calendar (shown once)."""
     from callcenter.appointments.ics import create_feed
 
-    with opened() as ctx:
-        practice = _practice(ctx, practice_id)
+    with open_root() as root:
+        practice = _practice(root, practice_id)
         doctor = _doctor(practice, doctor_id) or doctor_id
-        with ctx.db.session() as session:
-            token = create_feed(session, practice.id, doctor, ctx.now())
-            audited(ctx, session, "appointments.feed_created", practice=practice.id,
+        with root.db.session() as session:
+            token = create_feed(session, practice.id, doctor, root.clock.now())
+            audited(root, session, "appointments.feed_created", practice=practice.id,
                     doctor=doctor)  # fmt: skip
-        base = ctx.settings.public_base_url or "http://127.0.0.1:5000"
+        base = root.settings.public_base_url or "http://127.0.0.1:5000"
         click.echo(f"{base}/calendar/{token}.ics")
         click.echo("Keep this URL secret: anyone holding it reads the calendar.", err=True)
-        ctx.checkpoint()
+        root.checkpoint()
 
 
 @feed.command("revoke")
@@ -122,12 +123,12 @@ def feed_revoke(practice_id: str | None, doctor_id: str) -> None:
     """Revoke every calendar URL of the doctor (create a new one afterwards)."""
     from callcenter.appointments.ics import revoke_feeds
 
-    with opened() as ctx:
-        practice = _practice(ctx, practice_id)
+    with open_root() as root:
+        practice = _practice(root, practice_id)
         doctor = _doctor(practice, doctor_id) or doctor_id
-        with ctx.db.session() as session:
-            count = revoke_feeds(session, practice.id, doctor, ctx.now())
-            audited(ctx, session, "appointments.feed_revoked", practice=practice.id,
+        with root.db.session() as session:
+            count = revoke_feeds(session, practice.id, doctor, root.clock.now())
+            audited(root, session, "appointments.feed_revoked", practice=practice.id,
                     doctor=doctor, count=count)  # fmt: skip
         click.echo(f"revoked {count} feed(s)")
-        ctx.checkpoint()
+        root.checkpoint()

@@ -9,37 +9,14 @@ personal data).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import func, select
 
 from callcenter.audit import trail as audit
-from callcenter.cli.data_cmd import fail, warn_not_at_head
-from callcenter.config.settings import SettingsError, load_settings
+from callcenter.cli.common import fail, open_root
 from callcenter.digests.compose import EXPIRY_WARNING_DAYS as WARN_DAYS
-
-if TYPE_CHECKING:
-    from callcenter.services import Services
-
-
-@contextmanager
-def _services() -> Iterator[Services]:
-    from callcenter.services import StartupError, build_services
-
-    try:
-        svc = build_services(load_settings())
-    except (SettingsError, StartupError) as exc:
-        fail(str(exc))
-        raise
-    warn_not_at_head(svc.db)
-    try:
-        yield svc
-    finally:
-        svc.db.dispose()
 
 
 @click.group()
@@ -54,10 +31,10 @@ def digest_status() -> None:
     from callcenter.notify.models import OutboxMail
     from callcenter.security import smime
 
-    with _services() as svc:
-        now = svc.clock.now()
+    with open_root() as root:
+        now = root.clock.now()
         blocked = 0
-        for practice in svc.practices:
+        for practice in root.practices:
             for doctor in practice.doctors:
                 problem = digests.certificate_problem(practice, doctor, now)
                 if problem is None and doctor.certificate is not None:
@@ -70,7 +47,7 @@ def digest_status() -> None:
                     blocked += 1
                     problem = f"NO DIGEST: {problem}"
                 click.echo(f"{practice.id}\t{doctor.id}\t{problem}")
-        with svc.db.session() as session:
+        with root.db.session() as session:
             counts = Counter(dict(session.execute(
                 select(OutboxMail.status, func.count()).group_by(OutboxMail.status)
             ).tuples().all()))  # fmt: skip
@@ -83,13 +60,13 @@ def digest_status() -> None:
 @click.option("--now", "force", is_flag=True, help="A digest up to now, not at the next time.")
 def digest_send(doctor: str | None, force: bool) -> None:
     """Build the due digests (or, with --now, one up to now) and send the outbox."""
-    from callcenter.services import send_mail
+    from callcenter.jobs import tasks as jobs
 
-    with _services() as svc:
-        run = send_mail(svc, doctor=doctor, force=force)
-        with svc.db.session() as session:
+    with open_root() as root:
+        run = jobs.mail(root, root.clock.now(), doctor=doctor, force=force)
+        with root.db.session() as session:
             audit.append(session, actor="cli:admin", action="digest.send",
-                         object_ref=doctor, now=svc.clock.now())  # fmt: skip
+                         object_ref=doctor, now=root.clock.now())  # fmt: skip
     built = ", ".join(f"{k}: {v}" for k, v in sorted(run.built.items())) or "none"
     click.echo(f"built: {built}; urgent: {run.urgent}; sent: {run.sent.sent}, "
                f"failed: {run.sent.failed}, waiting: {run.sent.waiting}")  # fmt: skip
@@ -102,14 +79,14 @@ def digest_preview(doctor: str, hours: int) -> None:
     """Print a doctor's digest in clear (audited); nothing is queued or sent."""
     from callcenter.digests import compose as digests
 
-    with _services() as svc:
-        now = svc.clock.now()
-        found = [(p, d) for p in svc.practices for d in p.doctors if d.id == doctor]
+    with open_root() as root:
+        now = root.clock.now()
+        found = [(p, d) for p in root.practices for d in p.doctors if d.id == doctor]
         if not found:
             fail(f"no doctor {doctor!r} in the practice files")
         practice, chosen = found[0]
-        catalogue = svc.engine.runtimes[practice.id].catalogue
-        with svc.db.session() as session:
+        catalogue = root.engine.runtimes[practice.id].catalogue
+        with root.db.session() as session:
             period = digests.Period(now - timedelta(hours=hours), now)
             text = digests.build(session, practice, chosen, catalogue, period).text
             audit.append(session, actor="cli:admin", action="digest.preview",

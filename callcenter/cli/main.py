@@ -261,16 +261,20 @@ def call(
 
 
 def _register() -> None:
-    from callcenter.cli.data_cmd import audit_group, keys, patient, purge, worker
+    """One module per command group; each opens the composition root it needs."""
+    from callcenter.cli.appointments_cmd import appointments
+    from callcenter.cli.audit_cmd import audit_group
     from callcenter.cli.db_cmd import db_group
     from callcenter.cli.digest_cmd import digest
+    from callcenter.cli.keys_cmd import keys
+    from callcenter.cli.patient_cmd import patient
+    from callcenter.cli.purge_cmd import purge
     from callcenter.cli.users_cmd import users
+    from callcenter.cli.worker_cmd import worker
 
-    for command in (keys, audit_group, purge, patient, worker, digest, db_group, users):
+    for command in (keys, audit_group, purge, patient, worker, digest, db_group, users,
+                    appointments):  # fmt: skip
         main.add_command(command)
-    from callcenter.cli.appointments_cmd import appointments  # issue 5
-
-    main.add_command(appointments)
 
 
 _register()

@@ -10,7 +10,7 @@ import click
 
 from callcenter.accounts import accounts
 from callcenter.accounts.models import ROLES
-from callcenter.cli.data_cmd import fail, opened
+from callcenter.cli.common import fail, open_root
 
 
 @click.group("users")
@@ -29,22 +29,22 @@ def users_add(
     """Add an account and print its first password (shown once)."""
     if doctor_id and role != "doctor":
         fail(f"--doctor: only for a doctor account, not a {role}")
-    with opened() as ctx:
-        known = {p.id: p for p in ctx.practices}
+    with open_root() as root:
+        known = {p.id: p for p in root.practices}
         for practice_id in practice_ids:
             if practice_id not in known:
                 fail(f"--practice: no practice {practice_id!r} (callcenter practices list)")
             if doctor_id and doctor_id not in {d.id for d in known[practice_id].doctors}:
                 fail(f"--doctor: {doctor_id!r} is not a doctor of {practice_id}")
         try:
-            with ctx.db.session() as session:
+            with root.db.session() as session:
                 _, password = accounts.create_user(
-                    session, username, role, practice_ids, now=ctx.now(), doctor_id=doctor_id,
-                    actor="cli:admin",
+                    session, username, role, practice_ids, now=root.clock.now(),
+                    doctor_id=doctor_id, actor="cli:admin",
                 )  # fmt: skip
         except accounts.AccountError as exc:
             fail(str(exc))
-        ctx.checkpoint()
+        root.checkpoint()
     click.echo(f"account {username} ({role}) added; first password, shown once: {password}")
     click.echo("At first login they scan a QR code to set up their second factor.")
 
@@ -53,13 +53,13 @@ def users_add(
 @click.argument("username")
 def users_disable(username: str) -> None:
     """Refuse further logins and end the account's sessions now."""
-    with opened() as ctx:
+    with open_root() as root:
         try:
-            with ctx.db.session() as session:
-                accounts.disable_user(session, username, now=ctx.now(), actor="cli:admin")
+            with root.db.session() as session:
+                accounts.disable_user(session, username, now=root.clock.now(), actor="cli:admin")
         except accounts.AccountError as exc:
             fail(str(exc))
-        ctx.checkpoint()
+        root.checkpoint()
     click.echo(f"account {username} disabled; its sessions are ended")
 
 
@@ -67,13 +67,15 @@ def users_disable(username: str) -> None:
 @click.argument("username")
 def users_reset(username: str) -> None:
     """A new password and a new second factor to enrol (lost phone, forgotten password)."""
-    with opened() as ctx:
+    with open_root() as root:
         try:
-            with ctx.db.session() as session:
-                password = accounts.reset_user(session, username, now=ctx.now(), actor="cli:admin")
+            with root.db.session() as session:
+                password = accounts.reset_user(
+                    session, username, now=root.clock.now(), actor="cli:admin"
+                )
         except accounts.AccountError as exc:
             fail(str(exc))
-        ctx.checkpoint()
+        root.checkpoint()
     click.echo(f"account {username} reset; new password, shown once: {password}")
     click.echo("Their second factor must be enrolled again at next login.")
 
@@ -81,7 +83,7 @@ def users_reset(username: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """Each account: name, role, practices, second factor, state, and a doctor's id."""
-    with opened() as ctx, ctx.db.session() as session:
+    with open_root() as root, root.db.session() as session:
         for user in accounts.list_users(session):
             state = "disabled" if user.disabled_at else "active"
             factor = "totp" if user.totp_enrolled else "totp-not-enrolled"

@@ -1,83 +1,134 @@
-"""Scheduled work: purge, deletions at Twilio, audit checkpoints.
+"""Scheduled work, each job a function of the composition root and ``now``.
 
-Each job takes ``now`` and opens its own sessions, so the worker, the CLI
-and the tests run exactly the same code.  Two workers may run at once: the
-purge serialises itself (advisory lock on PostgreSQL) and each Twilio
-deletion is claimed with a conditional update before it is sent.
+Each job opens its own sessions, so the worker, the CLI and the tests run
+exactly the same code.  Two workers may run at once: the purge serialises
+itself (advisory lock on PostgreSQL), each Twilio deletion and each SMS is
+claimed with a conditional update before it is sent.
 """
 
 from __future__ import annotations
 
+import socket
+from dataclasses import dataclass
 from datetime import datetime
 
-from callcenter.audit import trail as audit
-from callcenter.config.policy import Policy
-from callcenter.config.settings import Settings
-from callcenter.core.twilio_rest import close_client, fetch_recording, make_client
-from callcenter.messages import transcribers
-from callcenter.messages.desk import PracticeLookup
-from callcenter.notify import deletions
+from callcenter.core.twilio_rest import fetch_recording
+from callcenter.digests import compose as digests
+from callcenter.messages import realtime, transcribers
+from callcenter.notify import deletions, outbox
+from callcenter.notify.notices import SendReport
 from callcenter.retention import purge as retention
-from callcenter.security.keyring import KeyRing
-from callcenter.storage.db import Database
+from callcenter.security.rotation import encrypted_models, reencrypt_batch
+from callcenter.services import Services
 
-CHECKPOINT_FILE = "audit-checkpoints.jsonl"
+REENCRYPT_BATCH = 500  # rows per table and run: rotation finishes in the background
 
 
 def purge(
-    db: Database,
-    policy: Policy,
-    now: datetime,
-    *,
-    dry_run: bool = False,
-    actor: str = "system:purge",
+    root: Services, now: datetime, *, dry_run: bool = False, actor: str = "system:purge"
 ) -> retention.PurgeReport:
     """Delete what the policy says is past its time; queue what Twilio must delete."""
-    with db.session() as session:
-        return retention.purge(session, policy, now, dry_run=dry_run, actor=actor)
+    with root.db.session() as session:
+        return retention.purge(session, root.policy, now, dry_run=dry_run, actor=actor)
 
 
-def remote_deletions(
-    db: Database, settings: Settings, policy: Policy, now: datetime
-) -> deletions.DeletionReport:
+def remote_deletions(root: Services, now: datetime) -> deletions.DeletionReport:
     """Send the due deletions to Twilio (recordings, transcriptions, call logs)."""
-    client = make_client(
-        settings.twilio_account_sid, settings.twilio_auth_token, api_base=settings.twilio_api_base
-    )
-    try:
-        with db.session() as session:
-            return deletions.process_remote_deletions(
-                session, client, now,
-                retry_minutes=policy.retention.remote_deletion_retry_minutes,
-            )  # fmt: skip
-    finally:
-        close_client(client)
+    return root.request_deletions(now)
+
+
+def checkpoint(root: Services, now: datetime) -> None:
+    """Sign the audit chain's head into the checkpoint file, outside the database."""
+    root.checkpoint(now)
+
+
+def reencrypt(root: Services, now: datetime, batch: int = REENCRYPT_BATCH) -> int:
+    """One batch per table towards the active key; how many rows moved."""
+    moved = 0
+    for model in encrypted_models():
+        with root.db.session() as session:
+            moved += reencrypt_batch(session, root.cipher, model, root.blind_index_bits, batch)
+    return moved
+
+
+def notices(root: Services, now: datetime) -> SendReport:
+    """The due SMS: on-call notices and appointment messages."""
+    return root.send_notices(now)
+
+
+def reminders(root: Services, now: datetime) -> SendReport:
+    """Queue tomorrow's appointment reminders once their time has come, then send."""
+    from callcenter.appointments import sms as appointment_sms
+
+    with root.db.session() as session:
+        appointment_sms.queue_reminders(session, root.practices, now)
+    return root.send_notices(now)
+
+
+@dataclass
+class MailRun:
+    urgent: int
+    built: dict[str, int]
+    sent: outbox.SendReport
+
+
+def mail(
+    root: Services, now: datetime, *, doctor: str | None = None, force: bool = False
+) -> MailRun:
+    """Build the due digests and urgent e-mails, then send what the outbox holds.
+
+    Digests are due at each doctor's times in the practice's time zone; running
+    every minute also catches up after a stop.
+    """
+    settings, catalogues = root.settings, root.catalogues()
+    sender = settings.smtp.sender if settings.smtp else f"callcenter@{socket.getfqdn()}"
+    practices = list(root.practices)
+    with root.db.session() as session:
+        urgent = digests.urgent_mails(session, {p.id: p for p in practices}, catalogues, sender,
+                                      now)  # fmt: skip
+        built = digests.due_digests(session, practices, catalogues, sender, now,
+                                    only_doctor=doctor, force=force)  # fmt: skip
+
+    def recipient(practice_id: str, doctor_id: str) -> str | None:
+        practice = root.practices.by_id(practice_id)
+        found = [d for d in practice.doctors if d.id == doctor_id] if practice else []
+        return found[0].email if found else None
+
+    sent = outbox.send_due(root.db, settings.smtp, recipient, now)
+    return MailRun(urgent=urgent, built=built, sent=sent)
+
+
+def realtime_sweep(root: Services, now: datetime) -> int:
+    """The ``realtime`` engine: finish transcriptions whose end never came."""
+    return realtime.sweep(root.db, root.messages.lookup, now)
 
 
 def transcribe_local(
-    db: Database,
-    settings: Settings,
-    policy: Policy,
-    lookup: PracticeLookup,
-    now: datetime,
-    backend: transcribers.Transcriber | None = None,
+    root: Services, now: datetime, backend: transcribers.Transcriber | None = None
 ) -> transcribers.Report:
-    """The ``local`` engine: transcribe waiting recordings here, then delete them at Twilio."""
+    """The ``local`` engine: transcribe waiting recordings here, then delete them at Twilio.
+
+    The worker loads ``backend`` once (a model takes seconds to load).
+    """
+    policy, settings = root.policy, root.settings
     backend = backend or transcribers.load_transcriber(policy.local_backend, policy.local_model)
     report = transcribers.transcribe_pending(
-        db,
+        root.db,
         backend,
         lambda sid: fetch_recording(settings.twilio_account_sid, settings.twilio_auth_token, sid,
                                     api_base=settings.twilio_api_base),
-        lookup,
+        root.messages.lookup,
         now,
     )  # fmt: skip
     if report.transcribed or report.failed:
-        remote_deletions(db, settings, policy, now)  # the audio goes at once, not at the next run
+        root.request_deletions(now)  # the audio goes at once, not at the next run
     return report
 
 
-def checkpoint(db: Database, keyring: KeyRing, settings: Settings, now: datetime) -> None:
-    """Sign the audit chain's head into the checkpoint file, outside the database."""
-    with db.session() as session:
-        audit.write_checkpoint(session, settings.home / CHECKPOINT_FILE, keyring.signing_key(), now)
+def local_transcriptions(
+    root: Services, now: datetime, backend: transcribers.Transcriber | None = None
+) -> transcribers.Report:
+    """The worker's ``local`` job: transcribe, then tell the doctor on call of an urgent one now."""
+    report = transcribe_local(root, now, backend)
+    root.send_notices(now)
+    return report

@@ -8,27 +8,23 @@ are safe to run in two workers at once (see :mod:`callcenter.jobs`).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from callcenter.config.policy import Policy
-from callcenter.config.practice import PracticeDirectory
-from callcenter.config.settings import Settings
-from callcenter.core.clock import Clock
 from callcenter.core.logs import get_logger
-from callcenter.jobs import tasks as jobs
-from callcenter.security.crypto import FieldCipher
-from callcenter.security.keyring import KeyRing
-from callcenter.security.keyring_watch import KeyRingWatcher, keyring_path
-from callcenter.security.rotation import ENCRYPTED_MODELS, reencrypt_batch
-from callcenter.storage.db import Database
+from callcenter.jobs import tasks
+from callcenter.messages.transcribers import Transcriber
+from callcenter.services import Services
 
 log = get_logger("callcenter.worker")
 
@@ -36,14 +32,23 @@ log = get_logger("callcenter.worker")
 BACKOFF_START = 60.0  # seconds after a first failure
 BACKOFF_MAX = 15 * 60.0
 
+Job = Callable[[Services, datetime], Any]
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    name: str
+    trigger: BaseTrigger
+    job: Job
+
 
 def _guarded(
     name: str,
-    job: Callable[[], Any],
-    watcher: KeyRingWatcher,
+    job: Job,
+    root: Services,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Callable[[], None]:
-    """Run ``job``, log its outcome, and back off exponentially while it keeps failing.
+    """Run ``job`` with the root's cipher bound, log its outcome, and back off while it fails.
 
     After n failures in a row the job's runs are skipped for 1, 2, 4 … minutes
     (at most 15), so a database or Twilio outage is not hammered every minute;
@@ -59,8 +64,9 @@ def _guarded(
                      seconds=round(resume_at - started))  # fmt: skip
             return
         try:
-            watcher.refresh(force=True)  # follow a key rotation before touching data
-            result = job()
+            root.watcher.refresh(force=True)  # follow a key rotation before touching data
+            with root.bound():
+                result = job(root, root.clock.now())
         except Exception as exc:
             failures += 1
             delay = min(BACKOFF_START * 2 ** (failures - 1), BACKOFF_MAX)
@@ -73,81 +79,48 @@ def _guarded(
     return run
 
 
-def reencrypt_some(
-    db: Database, cipher: FieldCipher, practices: PracticeDirectory, batch: int = 500
-) -> int:
-    """One batch per table towards the active key: rotation finishes in the background."""
+def table(root: Services, backend: Transcriber | None = None) -> list[Scheduled]:
+    """Every job of this instance: name, when, what (a function of the root and ``now``).
 
-    def bits(practice_id: str) -> int:
-        practice = practices.by_id(practice_id)
-        return practice.blind_index_bits if practice else 12
-
-    moved = 0
-    for model in ENCRYPTED_MODELS:
-        with db.session() as session:
-            moved += reencrypt_batch(session, cipher, model, bits, batch)
-    return moved
+    ``backend`` is the ``local`` engine's transcriber, loaded once by the caller.
+    """
+    every_minute = IntervalTrigger(minutes=1)
+    jobs = [
+        Scheduled("purge", CronTrigger(hour=3, minute=30, timezone="Europe/Paris"), tasks.purge),
+        Scheduled("remote_deletions", IntervalTrigger(minutes=5), tasks.remote_deletions),
+        Scheduled("audit_checkpoint", IntervalTrigger(hours=1), tasks.checkpoint),
+        Scheduled("reencrypt", IntervalTrigger(minutes=10), tasks.reencrypt),
+        Scheduled("notices", every_minute, tasks.notices),
+        Scheduled("mail", every_minute, tasks.mail),
+        Scheduled("appointment_reminders", IntervalTrigger(minutes=15), tasks.reminders),
+    ]
+    engine = root.policy.message_engine
+    if engine == "realtime":  # transcriptions whose end never came
+        jobs.append(Scheduled("transcriptions", every_minute, tasks.realtime_sweep))
+    elif engine == "local":  # recordings become text here
+        job = partial(tasks.local_transcriptions, backend=backend)
+        jobs.append(Scheduled("transcriptions", every_minute, job))
+    return jobs
 
 
 def schedule(
-    scheduler: BaseScheduler,
-    *,
-    db: Database,
-    settings: Settings,
-    policy: Policy,
-    keyring: KeyRing,
-    cipher: FieldCipher,
-    practices: PracticeDirectory,
-    clock: Clock,
-    notices: Callable[[], Any] | None = None,
-    mail: Callable[[], Any] | None = None,
-    transcribe: Callable[[], Any] | None = None,
-    reminders: Callable[[], Any] | None = None,
+    scheduler: BaseScheduler, root: Services, jobs: list[Scheduled] | None = None
 ) -> BaseScheduler:
-    """Register every job on ``scheduler`` (a test may pass a scheduler it never starts)."""
-    watcher = KeyRingWatcher(cipher, keyring_path(settings.home, os.environ))
-
-    def add(name: str, job: Callable[[], Any], trigger: Any) -> None:
+    """Register ``jobs`` (default: the table) on ``scheduler`` (a test may never start it)."""
+    for entry in table(root) if jobs is None else jobs:
         scheduler.add_job(
-            _guarded(name, job, watcher),
-            trigger,
-            id=name,
-            name=name,
+            _guarded(entry.name, entry.job, root),
+            entry.trigger,
+            id=entry.name,
+            name=entry.name,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=3600,
         )
-
-    add(
-        "purge",
-        lambda: jobs.purge(db, policy, clock.now()),
-        CronTrigger(hour=3, minute=30, timezone="Europe/Paris"),
-    )
-    add(
-        "remote_deletions",
-        lambda: jobs.remote_deletions(db, settings, policy, clock.now()),
-        IntervalTrigger(minutes=5),
-    )
-    add(
-        "audit_checkpoint",
-        lambda: jobs.checkpoint(db, keyring, settings, clock.now()),
-        IntervalTrigger(hours=1),
-    )
-    add("reencrypt", lambda: reencrypt_some(db, cipher, practices), IntervalTrigger(minutes=10))
-    if notices is not None:
-        add("notices", notices, IntervalTrigger(minutes=1))
-    if mail is not None:
-        # Digests are due at each doctor's times in the practice's time zone
-        # (callcenter.digests); checking every minute also catches up after a stop.
-        add("mail", mail, IntervalTrigger(minutes=1))
-    if transcribe is not None:  # local engine: recordings become text; realtime: stale ends
-        add("transcriptions", transcribe, IntervalTrigger(minutes=1))
-    if reminders is not None:  # appointment reminders, the day before (issue 5)
-        add("appointment_reminders", reminders, IntervalTrigger(minutes=15))
     return scheduler
 
 
-def run_worker(**services: Any) -> None:
-    scheduler = schedule(BlockingScheduler(timezone="UTC"), **services)
+def run_worker(root: Services, backend: Transcriber | None = None) -> None:
+    scheduler = schedule(BlockingScheduler(timezone="UTC"), root, table(root, backend))
     log.info("worker_started", jobs=[job.id for job in scheduler.get_jobs()])
     scheduler.start()

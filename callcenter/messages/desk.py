@@ -40,6 +40,7 @@ from callcenter.core.twilio_rest import valid_sid
 from callcenter.messages.models import Message
 from callcenter.notify.deletions import enqueue_deletion
 from callcenter.notify.notices import queue_notice
+from callcenter.storage.unit_of_work import Task, after_commit
 
 if TYPE_CHECKING:
     from callcenter.config.practice import Practice
@@ -58,8 +59,6 @@ RECORDING_ENGINES = frozenset({"twilio", "local"})
 MIN_RECORDING_SECONDS = 2
 #: A transcript longer than this is cut: two minutes of speech is far less.
 MAX_TRANSCRIPT_CHARS = 4000
-#: session.info flag: deletions at Twilio are due now; the boundary sends them.
-DELETIONS_QUEUED = "deletions_queued"
 
 #: What a callback needs about a practice: the practice and its prompt catalogue.
 PracticeLookup = Callable[[str], "tuple[Practice, Catalogue] | None"]
@@ -223,7 +222,7 @@ def delete_audio(session: Session, message: Message, now: datetime) -> None:
     """Queue the recording's deletion at Twilio, due now: audio lives minutes, not days."""
     if message.recording_sid and valid_sid("recording", message.recording_sid):
         enqueue_deletion(session, message.practice_id, "recording", message.recording_sid, now)
-        session.info[DELETIONS_QUEUED] = True
+        after_commit(session, Task.REQUEST_DELETIONS)  # due now: the boundary asks at once
 
 
 def delete_at_twilio(
@@ -232,7 +231,7 @@ def delete_at_twilio(
     """Queue the deletion of anything else Twilio holds (a transcription, a stray recording)."""
     if valid_sid(kind, sid):
         enqueue_deletion(session, practice_id, kind, sid, now)
-        session.info[DELETIONS_QUEUED] = True
+        after_commit(session, Task.REQUEST_DELETIONS)  # due now: the boundary asks at once
 
 
 class MessageDesk:

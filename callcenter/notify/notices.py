@@ -23,10 +23,10 @@ from callcenter.core.twilio_rest import close_client
 from callcenter.notify.models import Notice
 from callcenter.notify.workqueue import FAILED, GIVEN_UP, Backoff, Failed, WorkQueue
 from callcenter.storage.db import Database, new_id
+from callcenter.storage.unit_of_work import Task, after_commit
 
 log = get_logger("callcenter.notices")
 
-QUEUED = "notices_queued"  # session.info flag: the web layer sends after answering
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 BACKOFF = Backoff(first=timedelta(minutes=2), doublings=5)  # 2, 4 … 64 minutes
@@ -58,7 +58,7 @@ def queue_notice(
     ).on_conflict_do_nothing(index_elements=["call_id", "kind"])  # fmt: skip
     added = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
     if added:
-        session.info[QUEUED] = True
+        after_commit(session, Task.SEND_SMS)  # the boundary sends it after answering
     return added
 
 

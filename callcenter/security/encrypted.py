@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,38 +34,33 @@ from sqlalchemy import inspect as sa_inspect
 from callcenter.security.crypto import FieldCipher, key_id_of
 from callcenter.storage.db import new_id
 
-_cipher: FieldCipher | None = None
+# The cipher of the work under way, bound by its boundary (a request, a job, a
+# command) for its duration; never a process-wide setting.  A context variable,
+# because model attributes are read and written far below any signature that
+# could carry it, and it stays bound to the thread or task that set it.
+_cipher: ContextVar[FieldCipher | None] = ContextVar("field_cipher", default=None)
 
 
 class EncryptedFieldError(ValueError):
     """An encrypted attribute was used on a row that cannot bind it (no id or practice)."""
 
 
-def use_cipher(cipher: FieldCipher | None) -> None:
-    """Install the process-wide cipher (the app factory and CLI call this once)."""
-    global _cipher
-    _cipher = cipher
-
-
 def current_cipher() -> FieldCipher:
-    """The installed cipher; refusing to run without one beats storing clear text."""
-    if _cipher is None:
-        raise RuntimeError(
-            "no field cipher installed; call callcenter.security.encrypted.use_cipher()"
-        )
-    return _cipher
+    """The bound cipher; refusing to run without one beats storing clear text."""
+    cipher = _cipher.get()
+    if cipher is None:
+        raise RuntimeError("no field cipher bound; run the work inside using_cipher()")
+    return cipher
 
 
 @contextmanager
 def using_cipher(cipher: FieldCipher | None) -> Iterator[FieldCipher | None]:
-    """Install ``cipher`` for a block (tests), then put back the previous one."""
-    global _cipher
-    previous = _cipher
-    _cipher = cipher
+    """Bind ``cipher`` for a block of work, then put back whatever was bound before."""
+    token = _cipher.set(cipher)
     try:
         yield cipher
     finally:
-        _cipher = previous
+        _cipher.reset(token)
 
 
 class EncryptedField:

@@ -32,13 +32,6 @@ def encrypted_models() -> tuple[type[Any], ...]:
     return tuple(sorted(models, key=lambda model: str(model.__tablename__)))
 
 
-def __getattr__(name: str) -> tuple[type[Any], ...]:
-    # ENCRYPTED_MODELS was a fixed tuple; callers that still import it get the discovered one.
-    if name == "ENCRYPTED_MODELS":
-        return encrypted_models()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _columns(model: type[Any]) -> Iterator[Any]:
     for field in encrypted_fields(model).values():
         yield getattr(model, field.column_attr)

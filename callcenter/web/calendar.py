@@ -20,7 +20,8 @@ log = get_logger("callcenter.calendar")
 @bp.get("/calendar/<token>.ics")
 def feed(token: str) -> Response:
     svc: Services = current_app.extensions["callcenter"]
-    with svc.db.session() as session:
+    with svc.unit_of_work() as work:
+        session = work.session
         found = find_feed(session, token[:100])
         practice = svc.practices.by_id(found.practice_id) if found else None
         if found is None or practice is None:

@@ -10,9 +10,8 @@ from sqlalchemy import select
 from callcenter.appointments import booking
 from callcenter.appointments.models import AppointmentSms
 from callcenter.audit.models import AuditEntry
-from callcenter.core.clock import Clock
+from callcenter.jobs import tasks as jobs
 from callcenter.jobs.worker import schedule
-from callcenter.services import send_reminders
 from tests.appointments.test_booking import take
 from tests.conftest import CALLER, services, set_clock, write_practice
 from tests.ivr.test_identify import seed
@@ -32,10 +31,10 @@ def book_thursday(app, patient: str) -> str:
 def test_the_reminder_goes_the_day_before_once_its_time_has_come(app, fake_twilio) -> None:
     book_thursday(app, seed(app, "1980-03-15"))
     set_clock(app, "2026-11-25T17:59:00+01:00")
-    assert send_reminders(services(app)).sent == 0  # not yet
+    assert jobs.reminders(services(app), services(app).clock.now()).sent == 0  # not yet
     set_clock(app, "2026-11-25T18:00:00+01:00")
-    assert send_reminders(services(app)).sent == 1
-    assert send_reminders(services(app)).sent == 0  # once
+    assert jobs.reminders(services(app), services(app).clock.now()).sent == 1
+    assert jobs.reminders(services(app), services(app).clock.now()).sent == 0  # once
     [body] = sms_bodies(fake_twilio)
     assert body == (
         "cabinet médical des Tilleuls : rappel de votre rendez-vous demain, "
@@ -53,7 +52,7 @@ def test_no_reminder_for_a_cancelled_appointment(app, fake_twilio) -> None:
     set_clock(app, "2026-11-25T18:00:00+01:00")
     with services(app).db.session() as session:
         assert booking.release(session, appointment, patient, booking.CANCELLED, WEDNESDAY)
-    assert send_reminders(services(app)).sent == 0
+    assert jobs.reminders(services(app), services(app).clock.now()).sent == 0
     assert sms_bodies(fake_twilio) == []
 
 
@@ -62,11 +61,11 @@ def test_a_reminder_queued_before_a_cancellation_is_skipped(app, fake_twilio) ->
     appointment = book_thursday(app, patient)
     fake_twilio.fail_next("Messages", status=500)
     set_clock(app, "2026-11-25T18:00:00+01:00")
-    assert send_reminders(services(app)).failed == 1
+    assert jobs.reminders(services(app), services(app).clock.now()).failed == 1
     with services(app).db.session() as session:
         booking.release(session, appointment, patient, booking.CANCELLED, WEDNESDAY)
     set_clock(app, "2026-11-25T19:00:00+01:00")  # after the back-off
-    assert send_reminders(services(app)).sent == 0
+    assert jobs.reminders(services(app), services(app).clock.now()).sent == 0
     with services(app).db.session() as session:
         row = session.scalars(select(AppointmentSms)).one()
         assert (row.status, row.last_error) == ("skipped", "not-booked")
@@ -75,7 +74,10 @@ def test_a_reminder_queued_before_a_cancellation_is_skipped(app, fake_twilio) ->
 def test_a_landline_gets_no_sms(app, fake_twilio) -> None:
     book_thursday(app, seed(app, "1980-03-15", phone="+33145000000"))
     set_clock(app, "2026-11-25T18:00:00+01:00")
-    assert send_reminders(services(app)).sent == 0 and sms_bodies(fake_twilio) == []
+    assert (
+        jobs.reminders(services(app), services(app).clock.now()).sent == 0
+        and sms_bodies(fake_twilio) == []
+    )
 
 
 def test_without_the_settings_no_sms_is_sent(settings, practice_number, fake_twilio) -> None:
@@ -90,7 +92,10 @@ def test_without_the_settings_no_sms_is_sent(settings, practice_number, fake_twi
     call.press("1").press("1").press("1").press("1")
     assert "confirmé" in call.last_heard() and "SMS" not in call.last_heard()
     set_clock(app, "2026-11-23T18:00:00+01:00")
-    assert send_reminders(services(app)).sent == 0 and sms_bodies(fake_twilio) == []
+    assert (
+        jobs.reminders(services(app), services(app).clock.now()).sent == 0
+        and sms_bodies(fake_twilio) == []
+    )
     services(app).db.dispose()
 
 
@@ -98,11 +103,7 @@ def test_the_worker_runs_the_reminders_every_quarter_hour(app, fake_twilio) -> N
     book_thursday(app, seed(app, "1980-03-15"))
     svc = services(app)
     set_clock(app, "2026-11-25T18:30:00+01:00")
-    scheduler = schedule(
-        BackgroundScheduler(timezone="UTC"), db=svc.db, settings=svc.settings, policy=svc.policy,
-        keyring=svc.keyring, cipher=svc.cipher, practices=svc.practices,
-        clock=Clock(svc.clock.now()), reminders=lambda: send_reminders(svc),
-    )  # fmt: skip
+    scheduler = schedule(BackgroundScheduler(timezone="UTC"), svc)
     job = scheduler.get_job("appointment_reminders")
     assert job is not None and job.trigger.interval.total_seconds() == 900
     job.func()

@@ -28,6 +28,7 @@ from tests.conftest import (
     CALLER,
     OPEN_HOURS,
     PUBLIC_BASE,
+    bound,
     services,
     set_clock,
     write_practice,
@@ -325,7 +326,7 @@ def strict(settings: Settings) -> Iterator[tuple[Flask, TwilioEmulator]]:
     """The demo practice with ``limits``: two wrong dates of birth lock for ten minutes."""
     limits = {"identification_failures": 2, "identification_lock_minutes": 10}
     write_practice(settings.home, limits=limits)
-    app = create_app(settings)
+    app = bound(create_app(settings))
     services(app).db.create_all()
     transport = FlaskTransport(app.test_client())
     yield app, TwilioEmulator(transport, AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID)

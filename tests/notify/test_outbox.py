@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import threading
 from collections.abc import Iterator
@@ -133,7 +134,9 @@ def test_two_workers_at_once_send_each_mail_once(db, smtp_server):
         barrier.wait()
         send_due(db, smtp_server.settings, to_doctor, NOW)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    # Each worker thread runs in a copy of this context: the cipher bound as a job binds it.
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(worker,))
+               for _ in range(2)]  # fmt: skip
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,6 @@ from callcenter.security.encrypted import (
     current_cipher,
     encrypted_fields,
     reencrypt_row,
-    use_cipher,
     using_cipher,
 )
 from callcenter.security.keyring import KeyRing
@@ -178,9 +178,9 @@ def test_without_an_installed_cipher_nothing_is_encrypted_or_read() -> None:
     """Refusing beats storing clear text or returning nothing."""
     with using_cipher(None):
         patient = Patient(practice_id="cabinet-a")
-        with pytest.raises(RuntimeError, match="use_cipher"):
+        with pytest.raises(RuntimeError, match="no field cipher bound"):
             patient.name = CANARY
-        with pytest.raises(RuntimeError, match="use_cipher"):
+        with pytest.raises(RuntimeError, match="no field cipher bound"):
             current_cipher()
 
 
@@ -193,12 +193,21 @@ def test_the_context_manager_restores_the_previous_cipher() -> None:
         assert current_cipher() is outer
 
 
-def test_use_cipher_installs_the_process_wide_cipher() -> None:
-    """The app factory's plain call is seen everywhere."""
-    cipher = FieldCipher(KeyRing.generate())
-    with using_cipher(None):
-        use_cipher(cipher)
-        assert current_cipher() is cipher
+def test_a_bound_cipher_is_not_seen_by_other_threads() -> None:
+    """Each boundary binds its own: there is no process-wide cipher to leak."""
+    seen: list[FieldCipher | None] = []
+
+    def other() -> None:
+        try:
+            seen.append(current_cipher())
+        except RuntimeError:
+            seen.append(None)
+
+    with using_cipher(FieldCipher(KeyRing.generate())):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert seen == [None]
 
 
 def test_the_class_attribute_is_the_descriptor_and_fields_are_listed() -> None:

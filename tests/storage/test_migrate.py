@@ -148,7 +148,7 @@ def test_the_worker_warns_and_does_not_migrate(cli_env, monkeypatch, caplog):
     import callcenter.jobs.worker
 
     # The worker's jobs are tested elsewhere: here it only starts, then lets go of the database.
-    monkeypatch.setattr(callcenter.jobs.worker, "run_worker", lambda **kw: kw["db"].dispose())
+    monkeypatch.setattr(callcenter.jobs.worker, "run_worker", lambda root, backend=None: None)
     result = CliRunner().invoke(main, ["worker"])
     assert result.exit_code == 0, result.output
     assert "database_not_at_head" in caplog.text

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from callcenter.calls.models import Call
     from callcenter.config.practice import Practice
+    from callcenter.security.crypto import FieldCipher
 
 
 class FlowError(Exception):
@@ -48,6 +49,7 @@ class CallContext:
     params: Mapping[str, str]
     seq: int  # the sequence number of the request being answered
     session: Session  # for nodes that store what the caller gave (never commits)
+    cipher: FieldCipher  # blind indexes and explicit encryption: the call's, not a global
     notice: str = ""  # the recordings policy's notice, in the practice's language
     transcription: str = "speech"  # how messages become text (recordings policy engine)
     public_base_url: str = ""  # scheme and host Twilio calls, when configured

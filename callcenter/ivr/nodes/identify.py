@@ -28,7 +28,6 @@ from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
 from callcenter.patients import identification as ident
 from callcenter.patients.models import Patient
-from callcenter.security.encrypted import current_cipher
 
 IDENTIFIED = ("known", "new")
 MAX_SILENCES = 2  # "nothing twice" ends a question, whatever max_attempts says
@@ -186,7 +185,7 @@ class Identify(Node):
             return self._retry(ctx, reply, "register", "dob_invalid", limit=self.max_attempts)
         patient = ident.register_patient(
             ctx.session,
-            current_cipher(),
+            ctx.cipher,
             practice_id=ctx.call.practice_id,
             e164=e164,
             bits=ctx.practice.blind_index_bits,
@@ -268,9 +267,7 @@ class Identify(Node):
     @staticmethod
     def _index(ctx: CallContext, e164: str) -> int | None:
         practice = ctx.practice
-        return current_cipher().phone_index(
-            e164, practice=practice.id, bits=practice.blind_index_bits
-        )
+        return ctx.cipher.phone_index(e164, practice=practice.id, bits=practice.blind_index_bits)
 
     def _call_index(self, ctx: CallContext) -> int | None:
         """The guard's key: the number's blind index under the active key."""
@@ -280,7 +277,7 @@ class Identify(Node):
     def _candidates(ctx: CallContext, e164: str) -> list[Patient]:
         return ident.find_candidates(
             ctx.session,
-            current_cipher(),
+            ctx.cipher,
             ctx.call.practice_id,
             e164,
             ctx.practice.blind_index_bits,

@@ -25,7 +25,6 @@ from callcenter.config.practice import Practice
 from callcenter.digests.compose import EXPIRY_WARNING_DAYS
 from callcenter.ivr.diagram.graph import build_graph
 from callcenter.ivr.diagram.svg import to_svg
-from callcenter.jobs import tasks as jobs
 from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import actor, db, now, practices, requires, services, text, user
 
@@ -131,7 +130,7 @@ def admin_audit_verify() -> ResponseReturnValue:
     svc = services()
     try:
         result = audit.verify(
-            db(), checkpoint_path=svc.settings.home / jobs.CHECKPOINT_FILE,
+            db(), checkpoint_path=svc.checkpoint_path,
             verify_key=svc.keyring.verify_key(),
         )  # fmt: skip
     except audit.AuditError as exc:

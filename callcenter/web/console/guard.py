@@ -95,9 +95,10 @@ def check_wording(state: Any) -> None:
 @bp.before_request
 def open_request() -> ResponseReturnValue | None:
     svc = services()
-    scope = svc.db.session()
+    scope = svc.unit_of_work()  # the action's one transaction, the cipher bound for it
     g.console_scope = scope
-    g.console_db = scope.__enter__()
+    g.console_work = scope.__enter__()
+    g.console_db = g.console_work.session
     token = request.cookies.get(sessions.COOKIE)
     current, why = sessions.find(g.console_db, token, now())
     g.console_current = current
@@ -124,7 +125,11 @@ def close_request(response: Response) -> Response:
     scope = g.pop("console_scope", None)
     if scope is not None:
         g.pop("console_db", None)
+        work = g.pop("console_work")
         scope.__exit__(None, None, None)  # commit before the answer leaves
+        if work.tasks:  # e.g. a booking's confirmation SMS: sent once the page is sent
+            tasks, svc = work.tasks, services()
+            response.call_on_close(lambda: svc.after_commit(tasks))
     token = getattr(g, "console_new_token", None)
     if token is not None:
         response.set_cookie(

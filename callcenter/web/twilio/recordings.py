@@ -18,48 +18,27 @@ from sqlalchemy.orm import Session
 
 from callcenter.core import routes
 from callcenter.core.logs import get_logger
-from callcenter.jobs import tasks as jobs
 from callcenter.messages import realtime
-from callcenter.messages.desk import DELETIONS_QUEUED
-from callcenter.notify.notices import QUEUED
-from callcenter.services import Services, send_notices
 from callcenter.web.twilio.signature import twilio_signed
-from callcenter.web.twilio.voice import params, services
+from callcenter.web.twilio.voice import after_commit, params, services
 
 bp = Blueprint("recordings", __name__)  # paths: callcenter.core.routes
 log = get_logger("callcenter.webhook")
 
 
-def _handle(route: str, work: Callable[[Session], str]) -> Response:
+def _handle(route: str, work_in: Callable[[Session], str]) -> Response:
     svc = services()
     form = request.form
     try:
         svc.watcher.refresh()
-        with svc.db.session() as session:
-            outcome = work(session)
-            svc.usage.flush(session, threshold=100)
-            deletions = session.info.pop(DELETIONS_QUEUED, False)
-            notify = session.info.pop(QUEUED, False)
+        with svc.unit_of_work() as work:
+            outcome = work_in(work.session)
     except Exception as exc:
         log.error("callback_failed", route=route, call_sid=form.get("CallSid"),
                   error=type(exc).__name__)  # fmt: skip
         return Response(status=503)
     log.info("callback", route=route, call_sid=form.get("CallSid"), outcome=outcome)
-    response = Response(status=204)
-    if deletions or notify:
-        response.call_on_close(lambda: _after(svc, deletions, notify))
-    return response
-
-
-def _after(svc: Services, deletions: bool, notify: bool) -> None:
-    """Send what the callback queued; the worker retries whatever fails here."""
-    try:
-        if notify:
-            send_notices(svc)
-        if deletions:
-            jobs.remote_deletions(svc.db, svc.settings, svc.policy, svc.clock.now())
-    except Exception as exc:
-        log.error("after_callback_failed", error=type(exc).__name__)
+    return after_commit(Response(status=204), svc, work.tasks)
 
 
 @bp.post(routes.RECORDING)

@@ -18,8 +18,8 @@ from callcenter.config.practice import Practice
 from callcenter.core import metrics, routes
 from callcenter.core.logs import get_logger
 from callcenter.ivr.engine import Answer
-from callcenter.notify.notices import QUEUED
-from callcenter.services import Services, send_notices
+from callcenter.services import Services
+from callcenter.storage.unit_of_work import Task
 from callcenter.web.twilio.signature import twilio_signed
 
 bp = Blueprint("voice", __name__)  # paths: callcenter.core.routes
@@ -52,11 +52,11 @@ def twiml(text: str) -> Response:
 
 def answer(
     form: dict[str, str],
-    work: Callable[[Session], Answer],
+    work_in: Callable[[Session], Answer],
     on_error: Callable[[Practice | None], str] | None = None,
     practice: Practice | None = None,
 ) -> Response:
-    """Run ``work`` in a request session; on any error, answer safely instead.
+    """Run ``work_in`` in the request's unit of work; on any error, answer safely instead.
 
     The safe answer reaches a person or takes a message (``on_error`` gives
     another, e.g. for a secretary's whisper), for ``practice`` or the called one.
@@ -65,10 +65,8 @@ def answer(
     started = time.perf_counter()
     try:
         svc.watcher.refresh()
-        with svc.db.session() as session:
-            result = work(session)
-            svc.usage.flush(session, threshold=100)
-            notify = session.info.pop(QUEUED, False)
+        with svc.unit_of_work() as work:
+            result = work_in(work.session)
     except Exception as exc:
         practice = practice or svc.practices.by_number(form.get("To"))
         log.error(
@@ -89,23 +87,19 @@ def answer(
         outcome=result.outcome,
         latency_ms=_ms(started),
     )
-    response = twiml(result.twiml)
-    if notify:
-        # After the answer is sent: the caller never waits on Twilio's REST API.
-        response.call_on_close(lambda: _send_notices(svc))
+    return after_commit(twiml(result.twiml), svc, work.tasks)
+
+
+def after_commit(response: Response, svc: Services, tasks: tuple[Task, ...]) -> Response:
+    """Run the committed work's tasks once the answer is sent: Twilio never waits on them."""
+    if tasks:
+        response.call_on_close(lambda: svc.after_commit(tasks))
     return response
 
 
 def _route() -> str:
     """The route's rule (``/twilio/step``), never the raw URL: bounded, no identifiers."""
     return request.url_rule.rule if request.url_rule else "unknown"
-
-
-def _send_notices(svc: Services) -> None:
-    try:
-        send_notices(svc)
-    except Exception as exc:  # the worker retries what is left
-        log.error("notices_not_sent", error=type(exc).__name__)
 
 
 def _ms(started: float) -> float:
@@ -144,8 +138,8 @@ def status() -> Response:
     form = params()
     svc = services()
     try:
-        with svc.db.session() as session:
-            outcome = svc.engine.status(session, form, svc.clock.now())
+        with svc.unit_of_work() as work:
+            outcome = svc.engine.status(work.session, form, svc.clock.now())
     except Exception as exc:
         log.error("status_failed", call_sid=form.get("CallSid"), error=type(exc).__name__)
         return Response(status=204)
@@ -158,7 +152,7 @@ def status() -> Response:
         status=form.get("CallStatus"),
         outcome=outcome,
     )
-    return Response(status=204)
+    return after_commit(Response(status=204), svc, work.tasks)
 
 
 @bp.post(routes.WHISPER)
@@ -218,8 +212,8 @@ def fallback() -> Response:
 def _keep_fallback_message(form: dict[str, str], practice: Practice | None) -> None:
     svc = services()
     try:
-        with svc.db.session() as session:
-            svc.engine.keep_fallback_message(session, form, practice, svc.clock.now())
+        with svc.unit_of_work() as work:
+            svc.engine.keep_fallback_message(work.session, form, practice, svc.clock.now())
     except Exception as exc:
         # The audio is safe at Twilio; the SID (not personal) lets it be recovered.
         log.error("fallback_message_not_stored", recording_sid=form.get("RecordingSid"),

@@ -32,9 +32,8 @@ from callcenter.notify.models import RemoteDeletion
 from callcenter.security.demo_certs import write_demo_certificates
 from callcenter.security.rotation import rows_per_key
 from callcenter.security.smime import load_certificate
-from callcenter.services import send_mail
 from callcenter.web.app import create_app
-from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
+from tests.conftest import CALLER, OPEN_HOURS, bound, services, set_clock
 from tests.web.console.conftest import Console, stored_user
 
 PAGES = [
@@ -71,7 +70,7 @@ def app_with(settings: Settings) -> Iterator[Callable[..., Flask]]:
     made: list[Flask] = []
 
     def make(**changes: object) -> Flask:
-        app = create_app(dataclasses.replace(settings, **changes))  # type: ignore[arg-type]
+        app = bound(create_app(dataclasses.replace(settings, **changes)))  # type: ignore[arg-type]
         services(app).db.create_all()
         made.append(app)
         return app
@@ -240,7 +239,7 @@ def test_the_audit_log_pages_by_seq_and_each_reading_is_audited(app, admin):
 
 def test_verify_reports_an_intact_chain_then_the_first_tampered_entry(app, admin):
     svc = services(app)
-    jobs.checkpoint(svc.db, svc.keyring, svc.settings, svc.clock.now())  # as the worker does
+    jobs.checkpoint(svc, svc.clock.now())  # as the worker does
     admin.get("/console/admin/audit")
     intact = html(admin.post("/console/admin/audit/verify"))
     assert "Chaîne d’audit intacte" in intact and "checkpoint at seq" in intact
@@ -289,13 +288,13 @@ def test_retention_shows_the_policy_and_what_waits_for_the_purge(app, twilio, pr
 
 def test_the_outbox_counts_each_doctors_digests_and_names_certificate_problems(app, admin, home):
     svc = services(app)
-    send_mail(svc, doctor="dr-bernard", force=True)  # no certificates yet: refused
+    jobs.mail(svc, svc.clock.now(), doctor="dr-bernard", force=True)  # no certificates yet: refused
     blocked = html(admin.get("/console/admin/outbox"))
     assert blocked.count("Envoi bloqué") == 2
     doctors = [(str(d["id"]), str(d["email"])) for d in DEMO_DOCTORS]
     write_demo_certificates(home / "certs", str(DEMO_PRACTICE["name"]), "cabinet@example.test",
                             doctors, now=datetime(2026, 11, 1, tzinfo=UTC))  # fmt: skip
-    run = send_mail(svc, doctor="dr-martin", force=True)
+    run = jobs.mail(svc, svc.clock.now(), doctor="dr-martin", force=True)
     assert run.built == {"pending": 1} and run.sent.waiting == 1  # no SMTP: it waits
     page = html(admin.get("/console/admin/outbox"))
     martin = page.split('id="outbox-demo-dr-martin"')[1].split("</tr>")[0]

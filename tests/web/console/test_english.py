@@ -13,14 +13,14 @@ from callcenter.accounts import accounts
 from callcenter.config.settings import Settings
 from callcenter.web.app import create_app
 from callcenter.web.console import text
-from tests.conftest import services
+from tests.conftest import bound, services
 from tests.web.console.conftest import Console
 
 
 @pytest.fixture
 def english(settings: Settings) -> Iterator[Flask]:
     """The app of an instance whose settings.yaml says ``console_language: en-GB``."""
-    app = create_app(dataclasses.replace(settings, extra={"console_language": "en-GB"}))
+    app = bound(create_app(dataclasses.replace(settings, extra={"console_language": "en-GB"})))
     services(app).db.create_all()
     yield app
     services(app).db.dispose()

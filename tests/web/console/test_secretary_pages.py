@@ -418,6 +418,18 @@ def test_moving_holds_the_new_slot_and_frees_the_old_one(app, twilio, secretary)
     assert chain_verifies(app)
 
 
+def test_a_move_is_confirmed_by_sms_once_the_page_is_sent(app, secretary, fake_twilio):
+    """A console action runs in the same unit of work as a webhook: its SMS goes at once."""
+    old = book(app, seed(app, "1980-03-15"), "2026-11-24T14:00:00+01:00")
+    move = f"/console/appointments/{old}/move"
+    page_of(secretary, move)
+    done = secretary.post(move, {"start": "2026-11-24T15:00:00+01:00"})
+    assert done.status_code == 302
+    assert not [r for r in fake_twilio.requests if r.path.endswith("/Messages.json")]
+    done.close()  # as a WSGI server does once the page is sent
+    assert len([r for r in fake_twilio.requests if r.path.endswith("/Messages.json")]) == 1
+
+
 def test_the_move_page_lists_the_free_starts_of_a_chosen_day(app, secretary):
     patient = seed(app, "1980-03-15")
     old = book(app, patient, "2026-11-24T14:00:00+01:00")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.calls.models import Call
 from callcenter.phone.emulator import PhoneCall, TwilioEmulator
-from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
+from tests.conftest import CALLER, OPEN_HOURS, bound, services, set_clock
 from tests.ivr.test_identify import DOB, seed
 
 FIRST = "mardi 24 novembre à 14 h"
@@ -385,7 +385,7 @@ def test_a_practice_without_schedules_sends_appointment_callers_to_the_secretari
 def restart(settings) -> Flask:
     from callcenter.web.app import create_app
 
-    app = create_app(settings)
+    app = bound(create_app(settings))
     services(app).db.create_all()
     return app
 

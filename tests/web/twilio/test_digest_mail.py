@@ -19,12 +19,12 @@ from sqlalchemy import select
 
 from callcenter.audit.models import AuditEntry
 from callcenter.instance import DEMO_DOCTORS, DEMO_PRACTICE
+from callcenter.jobs import tasks as jobs
 from callcenter.notify.models import OutboxMail
 from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
 from callcenter.security.demo_certs import write_demo_certificates
-from callcenter.services import send_mail
 from callcenter.web.app import create_app
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, services, set_clock
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, bound, services, set_clock
 
 NOON = "2026-11-24T12:30:00+01:00"  # Tuesday: dr-martin's first digest of the day
 EVENING = "2026-11-24T18:30:00+01:00"  # both doctors' digests
@@ -44,7 +44,7 @@ def certs(home: Path) -> Path:
 
 @pytest.fixture
 def mail_app(settings, certs, smtp_server) -> Iterator[Flask]:
-    app = create_app(dataclasses.replace(settings, smtp=smtp_server.settings))
+    app = bound(create_app(dataclasses.replace(settings, smtp=smtp_server.settings)))
     services(app).db.create_all()
     yield app
     services(app).db.dispose()
@@ -107,7 +107,7 @@ def test_a_day_of_calls_reaches_the_doctor_as_an_encrypted_digest(
 ):
     a_morning(phone)
     set_clock(mail_app, NOON)
-    send_mail(services(mail_app))
+    jobs.mail(services(mail_app), services(mail_app).clock.now())
     (received,) = smtp_server.messages
     assert received.recipients == ["dr.martin@example.test"]
     raw = received.data
@@ -125,7 +125,9 @@ def test_a_day_of_calls_reaches_the_doctor_as_an_encrypted_digest(
     assert text.index("URGENCES") < text.index("MESSAGES")
     with pytest.raises(subprocess.CalledProcessError):  # the other doctor's key cannot
         decrypt(raw, certs, "dr-bernard", tmp_path)
-    send_mail(services(mail_app))  # the next run sends nothing again
+    jobs.mail(
+        services(mail_app), services(mail_app).clock.now()
+    )  # the next run sends nothing again
     assert len(smtp_server.messages) == 1
 
 
@@ -135,9 +137,9 @@ def test_each_doctor_gets_their_own_digest_at_their_own_time(
 ):
     a_morning(phone)
     set_clock(mail_app, NOON)
-    send_mail(services(mail_app))
+    jobs.mail(services(mail_app), services(mail_app).clock.now())
     set_clock(mail_app, EVENING)
-    send_mail(services(mail_app))
+    jobs.mail(services(mail_app), services(mail_app).clock.now())
     recipients = [m.recipients[0] for m in smtp_server.messages]
     assert recipients == ["dr.martin@example.test", "dr.martin@example.test",
                           "dr.bernard@example.test"]  # fmt: skip
@@ -151,11 +153,11 @@ def test_smtp_down_during_the_run_sends_the_digest_later_once(mail_app, phone, s
     a_morning(phone)
     set_clock(mail_app, NOON)
     smtp_server.stop()
-    first = send_mail(services(mail_app))
+    first = jobs.mail(services(mail_app), services(mail_app).clock.now())
     assert first.built.get("pending") == 1 and first.sent.failed == 1
     smtp_server.start()
     set_clock(mail_app, "2026-11-24T12:45:00+01:00")
-    second = send_mail(services(mail_app))
+    second = jobs.mail(services(mail_app), services(mail_app).clock.now())
     assert second.built == {"exists": 1} or second.built.get("pending", 0) == 0
     assert second.sent.sent == 1 and len(smtp_server.messages) == 1
 
@@ -166,8 +168,8 @@ def test_a_doctor_without_a_valid_certificate_gets_no_mail_and_the_admin_is_told
     (certs / "dr-bernard.pem").unlink()
     a_morning(phone)
     set_clock(mail_app, EVENING)
-    send_mail(services(mail_app))
-    send_mail(services(mail_app))
+    jobs.mail(services(mail_app), services(mail_app).clock.now())
+    jobs.mail(services(mail_app), services(mail_app).clock.now())
     assert all(m.recipients == ["dr.martin@example.test"] for m in smtp_server.messages)
     with services(mail_app).db.session() as session:
         refused = session.scalars(select(OutboxMail).where(OutboxMail.status == "refused")).all()
@@ -188,7 +190,7 @@ def test_an_urgent_call_at_night_is_emailed_at_once_to_the_doctor_on_call(
 ):
     set_clock(mail_app, NIGHT)
     phone.place_call("+33698765432", str(DEMO_PRACTICE["number"])).press("9").no_answer()
-    send_mail(services(mail_app))
+    jobs.mail(services(mail_app), services(mail_app).clock.now())
     urgent = [m for m in smtp_server.messages if b"Subject: Appel urgent" in m.data]
     (received,) = urgent  # besides the 18:30 digest, due too
     assert received.recipients == ["dr.martin@example.test"]
@@ -231,7 +233,8 @@ def test_two_workers_at_once_send_one_digest(mail_app, phone, smtp_server):
     def worker() -> None:
         barrier.wait()
         try:
-            send_mail(services(mail_app))
+            with services(mail_app).bound():  # as the worker binds each job
+                jobs.mail(services(mail_app), services(mail_app).clock.now())
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 

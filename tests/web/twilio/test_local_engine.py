@@ -10,7 +10,6 @@ import pytest
 
 from callcenter.jobs import tasks as jobs
 from callcenter.messages.transcribers import MAX_ATTEMPTS, load_transcriber
-from callcenter.services import send_notices
 from tests.conftest import CALLER, services, set_clock
 from tests.fake_transcriber import text_wav
 from tests.web.twilio.test_messages import messages, the_message, to_the_beep
@@ -25,9 +24,7 @@ def transcription_engine() -> str:
 
 def transcribe(app):
     svc = services(app)
-    return jobs.transcribe_local(
-        svc.db, svc.settings, svc.policy, svc.messages.lookup, svc.clock.now()
-    )
+    return jobs.transcribe_local(svc, svc.clock.now())
 
 
 def fetches(fake_twilio, sid: str) -> list:
@@ -107,7 +104,7 @@ def test_an_urgent_transcript_tells_the_doctor_on_call(app, twilio, practice_num
     call.record(seconds=6).deliver()
     transcribe(app)
     assert the_message(app).urgent
-    assert send_notices(services(app)).sent == 1  # the worker sends it right after
+    assert services(app).send_notices().sent == 1  # the worker sends it right after
     assert any(r.path.endswith("/Messages.json") for r in fake_twilio.requests)
 
 

@@ -147,10 +147,30 @@ def test_a_recording_too_short_to_hold_words_is_no_message_and_is_deleted(
     sid = call.requests[-1][1]["RecordingSid"]
     assert call.deliver("recording") == [204]
     assert messages(app) == []
-    jobs.remote_deletions(
-        services(app).db, services(app).settings, services(app).policy, services(app).clock.now()
-    )
+    jobs.remote_deletions(services(app), services(app).clock.now())
     assert len(fake_twilio.deletes(sid)) == 1
+
+
+def test_a_deletion_queued_by_a_voice_webhook_is_requested_right_after_its_answer(
+    app, twilio, practice_number, fake_twilio
+):
+    """The voice webhook's unit of work asks for it as a callback's does: no wait for the worker."""
+    call = to_the_beep(twilio, practice_number).record(seconds=1)
+    sid = call.requests[-1][1]["RecordingSid"]
+    assert len(fake_twilio.deletes(sid)) == 1
+    assert deletion(app, sid).done_at is not None
+
+
+def test_a_deletion_a_voice_webhook_could_not_request_is_left_to_the_worker(
+    app, twilio, practice_number, fake_twilio
+):
+    fake_twilio.fail_next("/Recordings/", status=500)
+    call = to_the_beep(twilio, practice_number).record(seconds=1)
+    assert "rien entendu" in call.last_heard()  # the caller never notices
+    sid = call.requests[-1][1]["RecordingSid"]
+    assert deletion(app, sid).done_at is None
+    set_clock(app, "2026-11-24T10:30:00+01:00")  # past the back-off
+    assert jobs.remote_deletions(services(app), services(app).clock.now()).deleted == 1
 
 
 def test_silence_after_the_beep_reprompts_then_ends_without_an_empty_message(
@@ -172,7 +192,7 @@ def test_a_failed_delete_at_twilio_is_retried_until_done(app, twilio, practice_n
     assert row.done_at is None and row.attempts == 1 and row.last_error == "http-500"
     svc = services(app)
     set_clock(app, "2026-11-24T10:30:00+01:00")  # past the back-off
-    report = jobs.remote_deletions(svc.db, svc.settings, svc.policy, svc.clock.now())
+    report = jobs.remote_deletions(svc, svc.clock.now())
     assert report.deleted == 1
     assert deletion(app, sid).done_at is not None
     assert len(fake_twilio.deletes(sid)) == 2  # the failed DELETE, then the one that worked

@@ -17,12 +17,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from callcenter.calls.models import Call
+from callcenter.jobs import tasks
 from callcenter.jobs.worker import _guarded
 from callcenter.messages.models import Message
 from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
-from callcenter.services import send_mail, send_notices
 from callcenter.web.app import create_app
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, services
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, bound, services
 from tests.db_proxy import DatabaseProxy
 
 SECRETARY = "+33612000001"
@@ -32,8 +32,8 @@ SECRETARY = "+33612000001"
 def proxied(settings, db_proxy: DatabaseProxy) -> Iterator[Flask]:
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("the outage drill runs against PostgreSQL")
-    app = create_app(
-        dataclasses.replace(settings, database_url=db_proxy.url(settings.database_url))
+    app = bound(
+        create_app(dataclasses.replace(settings, database_url=db_proxy.url(settings.database_url)))
     )
     services(app).db.create_all()
     yield app
@@ -88,8 +88,8 @@ def test_the_worker_backs_off_while_postgresql_is_down_and_resumes_after(proxied
     svc = services(proxied)
     clock = [0.0]
     jobs = {
-        "notices": _guarded("notices", lambda: send_notices(svc), svc.watcher, lambda: clock[0]),
-        "mail": _guarded("mail", lambda: send_mail(svc), svc.watcher, lambda: clock[0]),
+        "notices": _guarded("notices", tasks.notices, svc, lambda: clock[0]),
+        "mail": _guarded("mail", tasks.mail, svc, lambda: clock[0]),
     }
 
     def tick(seconds: float) -> None:
@@ -114,7 +114,7 @@ def test_the_worker_backs_off_while_postgresql_is_down_and_resumes_after(proxied
 
 def test_two_web_processes_share_every_call(settings, practice_number):
     """Any process answers any step: call state lives in the database only."""
-    first, second = create_app(settings), create_app(settings)
+    first, second = bound(create_app(settings)), create_app(settings)
     services(first).db.create_all()
     try:
         twilio = emulator(first, second)

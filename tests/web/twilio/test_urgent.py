@@ -84,7 +84,6 @@ def test_in_office_hours_the_secretaries_take_urgent_calls_and_no_sms_is_sent(
 def test_an_sms_that_twilio_refuses_is_retried_by_the_worker(
     app, twilio, practice_number, fake_twilio
 ):
-    from callcenter.services import send_notices
 
     set_clock(app, SUNDAY_NIGHT)
     fake_twilio.fail_next("Messages", status=500)
@@ -93,8 +92,8 @@ def test_an_sms_that_twilio_refuses_is_retried_by_the_worker(
         notice = session.scalars(select(Notice)).one()
         assert notice.status == "pending" and notice.attempts == 1
     set_clock(app, "2026-11-29T22:05:00+01:00")  # after the back-off
-    assert send_notices(services(app)).sent == 1
-    assert send_notices(services(app)).sent == 0  # nothing twice
+    assert services(app).send_notices().sent == 1
+    assert services(app).send_notices().sent == 0  # nothing twice
     assert len(sms_sent(fake_twilio)) == 2  # the refused attempt, then the one sent
 
 
