@@ -86,7 +86,7 @@ def send_notices(services: Services) -> SendReport:
                             api_base=settings.twilio_api_base),
         services.clock.now(),
     )  # fmt: skip
-    # -- appointments (issue 5): confirmations and reminders to patients, same outbox rules
+    # -- appointments: confirmations and reminders to patients, same outbox rules
     more = appointment_sms.send_due(
         services.db,
         services.practices,
@@ -103,7 +103,7 @@ def send_notices(services: Services) -> SendReport:
 
 
 def send_reminders(services: Services) -> SendReport:
-    """Queue tomorrow's appointment reminders once their time has come, then send (issue 5)."""
+    """Queue tomorrow's appointment reminders once their time has come, then send."""
     with services.db.session() as session:
         appointment_sms.queue_reminders(session, services.practices, services.clock.now())
     return send_notices(services)

@@ -3,7 +3,7 @@
 Both are optional (the practice file's ``sms_confirmation`` and
 ``sms_reminder``) and minimal: the practice's name, the date and the time,
 nothing else (no doctor, no reason).  They follow the urgent notices'
-pattern (:mod:`callcenter.notices`): an outbox row per (appointment, kind),
+pattern (:mod:`callcenter.notify.notices`): an outbox row per (appointment, kind),
 queued in the booking's transaction so a retried webhook queues nothing
 twice, claimed with a conditional update so two workers never send the same
 one, retried with back-off.  The number is read (decrypted) from the patient

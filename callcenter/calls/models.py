@@ -1,11 +1,11 @@
 """Stored rows: the least a journey needs, every personal value encrypted.
 
-Call state lives here, never in a process (DESIGN.md rule 4), so any worker
+Call state lives here, never in a process (docs/security/threat-model.md, rule 4), so any worker
 of any instance can answer the next webhook of a call.  Every row belongs to
 one practice.  Personal values are :class:`EncryptedField` attributes: the
 column holds AES-256-GCM ciphertext bound to its practice, table, column and
-row; lookups by phone number go through a truncated keyed blind index.  The
-README lists every field, why it is kept, for how long, and how.
+row; lookups by phone number go through a truncated keyed blind index.
+docs/security/stored-data.md lists every field, why it is kept, for how long, and how.
 """
 
 from __future__ import annotations

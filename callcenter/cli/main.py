@@ -267,7 +267,7 @@ def _register() -> None:
 
     for command in (keys, audit_group, purge, patient, worker, digest, db_group, users):
         main.add_command(command)
-    from callcenter.cli.appointments_cmd import appointments  # issue 5
+    from callcenter.cli.appointments_cmd import appointments
 
     main.add_command(appointments)
 

@@ -77,7 +77,7 @@ class Secretary:
     name: str
     phone: str
     hours: dict[int, Sessions] | None = None  # None: the practice's opening hours
-    pin_hash: str | None = None  # for the secretaries' line (callcenter.pins)
+    pin_hash: str | None = None  # for the secretaries' line (callcenter.security.pins)
 
 
 @dataclass(frozen=True)

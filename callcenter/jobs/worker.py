@@ -3,7 +3,7 @@
 APScheduler runs each job at its time; a job that fails is logged (without
 personal data) and backs off exponentially (1, 2, 4 … 15 minutes) until it
 succeeds again, so a database or Twilio outage only delays the work.  Jobs
-are safe to run in two workers at once (see :mod:`callcenter.jobs`).
+are safe to run in two workers at once (see :mod:`callcenter.jobs.tasks`).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def schedule(
         add("mail", mail, IntervalTrigger(minutes=1))
     if transcribe is not None:  # local engine: recordings become text; realtime: stale ends
         add("transcriptions", transcribe, IntervalTrigger(minutes=1))
-    if reminders is not None:  # appointment reminders, the day before (issue 5)
+    if reminders is not None:  # appointment reminders, the day before
         add("appointment_reminders", reminders, IntervalTrigger(minutes=15))
     return scheduler
 

@@ -13,7 +13,7 @@ Three parts, so that each can be tested without a clock or a network:
   a failure is retried with back-off and never forgotten.
 
 Only counts and SIDs leave this module (reports, audit, logs): SIDs are not
-personal data (SECURITY.md §5), names and numbers never reach it decrypted.
+personal data (docs/security/stored-data.md, Logs), names and numbers never reach it decrypted.
 """
 
 from __future__ import annotations
