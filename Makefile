@@ -56,7 +56,7 @@ format: $(VENV)/.installed
 
 # A longer budget for the property-based tests of every webhook (make test runs a short one).
 fuzz: $(VENV)/.installed
-	FUZZ_EXAMPLES=500 $(MAKE) test PYTEST_ARGS="tests/web/test_fuzz.py"
+	FUZZ_EXAMPLES=500 $(MAKE) test PYTEST_ARGS="tests/web/twilio/test_fuzz.py"
 
 bench: bench-crypto bench-webhooks
 
@@ -66,7 +66,7 @@ bench-crypto: $(VENV)/.installed
 bench-webhooks: $(VENV)/.installed
 	$(PY) bench/bench_webhooks.py
 
-# The README's console screenshots (docs/screenshots/), through Debian's Chromium.
+# The console's screenshots in docs/console.md (docs/screenshots/), through Debian's Chromium.
 screenshots: $(VENV)/.installed
 	$(PY) docs/screenshots.py
 

@@ -1,7 +1,7 @@
 """A fake of Twilio's REST API on a loopback port, for outbound calls made by the code.
 
 Answers what the retention worker and the SMS features send, as Twilio does
-(TWILIO.md §5): ``DELETE …/Recordings/RE….json``, ``…/Transcriptions/TR….json``,
+(docs/operations/twilio.md): ``DELETE …/Recordings/RE….json``, ``…/Transcriptions/TR….json``,
 ``…/Calls/CA….json`` and ``…/Messages/SM….json`` with 204 (404 with code 20404
 for a SID it was told is unknown, or one already deleted), and
 ``POST …/Messages.json`` with 201 and a JSON message resource (``sid`` SM…,
@@ -11,7 +11,7 @@ Requests need Basic auth with the account SID and token; the account in the
 path must be the authenticated one.
 
 Use the ``fake_twilio`` fixture, point a client at ``fake_twilio.base_url``
-(``callcenter.twilio_rest.make_client(..., api_base=fake.base_url)``) and read
+(``callcenter.core.twilio_rest.make_client(..., api_base=fake.base_url)``) and read
 ``fake_twilio.requests`` to see what was sent.  ``fail_next(path, times,
 status)`` makes the next requests for a path answer an error instead.
 """

@@ -1,7 +1,7 @@
 """A real SMTP server for the tests: aiosmtpd on loopback, STARTTLS and AUTH required.
 
 The ``smtp_server`` fixture starts it with a fresh self-signed certificate for
-127.0.0.1; ``smtp_server.settings`` is what ``callcenter.mailer`` needs to
+127.0.0.1; ``smtp_server.settings`` is what ``callcenter.core.mailer`` needs to
 reach it (trusting that certificate), ``smtp_server.messages`` holds each
 accepted message's raw bytes and envelope, and ``stop()`` / ``start()``
 simulate an outage.

@@ -1,4 +1,4 @@
-"""callcenter.console.accounts without Flask: creating, disabling and resetting console
+"""callcenter.accounts.accounts without Flask: creating, disabling and resetting console
 accounts (sign-in, TOTP, sessions and throttling are tested in
 tests/web/console/test_auth.py)."""
 

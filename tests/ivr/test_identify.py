@@ -1,4 +1,4 @@
-"""Identifying callers (DESIGN.md journey 3) through the Twilio emulator, as a caller lives it."""
+"""Identifying callers, as they live it, through the emulator (docs/configuration/flows.md)."""
 
 from __future__ import annotations
 

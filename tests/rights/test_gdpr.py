@@ -1,4 +1,4 @@
-"""GDPR export and erasure by phone number (SECURITY.md §1, §2; §6 E4).
+"""GDPR export and erasure by phone number (docs/security/rights.md).
 
 Two practices, a family sharing one number, and a number that collides with
 it on an 8-bit blind index: the collision must be filtered out by decryption,

@@ -1,4 +1,4 @@
-"""The administrator's pages (issue 8): users, settings with secrets masked, the audit log
+"""The administrator's pages: users, settings with secrets masked, the audit log
 and its verification, key ring, retention, digest outbox, flow validation.
 
 Administrators only; nothing on them decrypts a patient's data; reading the

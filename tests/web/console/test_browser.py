@@ -1,4 +1,4 @@
-"""The console through a real browser (issue 8): Debian's Chromium, driven by Playwright,
+"""The console through a real browser: Debian's Chromium, driven by Playwright,
 against the app served on loopback while the Twilio emulator places the calls.
 
 A person's journey, clicks and typing included: the password, the TOTP code
@@ -38,7 +38,7 @@ from tests.conftest import CALLER, OPEN_HOURS, services, write_practice
 from tests.ivr.test_identify import DOB, NAME, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
-# TESTING.md: the only way this machine's Chromium is launched (never `playwright install`).
+# docs/console.md: the only way Chromium is launched here (never `playwright install`).
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -96,7 +96,7 @@ def live_server(app: Flask) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Debian's Chromium with TESTING.md's arguments and a fresh profile.
+    """Debian's Chromium with the arguments docs/console.md gives, and a fresh profile.
 
     Playwright refuses ``--user-data-dir`` in ``launch`` and makes a new
     temporary profile for each launch itself; its driver is started with

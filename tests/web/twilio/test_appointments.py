@@ -1,4 +1,4 @@
-"""Appointments by phone (DESIGN.md journey 5) through the Twilio emulator, keypad and speech.
+"""Booking by phone through the emulator, keypad and speech (docs/configuration/appointments.md).
 
 The clock is Tuesday 24 November 2026, 10:00 in Paris; with two hours'
 notice, docteure Martin's first free slot is that day at 14 h.

@@ -1,4 +1,4 @@
-"""PostgreSQL goes away in the middle of calls, and comes back (issue 9's outage drill).
+"""PostgreSQL goes away in the middle of calls, and comes back (an outage drill).
 
 The database is reached through a relay the test cuts (tests/db_proxy.py):
 callers keep getting TwiML that reaches a person, no webhook answers 5xx,

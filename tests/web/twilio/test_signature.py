@@ -1,4 +1,4 @@
-"""Every webhook checks X-Twilio-Signature against the public URL (DESIGN.md rule 2)."""
+"""Every webhook checks X-Twilio-Signature against the public URL (docs/operations/twilio.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def signed(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[st
 
 
 def test_twilios_own_signature_vector_validates():
-    """The reference vector from twilio-python's tests (TWILIO.md §2)."""
+    """The reference vector from twilio-python's tests (docs/operations/twilio.md)."""
     params = {
         "CallSid": "CA1234567890ABCDE",
         "Caller": "+14158675309",
