@@ -4,7 +4,6 @@ the app, and the Twilio emulator that drives it."""
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 import yaml
 from flask import Flask
-from sqlalchemy import create_engine, text
 
 import callcenter.schema  # noqa: F401  (declares every table)
 from callcenter.config.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
@@ -29,6 +27,7 @@ from tests import fake_transcriber  # noqa: E402, F401  (registers the text-in-w
 from tests.fake_twilio import ACCOUNT_SID as FAKE_ACCOUNT_SID  # noqa: E402
 from tests.fake_twilio import AUTH_TOKEN as FAKE_AUTH_TOKEN  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
+from tests.schema_template import SchemaTemplates, create_tables, install  # noqa: E402
 
 pytest_plugins = ["tests.fake_twilio", "tests.smtp_server", "tests.db_proxy"]  # their fixtures
 
@@ -43,29 +42,42 @@ CALLER = "+33612345678"
 DB_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+@pytest.fixture(scope="session")
+def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaTemplates]:
+    """The worker's copy of every table (tests/schema_template.py): built once, not per test."""
+    templates = SchemaTemplates(
+        tmp_path_factory.mktemp("schema"), os.environ.get("TEST_DATABASE_URL")
+    )
+    install(templates)
+    try:
+        yield templates
+    finally:
+        install(None)
+        templates.close()
+
+
 @pytest.fixture(params=DB_BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database: a SQLite file, or a PostgreSQL schema of its own."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, schema_templates: SchemaTemplates
+) -> Iterator[str]:
+    """A fresh empty database: a SQLite file, or a PostgreSQL schema of its own.
+
+    Empty until someone creates the tables (``db`` and ``app`` do, with
+    :func:`create_tables`): the migrations tests get it as it is.
+    """
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'callcenter.db'}"
         return
-    base = os.environ["TEST_DATABASE_URL"]
-    schema = "t_" + secrets.token_hex(6)
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    assert schema_templates.postgres is not None
+    with schema_templates.postgres.schema() as url:
+        yield url
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     """The test database with every table, outside any app (domain tests)."""
     database = Database(database_url)
-    database.create_all()
+    create_tables(database)
     yield database
     database.dispose()
 
@@ -129,8 +141,8 @@ def settings(home: Path, database_url: str, fake_twilio: FakeTwilio, policy_file
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(settings)
-    services(app).db.create_all()
+    app = create_app(settings)  # on the empty database, as before: start-up finds no tables
+    create_tables(services(app).db)
     yield app
     services(app).db.dispose()
 

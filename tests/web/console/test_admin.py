@@ -34,7 +34,7 @@ from callcenter.security.rotation import rows_per_key
 from callcenter.security.smime import load_certificate
 from callcenter.services import send_mail
 from callcenter.web.app import create_app
-from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
+from tests.conftest import CALLER, OPEN_HOURS, create_tables, services, set_clock
 from tests.web.console.conftest import Console, stored_user
 
 PAGES = [
@@ -72,7 +72,7 @@ def app_with(settings: Settings) -> Iterator[Callable[..., Flask]]:
 
     def make(**changes: object) -> Flask:
         app = create_app(dataclasses.replace(settings, **changes))  # type: ignore[arg-type]
-        services(app).db.create_all()
+        create_tables(services(app).db)
         made.append(app)
         return app
 
