@@ -3,16 +3,21 @@ the app, and the Twilio emulator that drives it."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from argon2 import PasswordHasher
 from flask import Flask
 
 import callcenter.schema  # noqa: F401  (declares every table)
+from callcenter.accounts import accounts
 from callcenter.config.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
 from callcenter.instance import DEMO_PRACTICE
 from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
@@ -39,7 +44,27 @@ ACCOUNT_SID = FAKE_ACCOUNT_SID
 OPEN_HOURS = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
 CALLER = "+33612345678"
 
+# The server's hasher, before the suite swaps in a cheap one (cheap_password_hashes).
+SHIPPED_PASSWORD_HASHER = accounts._HASHER
+
 DB_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Console passwords hashed with Argon2id at its lowest cost, in tests only.
+
+    The shipped parameters (64 MiB, three passes, four lanes) are slow by
+    design; nearly every console test creates an account and signs in, which
+    made hashing the largest cost of those tests.  The algorithm, the stored
+    format and every code path stay the same; tests/accounts checks the
+    shipped parameters.
+    """
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_HASHER", hasher)
+        patch.setattr(accounts, "_DUMMY_HASH", hasher.hash("no-such-account"))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -82,13 +107,22 @@ def db(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+_DUMPED: dict[str, str] = {}
+
+
+def _yaml_text(data: object) -> str:
+    """``yaml.safe_dump``, remembered: the same few files are written for every test."""
+    key = repr(data)  # plain data: equal reprs, equal YAML
+    if key not in _DUMPED:
+        _DUMPED[key] = yaml.safe_dump(data, allow_unicode=True)
+    return _DUMPED[key]
+
+
 def write_practice(home: Path, **overrides: object) -> dict[str, object]:
     practice = {**DEMO_PRACTICE, **overrides}
     folder = home / "practices"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{practice['id']}.yaml").write_text(
-        yaml.safe_dump(practice, allow_unicode=True), encoding="utf-8"
-    )
+    (folder / f"{practice['id']}.yaml").write_text(_yaml_text(practice), encoding="utf-8")
     return practice
 
 
@@ -111,15 +145,20 @@ def transcription_engine() -> str:
     return "twilio"
 
 
+@functools.cache
+def _shipped_policy() -> dict[str, Any]:
+    return yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def policy_file(tmp_path: Path, transcription_engine: str) -> Path:
     """The shipped recordings policy with the test's transcription engine."""
-    data = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    data = copy.deepcopy(_shipped_policy())
     data["transcription"] = {"engine": transcription_engine}
     if transcription_engine == "local":
         data["transcription"]["local_backend"] = "text-in-wav"  # tests/test_transcribers.py
     path = tmp_path / "recordings_policy.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    path.write_text(_yaml_text(data), encoding="utf-8")
     return path
 
 

@@ -22,7 +22,6 @@ import base64
 import json
 import re
 import secrets
-import selectors
 import socket
 import threading
 import time
@@ -35,6 +34,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+
+from tests.loopback import ServerThread
 
 ACCOUNT_SID = "AC" + "f" * 32
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
@@ -79,9 +80,10 @@ class FakeTwilio:
         self._unknown: set[str] = set()
         self._failures: list[list[Any]] = []  # [path fragment, remaining, status]
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_until_stopped, daemon=True)
-        host, port = self._server.server_address[:2]
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = ServerThread(server, name="fake-twilio")
+        host, port = server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
 
     # -- test controls ---------------------------------------------------------
@@ -106,13 +108,11 @@ class FakeTwilio:
 
     # -- life cycle ------------------------------------------------------------
     def start(self) -> FakeTwilio:
-        self._thread.start()
+        self._server.start()
         return self
 
     def close(self) -> None:
-        self._server.stop()
-        self._thread.join(timeout=5)
-        self._server.server_close()
+        self._server.stop()  # at once: no half-second poll for every test with an app
 
     # -- answering -------------------------------------------------------------
     def answer(self, request: FakeRequest) -> tuple[int, dict[str, Any] | bytes | None]:
@@ -185,39 +185,6 @@ class FakeTwilio:
         with self._lock:
             self.messages.append(message)
         return 201, message
-
-
-class _Server(ThreadingHTTPServer):
-    """An HTTP server that stops at once when told to.
-
-    ``serve_forever`` notices ``shutdown()`` only at its next poll (half a second
-    by default): paid by every test, since every app gets a fake.  Here the
-    loop also waits on a socket that ``stop()`` writes to.
-    """
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
-        self._wake, self._waker = socket.socketpair()
-
-    def serve_until_stopped(self) -> None:
-        with selectors.DefaultSelector() as selector:
-            selector.register(self, selectors.EVENT_READ)
-            selector.register(self._wake, selectors.EVENT_READ)
-            while True:
-                ready = {key.fileobj for key, _ in selector.select()}
-                if self._wake in ready:
-                    return
-                self._handle_request_noblock()
-
-    def stop(self) -> None:
-        self._waker.send(b"x")
-
-    def server_close(self) -> None:
-        super().server_close()
-        self._wake.close()
-        self._waker.close()
 
 
 def _error(status: int, code: int | None = None) -> tuple[int, dict[str, Any]]:

@@ -11,7 +11,7 @@ asks for the tables, :func:`create_tables` copies them in:
   engine holds connections to that file.
 - PostgreSQL: the worker's template schema (built by the first test that needs
   it) is renamed into the place of the test's empty schema, and after the test
-  it is emptied (TRUNCATE) and renamed back, ready for the next one.  A test
+  it is emptied (DELETE) and renamed back, ready for the next one.  A test
   that changed its tables has its schema dropped; the next test builds a new
   template.
 """
@@ -78,12 +78,20 @@ class PostgresTemplate:
             for statement in statements:
                 conn.execute(text(statement))
 
-    def _tables(self, schema: str) -> set[tuple[str, str]]:
+    def _found(self, schema: str) -> set[tuple[str, str]]:
+        """The (table, column) pairs of the declared tables (and Alembic's) in ``schema``.
+
+        Looked up by table name, through the catalogue's index: a scan of
+        pg_class per test would cost more than the copy saves.
+        """
+        names = [*(t.name for t in Base.metadata.sorted_tables), "alembic_version"]
         with self._admin.connect() as conn:
             rows = conn.execute(
-                text("SELECT table_name, column_name FROM information_schema.columns "
-                     "WHERE table_schema = :schema"),
-                {"schema": schema},
+                text("SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a "
+                     "ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+                     "WHERE c.relname = ANY(:names) AND c.relnamespace = "
+                     "(SELECT oid FROM pg_namespace WHERE nspname = :schema)"),
+                {"names": names, "schema": schema},
             )  # fmt: skip
             return {(str(table), str(column)) for table, column in rows}
 
@@ -101,7 +109,7 @@ class PostgresTemplate:
 
     def fill(self, name: str, db: Database) -> bool:
         """Give the test's schema the tables; False when it is not one of ours or not empty."""
-        if name not in self._filled or self._tables(name):
+        if name not in self._filled or self._found(name):
             return False
         if self._ready:
             # The schema is empty (an app's start-up only read it): swap the template in.
@@ -113,9 +121,11 @@ class PostgresTemplate:
         return True
 
     def _release(self, name: str) -> None:
-        if self._filled.pop(name) and not self._ready and self._tables(name) == _columns():
-            tables = ", ".join(f'"{name}"."{t.name}"' for t in Base.metadata.sorted_tables)
-            self._run(f"TRUNCATE {tables} RESTART IDENTITY CASCADE",
+        if self._filled.pop(name) and not self._ready and self._found(name) == _columns():
+            # DELETE, children first: on a test's few rows it takes a millisecond where
+            # TRUNCATE (new files for every table and index) takes a few hundred.
+            tables = reversed(Base.metadata.sorted_tables)
+            self._run("; ".join(f'DELETE FROM "{name}"."{t.name}"' for t in tables),
                       f'ALTER SCHEMA "{name}" RENAME TO "{self.template}"')  # fmt: skip
             self._ready = True
             return
