@@ -147,7 +147,7 @@ def transcription_engine() -> str:
 
 @functools.cache
 def _shipped_policy() -> dict[str, Any]:
-    return yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import threading
 class ServerThread:
     """``ServerThread(server).start()`` serves; ``stop()`` ends the loop, then closes."""
 
-    def __init__(self, server: socketserver.BaseServer, name: str = "loopback") -> None:
+    def __init__(self, server: socketserver.TCPServer, name: str = "loopback") -> None:
         self.server = server
         self._wake, self._waker = socket.socketpair()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
@@ -28,7 +28,7 @@ class ServerThread:
 
     def _serve(self) -> None:
         with selectors.DefaultSelector() as selector:
-            selector.register(self.server, selectors.EVENT_READ)
+            selector.register(self.server.socket, selectors.EVENT_READ)
             selector.register(self._wake, selectors.EVENT_READ)
             while True:
                 ready = {key.fileobj for key, _ in selector.select()}
