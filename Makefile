@@ -35,7 +35,7 @@ run: $(VENV)/.installed
 	@test -f "$(CALLCENTER_HOME)/settings.yaml" || $(BIN)/callcenter init --demo
 	$(BIN)/callcenter serve
 
-# Two workers on a two-core machine (pytest-xdist); PYTEST_ARGS="-n 0" runs in one process.
+# One pytest-xdist worker per CPU; PYTEST_ARGS="-n 0" runs the suite in one process.
 test: $(VENV)/.installed
 	@if $(PY) -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=test', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers: the suite runs on SQLite and PostgreSQL"; \
