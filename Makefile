@@ -35,13 +35,14 @@ run: $(VENV)/.installed
 	@test -f "$(CALLCENTER_HOME)/settings.yaml" || $(BIN)/callcenter init --demo
 	$(BIN)/callcenter serve
 
+# One pytest-xdist worker per CPU; PYTEST_ARGS="-n 0" runs the suite in one process.
 test: $(VENV)/.installed
 	@if $(PY) -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=test', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers: the suite runs on SQLite and PostgreSQL"; \
-		TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
+		TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -n auto $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL does not answer: the suite runs on SQLite only"; \
-		$(BIN)/pytest $(PYTEST_ARGS); \
+		$(BIN)/pytest -n auto $(PYTEST_ARGS); \
 	fi
 
 lint: $(VENV)/.installed

@@ -35,6 +35,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from tests.loopback import ServerThread
+
 ACCOUNT_SID = "AC" + "f" * 32
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
 
@@ -78,10 +80,10 @@ class FakeTwilio:
         self._unknown: set[str] = set()
         self._failures: list[list[Any]] = []  # [path fragment, remaining, status]
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        host, port = self._server.server_address[:2]
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = ServerThread(server, name="fake-twilio")
+        host, port = server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
 
     # -- test controls ---------------------------------------------------------
@@ -106,13 +108,11 @@ class FakeTwilio:
 
     # -- life cycle ------------------------------------------------------------
     def start(self) -> FakeTwilio:
-        self._thread.start()
+        self._server.start()
         return self
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()  # at once: no half-second poll for every test with an app
 
     # -- answering -------------------------------------------------------------
     def answer(self, request: FakeRequest) -> tuple[int, dict[str, Any] | bytes | None]:

@@ -31,6 +31,7 @@ from callcenter.security.crypto import DecryptionError, FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
+from tests.conftest import create_tables
 
 BITS = 8
 A, B = "cabinet-a", "cabinet-b"
@@ -182,7 +183,7 @@ def cipher() -> Iterator[FieldCipher]:
 @pytest.fixture
 def db(database_url: str, cipher: FieldCipher) -> Iterator[Database]:
     database = Database(database_url)
-    database.create_all()
+    create_tables(database)
     yield database
     database.dispose()
 

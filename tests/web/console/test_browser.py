@@ -17,7 +17,6 @@ the first.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from callcenter.patients.models import Patient
 from callcenter.phone.emulator import TwilioEmulator
 from tests.conftest import CALLER, OPEN_HOURS, services, write_practice
 from tests.ivr.test_identify import DOB, NAME, seed
+from tests.loopback import ServerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
 # docs/console.md: the only way Chromium is launched here (never `playwright install`).
@@ -86,12 +86,9 @@ class QuietHandler(WSGIRequestHandler):
 def live_server(app: Flask) -> Iterator[str]:
     """The app served on 127.0.0.1 and a free port; its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="console-live", daemon=True)
-    thread.start()
+    serving = ServerThread(server, name="console-live").start()  # stops without a poll
     yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    serving.stop()
 
 
 @pytest.fixture(scope="module")

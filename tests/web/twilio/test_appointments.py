@@ -15,7 +15,7 @@ from sqlalchemy import select
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.calls.models import Call
 from callcenter.phone.emulator import PhoneCall, TwilioEmulator
-from tests.conftest import CALLER, OPEN_HOURS, bound, services, set_clock
+from tests.conftest import CALLER, OPEN_HOURS, bound, create_tables, services, set_clock
 from tests.ivr.test_identify import DOB, seed
 
 FIRST = "mardi 24 novembre à 14 h"
@@ -386,7 +386,7 @@ def restart(settings) -> Flask:
     from callcenter.web.app import create_app
 
     app = bound(create_app(settings))
-    services(app).db.create_all()
+    create_tables(services(app).db)
     return app
 
 

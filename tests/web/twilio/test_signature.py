@@ -8,7 +8,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from callcenter.web.app import create_app
-from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE, services
+from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE, create_tables, services
 
 SID = "CA" + "a" * 32
 PARAMS = {"CallSid": SID, "From": CALLER, "To": "+33184880000", "CallStatus": "ringing"}
@@ -144,7 +144,7 @@ def behind_proxies(settings):
     def client(hops: int, public_base_url: str | None = None):
         changes = {"trusted_proxies": hops, "public_base_url": public_base_url}
         app = create_app(dataclasses.replace(settings, **changes))
-        services(app).db.create_all()
+        create_tables(services(app).db)
         apps.append(app)
         return app.test_client()
 
