@@ -103,7 +103,7 @@ def add_patients(app: Flask) -> None:
     assert demo is not None
     bits = demo.blind_index_bits
     seen = NOW - timedelta(days=40)
-    with svc.db.session() as session:
+    with svc.bound(), svc.db.session() as session:  # encrypted fields need the cipher bound
         for name, born, phone in PATIENTS.values():
             session.add(
                 Patient(
@@ -117,7 +117,7 @@ def add_patients(app: Flask) -> None:
 def passwords(app: Flask) -> dict[str, str]:
     """New passwords for the demo accounts (``init --demo`` showed the first ones once)."""
     svc = services(app)
-    with svc.db.session() as session:
+    with svc.bound(), svc.db.session() as session:
         return {
             username: accounts.reset_user(session, username, now=svc.clock.now(), actor="docs")
             for username, _, _ in DEMO_ACCOUNTS
