@@ -270,6 +270,9 @@ def _register() -> None:
     from callcenter.cli.appointments_cmd import appointments  # issue 5
 
     main.add_command(appointments)
+    from callcenter.cli.understand_cmd import understand_cmd
+
+    main.add_command(understand_cmd)
 
 
 _register()
