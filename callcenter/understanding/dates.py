@@ -24,7 +24,6 @@ from typing import Any
 from callcenter.understanding.mentions import Mention, no_overlap
 from callcenter.understanding.phrases import alternation, labelled
 
-_NUMBER_UNITS = r"(?: (?:h|heures?|minutes?|min|ans?|jours?|semaines?|mois|fois|kg|euros?))"
 
 
 @dataclass(frozen=True)
@@ -64,19 +63,24 @@ class DateWords:
         day_names = "|".join(map(re.escape, weekdays))
         month_names = "|".join(map(re.escape, months))
         first = alt("first")
-        dom = rf"(?P<dom>{first}|\d{{1,2}}(?: er| eme)?)"
-        month = rf"(?: (?:de )?(?P<month>{month_names}))"
+        ordinal = rf"(?: (?:{alt('ordinal_suffixes')}))?"
+        # Atomic: « le 1er jour » must not fall back to « le 1 ».
+        dom = rf"(?P<dom>(?>{first}|\d{{1,2}}{ordinal}))"
+        month = rf"(?: (?:(?:{alt('month_articles')}) )?(?P<month>{month_names}))"
+        # « le 3 heures », « le 2 enfants » are no days.
+        not_a_day = rf"(?! (?:{alt('not_after_number')}))"
         weekday = re.compile(
             rf"(?<![a-z0-9])(?P<wd>{day_names})"
-            rf"(?: {dom}{month}?(?!{_NUMBER_UNITS}(?![a-z0-9])))?"
+            rf"(?: {dom}{month}?{not_a_day})?"
             rf"(?: (?P<next>{alt('next')})| (?P<w8>{alt('week_after')})"
             rf"| (?P<w15>{alt('fortnight_after')}))?(?![a-z0-9])"
         )
         day_of_month = re.compile(
             # « le 3 », « le 3 décembre », or « 3 décembre » without its article.
-            rf"(?<![a-z0-9])(?:(?:le|du|au|ce|pour le|a partir du) "
-            rf"|(?=(?:{first}|\d{{1,2}})(?: er| eme)? (?:de )?(?:{month_names})(?![a-z0-9])))"
-            rf"{dom}{month}?(?!{_NUMBER_UNITS}(?![a-z0-9]))(?![a-z0-9])"
+            rf"(?<![a-z0-9])(?:(?:{alt('day_articles')}) "
+            rf"|(?=(?:{first}|\d{{1,2}}){ordinal}"
+            rf" (?:(?:{alt('month_articles')}) )?(?:{month_names})(?![a-z0-9])))"
+            rf"{dom}{month}?{not_a_day}(?![a-z0-9])"
         )
         units = (
             rf"(?:(?P<days>{alt('day_units')})|(?P<weeks>{alt('week_units')}))"

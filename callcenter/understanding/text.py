@@ -15,9 +15,9 @@ from functools import lru_cache
 from text_to_num import alpha2digit
 
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
-# « 14h30 », « 14:30 », « 9h » : hours glued to their minutes or unit are split.
-_GLUED_CLOCK = re.compile(r"(\d)\s*[h:]\s*(\d)")
-_GLUED_UNIT = re.compile(r"(\d)(h|heures?|er|eme|e)\b")
+# « 14h30 », « 1er », « 14:30 » : digits and letters glued together are split apart
+# (« 14 h 30 », « 1 er », « 14 30 »), whatever the language.
+_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 
 
 def plain(text: str) -> str:
@@ -25,8 +25,7 @@ def plain(text: str) -> str:
     lowered = text.lower().replace("œ", "oe").replace("æ", "ae")
     decomposed = unicodedata.normalize("NFD", lowered)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    bare = _GLUED_CLOCK.sub(r"\1 h \2", bare)
-    bare = _GLUED_UNIT.sub(r"\1 \2", bare)
+    bare = _DIGIT_LETTER.sub(" ", bare)
     return " ".join(_NOT_WORD.sub(" ", bare).split())
 
 

@@ -57,7 +57,7 @@ class TimeWords:
 
         prep = rf"(?:(?P<prep>{alt('at')}|{alt('after')}|{alt('before')}) )?"
         minutes = (
-            rf"(?: (?P<min>\d{{1,2}})(?: minutes?)?)?"
+            rf"(?: (?P<min>\d{{1,2}})(?: (?:{alt('minute_words')}))?)?"
             rf"(?: (?P<half>{alt('half')})| (?P<quarter>{alt('quarter')})"
             rf"| (?P<toq>{alt('to_quarter')}))?"
         )
