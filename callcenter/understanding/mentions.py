@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 # How many words before a mention a negation may stand (« pas le docteur Martin »).
-NEGATION_REACH = 3
+NEGATION_REACH = 4
 
 
 @dataclass(frozen=True)
