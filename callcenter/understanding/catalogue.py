@@ -111,6 +111,18 @@ def _read(path: Path) -> dict[str, Any]:
     return raw
 
 
+def _intent_groups(raw: Any) -> list[tuple[str, Any]]:
+    """``intents`` in priority order: a list of ``{intent: phrases}`` (an intent may
+    come back lower with weaker words), or one mapping."""
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        return list(raw.items())
+    if not isinstance(raw, list) or not all(isinstance(g, dict) and len(g) == 1 for g in raw):
+        raise ValueError("intents: must be a list of {intent: [phrases]}, in priority order")
+    return [next(iter(group.items())) for group in raw]
+
+
 def _words(raw: Any, key: str) -> list[str]:
     if raw is None:
         return []
@@ -149,13 +161,10 @@ def _compile(raw: dict[str, Any]) -> Catalogue:
             re.compile(rf"(?:{alternation(alternative, normalize)})$") if alternative else None
         ),
     )
-    intents_raw = raw.get("intents") or {}
-    if not isinstance(intents_raw, dict):
-        raise ValueError("intents: must map each intent to its phrases")
     intents = []
-    for intent, phrases in intents_raw.items():
+    for intent, phrases in _intent_groups(raw.get("intents")):
         if intent not in INTENTS or intent in ("urgent", "other"):
-            raise ValueError(f"intents.{intent}: unknown intent (use {', '.join(INTENTS[:-1])})")
+            raise ValueError(f"intents.{intent}: unknown intent (use {', '.join(INTENTS[:-2])})")
         pattern = compile_any(_words(phrases, f"intents.{intent}"), normalize)
         if pattern is not None:
             intents.append((str(intent), pattern))
