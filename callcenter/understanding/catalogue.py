@@ -18,7 +18,7 @@ import yaml
 from callcenter.config.settings import DEFAULT_FLOWS_DIR
 from callcenter.understanding.dates import DateWords
 from callcenter.understanding.mentions import Hearing
-from callcenter.understanding.phrases import alternation, compile_any
+from callcenter.understanding.phrases import compile_any
 from callcenter.understanding.text import digits, plain, rewrite
 from callcenter.understanding.times import TimeWords
 
@@ -157,9 +157,8 @@ def _compile(raw: dict[str, Any]) -> Catalogue:
     alternative = _words(raw.get("alternative"), "alternative")
     hearing = Hearing(
         negation=compile_any(negation, normalize),
-        alternative=(
-            re.compile(rf"(?:{alternation(alternative, normalize)})$") if alternative else None
-        ),
+        alternative=compile_any(alternative, normalize),
+        correction=compile_any(_words(raw.get("correction"), "correction"), normalize),
     )
     intents = []
     for intent, phrases in _intent_groups(raw.get("intents")):

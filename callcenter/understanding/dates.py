@@ -5,7 +5,8 @@ Choices (what a caller means, documented in docs/configuration/understanding.md)
   « jeudi » is next week's (today would be « aujourd'hui »);
 - « jeudi prochain » is the Thursday of next week (Monday to Sunday), even when
   this week's is still to come: the word « prochain » marks the difference;
-- « jeudi en huit » is a week after the coming Thursday;
+- « jeudi en huit » is a week after the coming Thursday; « jeudi dernier » the
+  Thursday before today;
 - « le 3 » is the next 3rd of a month, today included; « le 3 décembre » this
   year's, unless it is over a month past (next year's then: a caller speaks of
   a recent day, « ma prise de sang du 25 novembre », or of a coming one);
@@ -72,7 +73,7 @@ class DateWords:
         weekday = re.compile(
             rf"(?<![a-z0-9])(?P<wd>{day_names})"
             rf"(?: {dom}{month}?{not_a_day})?"
-            rf"(?: (?P<next>{alt('next')})| (?P<w8>{alt('week_after')})"
+            rf"(?: (?P<next>{alt('next')})| (?P<last>{alt('last')})| (?P<w8>{alt('week_after')})"
             rf"| (?P<w15>{alt('fortnight_after')}))?(?![a-z0-9])"
         )
         day_of_month = re.compile(
@@ -145,6 +146,8 @@ def _weekday(calendar: Calendar, words: DateWords, match: re.Match[str]) -> date
     today = calendar.today
     if match.group("next"):
         return calendar.next_monday() + timedelta(days=wanted)
+    if match.group("last"):
+        return today - timedelta(days=(today.weekday() - wanted) % 7 or 7)
     ahead = (wanted - today.weekday()) % 7 or 7
     coming = today + timedelta(days=ahead)
     if match.group("w8"):

@@ -28,7 +28,8 @@ class Hearing:
     """The catalogue's words that decide between mentions, compiled."""
 
     negation: re.Pattern[str] | None
-    alternative: re.Pattern[str] | None  # matches at the end of the words before
+    alternative: re.Pattern[str] | None  # « ou » among the words before a mention
+    correction: re.Pattern[str] | None = None  # « ou plutôt »: a correction, not an offer
 
 
 def no_overlap(mentions: list[Mention[T]]) -> list[Mention[T]]:
@@ -54,7 +55,12 @@ def survivors(text: str, mentions: list[Mention[T]], hearing: Hearing) -> list[M
         previous_end = mention.end
         if hearing.negation is not None and hearing.negation.search(before):
             continue
-        if kept and hearing.alternative is not None and hearing.alternative.search(before):
+        if (
+            kept
+            and hearing.alternative is not None
+            and hearing.alternative.search(before)
+            and not (hearing.correction is not None and hearing.correction.search(before))
+        ):
             continue
         kept.append(mention)
     return kept
