@@ -78,7 +78,7 @@ def understand_cmd(practice_id: str | None, at: str | None, texts: tuple[str, ..
         catalogue = Catalogue.load(
             practice.language,
             *instance_files(settings.home, practice.language, practice.id),
-            folder=settings.flows_dir / "understanding",
+            folder=(practice.flows_dir or settings.flows_dir) / "understanding",
         )
     except CatalogueError as exc:
         _fail(str(exc))
