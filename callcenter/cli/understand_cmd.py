@@ -38,7 +38,9 @@ def _practice(settings: Settings, practice_id: str | None) -> Practice:
     if not practices:
         _fail(f"no practice in {settings.practices_dir}")
     if len(practices) > 1:
-        _fail(f"several practices: choose one with --practice ({', '.join(p.id for p in practices)})")
+        _fail(
+            f"several practices: choose one with --practice ({', '.join(p.id for p in practices)})"
+        )
     return practices[0]
 
 

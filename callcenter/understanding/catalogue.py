@@ -183,4 +183,3 @@ def _compile(raw: dict[str, Any]) -> Catalogue:
         times=TimeWords.compile(raw.get("periods") or {}, raw.get("times") or {}, normalize_digits),
         raw=raw,
     )
-

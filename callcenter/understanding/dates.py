@@ -26,7 +26,6 @@ from callcenter.understanding.mentions import Mention, no_overlap
 from callcenter.understanding.phrases import alternation, labelled
 
 
-
 @dataclass(frozen=True)
 class DateWords:
     """The catalogue's date words, compiled."""
@@ -83,9 +82,7 @@ class DateWords:
             rf" (?:(?:{alt('month_articles')}) )?(?:{month_names})(?![a-z0-9])))"
             rf"{dom}{month}?{not_a_day}(?![a-z0-9])"
         )
-        units = (
-            rf"(?:(?P<days>{alt('day_units')})|(?P<weeks>{alt('week_units')}))"
-        )
+        units = rf"(?:(?P<days>{alt('day_units')})|(?P<weeks>{alt('week_units')}))"
         within = re.compile(rf"(?<![a-z0-9])(?:{alt('in')}) (?P<n>\d{{1,3}}) {units}(?![a-z0-9])")
         idioms = {int(k): int(v) for k, v in (raw.get("idiom_days") or {}).items()}
         return cls(fixed, fixed_labels, weekday, day_of_month, within, weekdays, months, idioms)
@@ -180,6 +177,4 @@ def date_mentions(text: str, words: DateWords, calendar: Calendar) -> list[Menti
         n = int(m.group("n"))
         days = words.idiom_days.get(n, n) if m.group("days") else 7 * n
         found.append(Mention(m.start(), m.end(), calendar.today + timedelta(days=days)))
-    return [
-        Mention(m.start, m.end, m.value) for m in no_overlap(found) if m.value is not None
-    ]
+    return [Mention(m.start, m.end, m.value) for m in no_overlap(found) if m.value is not None]

@@ -73,7 +73,8 @@ class DoctorNames:
             re.compile(
                 r"(?<![a-z0-9])(?:"
                 + "|".join(sorted(map(re.escape, title_words), key=len, reverse=True))
-                + r")(?: [a-z0-9]+){1,2}"
+                # The name is looked ahead, not consumed: « docteur martin docteur bernar ».
+                + r")(?=(?P<name>(?: [a-z0-9]+){1,2}))"
             )
             if title_words
             else None
@@ -95,9 +96,10 @@ class DoctorNames:
         found: list[Mention[str]] = []
         if self.titles is not None:
             for m in self.titles.finditer(text):
-                title, *words = m.group(0).split()
-                one = (words[0], m.start() + len(title) + 1 + len(words[0]))
-                two = [(" ".join(words), m.end()), ("".join(words), m.end())] if words[1:] else []
+                words = m.group("name").split()
+                one = (words[0], m.end() + 1 + len(words[0]))
+                end = m.end() + len(m.group("name"))
+                two = [(" ".join(words), end), ("".join(words), end)] if words[1:] else []
                 score, doctor, end = self._best([one, *two])
                 if doctor is not None and score >= self.min_score:
                     found.append(Mention(m.start(), end, doctor))
@@ -106,4 +108,3 @@ class DoctorNames:
             for m in self.exact.finditer(text):
                 found.append(Mention(m.start(), m.end(), by_name[m.group(0)]))
         return no_overlap(found)
-

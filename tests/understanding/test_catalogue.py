@@ -35,7 +35,10 @@ def test_phrases_match_whole_words_stems_and_gaps():
 def test_merge_extends_lists_and_replaces_values():
     base = {"urgent": {"words": ["a", "b"]}, "doctors": {"min_score": 75}}
     extra = {"urgent": {"words": ["c", "a"]}, "doctors": {"min_score": 85}}
-    assert merge(base, extra) == {"urgent": {"words": ["a", "b", "c"]}, "doctors": {"min_score": 85}}
+    assert merge(base, extra) == {
+        "urgent": {"words": ["a", "b", "c"]},
+        "doctors": {"min_score": 85},
+    }
 
 
 def test_an_instance_and_a_practice_add_words(tmp_path: Path):
@@ -82,7 +85,7 @@ def test_wrong_catalogues_are_named(change: dict[str, object], message: str):
 
 
 def test_unreadable_files_are_named(tmp_path: Path):
-    with pytest.raises(CatalogueError, match="xx-XX.yaml"):
+    with pytest.raises(CatalogueError, match=r"xx-XX\.yaml"):
         Catalogue.load("xx-XX", folder=tmp_path)
     bad = tmp_path / "fr-FR.yaml"
     bad.write_text("intents: [", encoding="utf-8")

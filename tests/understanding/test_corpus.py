@@ -20,7 +20,9 @@ def accuracy(heldout_only: bool = False) -> tuple[dict[str, float], list[str]]:
             if got[name] == case.expected[name]:
                 right[name] += 1
             else:
-                misses.append(f"{name}: {case.text!r} gave {got[name]!r}, not {case.expected[name]!r}")
+                misses.append(
+                    f"{name}: {case.text!r} gave {got[name]!r}, not {case.expected[name]!r}"
+                )
     return {name: right[name] / len(cases) for name in FIELDS}, misses
 
 

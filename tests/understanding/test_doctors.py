@@ -56,3 +56,8 @@ def test_any_practice_doctors_and_their_called_name():
     heard = understand("rendez-vous avec le docteur nguyen", catalogue(), doctors, moment, tz)
     assert heard.doctor == "dr-n"
     assert understand("avec docteur nguyen", catalogue(), [], moment, tz).doctor is None
+
+
+def test_two_titled_names_in_a_row_are_both_heard():
+    assert run("le docteur bernard non le docteur martine").doctor == "dr-martin"
+    assert run("pas le docteur martin le docteur bernar").doctor == "dr-bernard"
