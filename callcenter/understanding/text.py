@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 from text_to_num import alpha2digit
 
@@ -29,7 +28,6 @@ def plain(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", bare).split())
 
 
-@lru_cache(maxsize=4096)
 def digits(text: str, language: str) -> str:
     """``text`` with its numbers in digits (« quinze jours » → « 15 jours »), then plain.
 
