@@ -18,7 +18,7 @@ import yaml
 from callcenter.config.settings import DEFAULT_FLOWS_DIR
 from callcenter.understanding.dates import DateWords
 from callcenter.understanding.mentions import Hearing
-from callcenter.understanding.phrases import compile_any
+from callcenter.understanding.phrases import alternation, compile_any
 from callcenter.understanding.text import digits, plain, rewrite
 from callcenter.understanding.times import TimeWords
 
@@ -44,6 +44,7 @@ class Catalogue:
     not_urgent: re.Pattern[str] | None
     titles: tuple[str, ...]
     min_score: float
+    since: re.Pattern[str] | None  # ends the words before a day or time that dates the past
     dates: DateWords
     times: TimeWords
     raw: dict[str, Any] = field(repr=False)
@@ -153,6 +154,7 @@ def _compile(raw: dict[str, Any]) -> Catalogue:
     def normalize_digits(text: str) -> str:
         return rewrite(digits(text, language), rewrite_pattern, rewrites)
 
+    since = _words(raw.get("since"), "since")
     negation = _words(raw.get("negation"), "negation")
     alternative = _words(raw.get("alternative"), "alternative")
     hearing = Hearing(
@@ -179,6 +181,11 @@ def _compile(raw: dict[str, Any]) -> Catalogue:
         not_urgent=compile_any(_words(urgent.get("not"), "urgent.not"), normalize),
         titles=tuple(_words(doctors.get("titles"), "doctors.titles")),
         min_score=float(doctors.get("min_score", 75)),
+        since=(
+            re.compile(rf"{alternation(since, normalize_digits)}(?: [a-z0-9]+)? $")
+            if since
+            else None
+        ),
         dates=DateWords.compile(raw.get("dates") or {}, normalize_digits),
         times=TimeWords.compile(raw.get("periods") or {}, raw.get("times") or {}, normalize_digits),
         raw=raw,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
+from typing import TypeVar
 
 from callcenter.understanding.catalogue import Catalogue
 from callcenter.understanding.dates import Calendar, date_mentions
@@ -17,6 +18,8 @@ from callcenter.understanding.doctors import DoctorNames, Named
 from callcenter.understanding.mentions import Mention, choose, survivors
 from callcenter.understanding.request import Request
 from callcenter.understanding.times import When, when_mentions
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=64)
@@ -82,7 +85,8 @@ def understand(
         open_days=frozenset(open_days) if open_days else frozenset({0}),
         closed=closed,
     )
-    day = choose(numbers, date_mentions(numbers, catalogue.dates, calendar), catalogue.hearing)
+    days = _asked(numbers, date_mentions(numbers, catalogue.dates, calendar), catalogue)
+    day = choose(numbers, days, catalogue.hearing)
     when = _when(numbers, catalogue)
     return Request(
         intent="urgent" if urgent else intent_of(words, catalogue),
@@ -94,12 +98,20 @@ def understand(
     )
 
 
+def _asked(text: str, mentions: list[Mention[T]], catalogue: Catalogue) -> list[Mention[T]]:
+    """Days and times asked for: not those dating the past (« mal depuis ce matin »)."""
+    since = catalogue.since
+    if since is None:
+        return mentions
+    return [m for m in mentions if not since.search(text, max(0, m.start - 40), m.start)]
+
+
 def _when(text: str, catalogue: Catalogue) -> When | None:
     """The period asked for; its time when one was said and agrees with it.
 
     « jeudi matin vers 10 h » is 10:00; « pas à 10 h, l'après-midi » the afternoon alone.
     """
-    mentions = when_mentions(text, catalogue.times)
+    mentions = _asked(text, when_mentions(text, catalogue.times), catalogue)
     chosen = choose(text, mentions, catalogue.hearing)
     if chosen is None or chosen.value.time is not None:
         return chosen.value if chosen else None

@@ -97,3 +97,12 @@ def test_end_of_month_rolls_over():
     assert understand("le 3", catalogue(), DOCTORS, moment, tz).date == date(2027, 1, 3)
     assert understand("jeudi", catalogue(), DOCTORS, moment, tz).date == date(2026, 12, 31)
     assert understand("dans 15 jours", catalogue(), DOCTORS, moment, tz).date == date(2027, 1, 13)
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["j'ai mal depuis ce matin", "il saigne depuis une heure", "j'ai de la fièvre depuis lundi"],
+)
+def test_a_day_dating_the_past_is_not_asked_for(said: str):
+    got = run(said).as_json()
+    assert (got["date"], got["period"], got["time"]) == (None, None, None)
