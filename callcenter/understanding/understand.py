@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from callcenter.understanding.catalogue import Catalogue
 from callcenter.understanding.dates import Calendar, date_mentions
@@ -22,16 +22,17 @@ from callcenter.understanding.times import When, when_mentions
 T = TypeVar("T")
 
 
+class _Doctor(NamedTuple):
+    """What is read of a doctor, hashable: the key of the compiled names' cache."""
+
+    id: str
+    name: str
+    called: str
+
+
 @lru_cache(maxsize=64)
-def _doctor_names(catalogue: Catalogue, doctors: tuple[tuple[str, str, str], ...]) -> DoctorNames:
-    return DoctorNames.build(
-        (_Doctor(*d) for d in doctors), catalogue.titles, catalogue.min_score, catalogue.normalize
-    )
-
-
-class _Doctor:
-    def __init__(self, id: str, name: str, called: str) -> None:
-        self.id, self.name, self.called = id, name, called
+def _doctor_names(catalogue: Catalogue, doctors: tuple[_Doctor, ...]) -> DoctorNames:
+    return DoctorNames.build(doctors, catalogue.titles, catalogue.min_score, catalogue.normalize)
 
 
 def is_urgent(text: str, catalogue: Catalogue) -> bool:
@@ -78,7 +79,7 @@ def understand(
     words = catalogue.normalize(text)
     numbers = catalogue.normalize_digits(text)
     urgent = is_urgent(words, catalogue)
-    names = _doctor_names(catalogue, tuple((d.id, d.name, d.called) for d in doctors))
+    names = _doctor_names(catalogue, tuple(_Doctor(d.id, d.name, d.called) for d in doctors))
     doctor = choose(words, names.mentions(words), catalogue.hearing)
     calendar = Calendar(
         today=moment.astimezone(timezone).date(),
