@@ -9,7 +9,7 @@ export CALLCENTER_HOME
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks lock audit screenshots clean
+.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks bench-understanding lock audit screenshots clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
@@ -59,13 +59,16 @@ format: $(VENV)/.installed
 fuzz: $(VENV)/.installed
 	FUZZ_EXAMPLES=500 $(MAKE) test PYTEST_ARGS="tests/web/twilio/test_fuzz.py"
 
-bench: bench-crypto bench-webhooks
+bench: bench-crypto bench-webhooks bench-understanding
 
 bench-crypto: $(VENV)/.installed
 	$(PY) bench/bench_crypto.py
 
 bench-webhooks: $(VENV)/.installed
 	$(PY) bench/bench_webhooks.py
+
+bench-understanding: $(VENV)/.installed
+	$(PY) bench/bench_understanding.py
 
 # The console's screenshots in docs/console.md (docs/screenshots/), through Debian's Chromium.
 screenshots: $(VENV)/.installed
