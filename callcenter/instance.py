@@ -165,11 +165,15 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
             "twilio_auth_token": secrets.token_hex(16),
             "log_format": "console",
         }
+        if demo:  # made-up credentials: its SMS and deletions stay on this machine
+            initial["twilio_stand_in"] = True
         header = (
             "# callcenter instance settings.  Environment variables override them:\n"
             "# DATABASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL.\n"
             "# The generated Twilio credentials are for local calls (callcenter call);\n"
             "# put your account's SID and auth token here, or in the environment.\n"
+            "# twilio_stand_in: true (the demo) answers REST calls (SMS, deletions) in the\n"
+            "# process and records them without content: remove it for a real account.\n"
         )
         _write_private(settings_path, header + yaml.safe_dump(initial, sort_keys=False))
         notes.append(f"created {settings_path}")

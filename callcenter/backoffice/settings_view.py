@@ -124,6 +124,8 @@ def instance(settings: Settings, keyring_file: Path | None) -> list[Setting]:
         secret("twilio_auth_token_previous", settings.twilio_previous_token),
         plain("public_base_url", masked_url(settings.public_base_url)),
         plain("twilio_api_base", masked_url(settings.twilio_api_base)),
+        plain("twilio_stand_in", "true" if settings.twilio_stand_in else "false"),
+        plain("call_max_minutes", settings.call_max_minutes),
         plain("flows_dir", settings.flows_dir),
         plain("policy_file", settings.policy_file),
         plain("log_format", settings.log_format),

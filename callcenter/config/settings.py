@@ -45,6 +45,11 @@ class Settings:
     now: datetime | None = None
     policy_file: Path = DEFAULT_POLICY_FILE
     twilio_api_base: str | None = None
+    # A demo's REST calls go to an in-process stand-in that records them (TWILIO_STAND_IN).
+    twilio_stand_in: bool = False
+    # A call with no webhook for this long and no final status is closed as lost
+    # (CALL_MAX_MINUTES): Twilio ends a call after 4 hours by default.
+    call_max_minutes: int = 240
     # During a rotation of the auth token at Twilio, signatures made with the
     # previous one are still accepted (TWILIO_AUTH_TOKEN_PREVIOUS).
     twilio_previous_token: str | None = None
@@ -117,6 +122,24 @@ def _hops(name: str, value: Any) -> int:
     return value
 
 
+def _flag(name: str, value: Any) -> bool:
+    """A yes/no setting: a YAML boolean, or true/false, 1/0 from the environment."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no", ""):
+        return value.lower() in ("true", "1", "yes")
+    raise SettingsError(f"{name}: {value!r} is not true or false")
+
+
+def _minutes(name: str, value: Any) -> int:
+    """A positive whole number of minutes."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SettingsError(f"{name}: {value!r} is not a whole number of minutes (1 or more)")
+    return value
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read ``settings.yaml`` from the instance folder, then apply the environment."""
     env: dict[str, str] = dict(os.environ if environ is None else environ)
@@ -167,6 +190,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "smtp",
         "policy_file",
         "twilio_api_base",
+        "twilio_stand_in",
+        "call_max_minutes",
         "database_url",
         "twilio_account_sid",
         "twilio_auth_token",
@@ -188,6 +213,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         now=now,
         policy_file=policy_file,
         twilio_api_base=_url("TWILIO_API_BASE", pick("TWILIO_API_BASE", "twilio_api_base")),
+        twilio_stand_in=_flag("TWILIO_STAND_IN", pick("TWILIO_STAND_IN", "twilio_stand_in", False)),
+        call_max_minutes=_minutes(
+            "CALL_MAX_MINUTES", pick("CALL_MAX_MINUTES", "call_max_minutes", 240)
+        ),
         smtp=smtp,
         twilio_previous_token=str(previous) if previous else None,
         extra={k: v for k, v in data.items() if k not in known},
