@@ -24,7 +24,7 @@ from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
 from callcenter.web.app import create_app
 from tests.conftest import CALLER, OPEN_HOURS, bound, services, set_clock
 from tests.fake_twilio import closed_port
-from tests.ivr.test_identify import DOB, seed
+from tests.ivr.test_identify import seed
 from tests.web.console.conftest import Console
 from tests.web.twilio.test_appointments import act, book_first, booked, identified
 
@@ -98,8 +98,10 @@ def test_a_demo_opens_no_connection_outside_loopback_and_shows_what_it_would_sen
     app, password = demo
     svc = services(app)
     number = str(DEMO_PRACTICE["number"])
-    twilio = TwilioEmulator(FlaskTransport(app.test_client()), svc.settings.twilio_auth_token,
-                            "http://localhost", account_sid=svc.settings.twilio_account_sid)  # fmt: skip
+    settings = svc.settings
+    transport = FlaskTransport(app.test_client())
+    twilio = TwilioEmulator(transport, settings.twilio_auth_token, "http://localhost",
+                            account_sid=settings.twilio_account_sid)  # fmt: skip
     set_clock(app, SUNDAY_NIGHT)
     twilio.place_call(CALLER, number).press("9").no_answer()  # urgent: SMS to the doctor on call
     set_clock(app, OPEN_HOURS.isoformat())
@@ -123,4 +125,3 @@ def test_a_demo_opens_no_connection_outside_loopback_and_shows_what_it_would_sen
     for secret in ("+33612000012", CALLER, "rendez-vous confirmé", "urgent"):
         assert secret not in page.split('id="stand-in-log"', 1)[1]
     assert connections.outside_loopback() == []
-

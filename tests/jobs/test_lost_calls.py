@@ -67,9 +67,7 @@ def test_a_call_twilio_says_is_over_gets_its_final_status_and_duration(
     assert (closed.status, closed.duration, closed.outcome) == ("completed", 42, "hung-up")
 
 
-def test_a_call_twilio_says_is_still_going_is_left_alone(
-    app, twilio, practice_number, fake_twilio
-):
+def test_a_call_twilio_says_is_still_going_is_left_alone(app, twilio, practice_number, fake_twilio):
     call = twilio.place_call(CALLER, practice_number)
     fake_twilio.calls[call.sid] = {"status": "in-progress", "duration": None}
     assert tasks.lost_calls(services(app), OPEN_HOURS + 300 * MINUTE) == 0
