@@ -54,12 +54,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 
     from callcenter.web import calendar, console, health
-    from callcenter.web.twilio import queue, recordings, voice
+    from callcenter.web.twilio import queue, recordings, sms, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(recordings.bp)
+    app.register_blueprint(sms.bp)
     app.register_blueprint(calendar.bp)  # doctors' appointment feeds
     try:
         app.register_blueprint(console.bp)  # the practice console; checks its wording
