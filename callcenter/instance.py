@@ -160,7 +160,7 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
     (home / "practices").mkdir(exist_ok=True)
     settings_path = home / SETTINGS_FILE
     if not settings_path.exists():
-        initial = {
+        initial: dict[str, object] = {
             "twilio_account_sid": "AC" + secrets.token_hex(16),
             "twilio_auth_token": secrets.token_hex(16),
             "log_format": "console",

@@ -62,9 +62,7 @@ def test_check_only_compares_and_exits_1_when_twilio_differs(
     assert result.exit_code == 0 and f"configured for {PUBLIC}" in result.output
 
 
-def test_one_line_errors_for_a_missing_number_practice_or_base_url(
-    admin, fake_twilio, monkeypatch
-):
+def test_one_line_errors_for_a_missing_number_practice_or_base_url(admin, fake_twilio, monkeypatch):
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
     result = invoke("--practice", "demo")
     assert result.exit_code == 1 and "PUBLIC_BASE_URL" in result.output
