@@ -212,12 +212,11 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
                 audit.append(
                     session, actor="cli:init", action="instance.init", now=datetime.now(UTC)
                 )
-            if demo:
-                notes += _demo_accounts(session)
+            accounts = _demo_accounts(session) if demo else []
     finally:
         database.dispose()
     notes.append("database ready")
-    return notes
+    return notes + accounts  # the passwords last, just above what `make run` prints next
 
 
 def _demo_accounts(session: Session) -> list[str]:
