@@ -9,7 +9,7 @@ export CALLCENTER_HOME
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks lock audit screenshots journeys clean
+.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks bench-understanding lock audit screenshots journeys clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
@@ -35,13 +35,14 @@ run: $(VENV)/.installed
 	@test -f "$(CALLCENTER_HOME)/settings.yaml" || $(BIN)/callcenter init --demo
 	$(BIN)/callcenter serve
 
+# One pytest-xdist worker per CPU; PYTEST_ARGS="-n 0" runs the suite in one process.
 test: $(VENV)/.installed
 	@if $(PY) -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=test', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers: the suite runs on SQLite and PostgreSQL"; \
-		TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
+		TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -n auto $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL does not answer: the suite runs on SQLite only"; \
-		$(BIN)/pytest $(PYTEST_ARGS); \
+		$(BIN)/pytest -n auto $(PYTEST_ARGS); \
 	fi
 
 lint: $(VENV)/.installed
@@ -56,9 +57,9 @@ format: $(VENV)/.installed
 
 # A longer budget for the property-based tests of every webhook (make test runs a short one).
 fuzz: $(VENV)/.installed
-	FUZZ_EXAMPLES=500 $(MAKE) test PYTEST_ARGS="tests/web/test_fuzz.py"
+	FUZZ_EXAMPLES=500 $(MAKE) test PYTEST_ARGS="tests/web/twilio/test_fuzz.py"
 
-bench: bench-crypto bench-webhooks
+bench: bench-crypto bench-webhooks bench-understanding
 
 bench-crypto: $(VENV)/.installed
 	$(PY) bench/bench_crypto.py
@@ -66,11 +67,14 @@ bench-crypto: $(VENV)/.installed
 bench-webhooks: $(VENV)/.installed
 	$(PY) bench/bench_webhooks.py
 
+bench-understanding: $(VENV)/.installed
+	$(PY) bench/bench_understanding.py
+
 # What callers hear on every journey (docs/journeys.md), from calls on the demo practice.
 journeys: $(VENV)/.installed
 	$(PY) docs/journeys.py
 
-# The README's console screenshots (docs/screenshots/), through Debian's Chromium.
+# The console's screenshots in docs/console.md (docs/screenshots/), through Debian's Chromium.
 screenshots: $(VENV)/.installed
 	$(PY) docs/screenshots.py
 

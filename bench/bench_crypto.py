@@ -3,7 +3,7 @@
 Run: ``make bench-crypto`` (or ``.venv/bin/python bench/bench_crypto.py``).
 Uses SQLite in a temporary folder, and PostgreSQL when it answers on
 127.0.0.1:5432 (a schema of its own, dropped at the end).  Prints a Markdown
-table for the README.
+table for docs/development/benchmarks.md.
 """
 
 from __future__ import annotations

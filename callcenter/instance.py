@@ -102,7 +102,7 @@ DEMO_PRACTICE = {
     },
 }
 
-# -- appointments (issue 5): weekly consultations, kinds, horizon, SMS ---------------
+# -- appointments: weekly consultations, kinds, horizon, SMS ------------------------
 DEMO_APPOINTMENTS = {
     "horizon_days": 30,
     "min_notice_minutes": 120,

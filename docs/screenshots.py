@@ -1,4 +1,4 @@
-"""Screenshots of the practice console for the README, taken through Debian's Chromium.
+"""Screenshots of the practice console for docs/console.md, taken through Debian's Chromium.
 
 Run: ``make screenshots`` (or ``.venv/bin/python docs/screenshots.py [OUT_DIR]``).
 Needs ``/usr/bin/chromium`` (``apt-get install -y chromium``) and Playwright
@@ -46,7 +46,7 @@ from callcenter.web.app import create_app
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
-# TESTING.md's.  (The date field shows mm/dd/yyyy: Debian's chromium ships only the
+# As docs/console.md says.  (The date field shows mm/dd/yyyy: Debian's chromium ships only the
 # en-US locale of its own widgets; chromium-l10n would bring French.)
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -103,7 +103,7 @@ def add_patients(app: Flask) -> None:
     assert demo is not None
     bits = demo.blind_index_bits
     seen = NOW - timedelta(days=40)
-    with svc.db.session() as session:
+    with svc.bound(), svc.db.session() as session:  # encrypted fields need the cipher bound
         for name, born, phone in PATIENTS.values():
             session.add(
                 Patient(
@@ -117,7 +117,7 @@ def add_patients(app: Flask) -> None:
 def passwords(app: Flask) -> dict[str, str]:
     """New passwords for the demo accounts (``init --demo`` showed the first ones once)."""
     svc = services(app)
-    with svc.db.session() as session:
+    with svc.bound(), svc.db.session() as session:
         return {
             username: accounts.reset_user(session, username, now=svc.clock.now(), actor="docs")
             for username, _, _ in DEMO_ACCOUNTS

@@ -3,19 +3,22 @@ the app, and the Twilio emulator that drives it."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from argon2 import PasswordHasher
 from flask import Flask
-from sqlalchemy import create_engine, text
 
 import callcenter.schema  # noqa: F401  (declares every table)
+from callcenter.accounts import accounts
 from callcenter.config.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
 from callcenter.instance import DEMO_PRACTICE
 from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
@@ -30,6 +33,7 @@ from tests import fake_transcriber  # noqa: E402, F401  (registers the text-in-w
 from tests.fake_twilio import ACCOUNT_SID as FAKE_ACCOUNT_SID  # noqa: E402
 from tests.fake_twilio import AUTH_TOKEN as FAKE_AUTH_TOKEN  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
+from tests.schema_template import SchemaTemplates, create_tables, install  # noqa: E402
 
 pytest_plugins = ["tests.fake_twilio", "tests.smtp_server", "tests.db_proxy"]  # their fixtures
 
@@ -41,43 +45,85 @@ ACCOUNT_SID = FAKE_ACCOUNT_SID
 OPEN_HOURS = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
 CALLER = "+33612345678"
 
+# The server's hasher, before the suite swaps in a cheap one (cheap_password_hashes).
+SHIPPED_PASSWORD_HASHER = accounts._HASHER
+
 DB_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Console passwords hashed with Argon2id at its lowest cost, in tests only.
+
+    The shipped parameters (64 MiB, three passes, four lanes) are slow by
+    design; nearly every console test creates an account and signs in, which
+    made hashing the largest cost of those tests.  The algorithm, the stored
+    format and every code path stay the same; tests/accounts checks the
+    shipped parameters.
+    """
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_HASHER", hasher)
+        patch.setattr(accounts, "_DUMMY_HASH", hasher.hash("no-such-account"))
+        yield
+
+
+@pytest.fixture(scope="session")
+def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaTemplates]:
+    """The worker's copy of every table (tests/schema_template.py): built once, not per test."""
+    templates = SchemaTemplates(
+        tmp_path_factory.mktemp("schema"), os.environ.get("TEST_DATABASE_URL")
+    )
+    install(templates)
+    try:
+        yield templates
+    finally:
+        install(None)
+        templates.close()
+
+
 @pytest.fixture(params=DB_BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database: a SQLite file, or a PostgreSQL schema of its own."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, schema_templates: SchemaTemplates
+) -> Iterator[str]:
+    """A fresh empty database: a SQLite file, or a PostgreSQL schema of its own.
+
+    Empty until someone creates the tables (``db`` and ``app`` do, with
+    :func:`create_tables`): the migrations tests get it as it is.
+    """
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'callcenter.db'}"
         return
-    base = os.environ["TEST_DATABASE_URL"]
-    schema = "t_" + secrets.token_hex(6)
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    assert schema_templates.postgres is not None
+    with schema_templates.postgres.schema() as url:
+        yield url
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     """The test database with every table, outside any app (domain tests)."""
     database = Database(database_url)
-    database.create_all()
+    create_tables(database)
     yield database
     database.dispose()
+
+
+_DUMPED: dict[str, str] = {}
+
+
+def _yaml_text(data: object) -> str:
+    """``yaml.safe_dump``, remembered: the same few files are written for every test."""
+    key = repr(data)  # plain data: equal reprs, equal YAML
+    if key not in _DUMPED:
+        _DUMPED[key] = yaml.safe_dump(data, allow_unicode=True)
+    return _DUMPED[key]
 
 
 def write_practice(home: Path, **overrides: object) -> dict[str, object]:
     practice = {**DEMO_PRACTICE, **overrides}
     folder = home / "practices"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{practice['id']}.yaml").write_text(
-        yaml.safe_dump(practice, allow_unicode=True), encoding="utf-8"
-    )
+    (folder / f"{practice['id']}.yaml").write_text(_yaml_text(practice), encoding="utf-8")
     return practice
 
 
@@ -100,15 +146,20 @@ def transcription_engine() -> str:
     return "twilio"
 
 
+@functools.cache
+def _shipped_policy() -> dict[str, Any]:
+    return yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+
+
 @pytest.fixture
 def policy_file(tmp_path: Path, transcription_engine: str) -> Path:
     """The shipped recordings policy with the test's transcription engine."""
-    data = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    data = copy.deepcopy(_shipped_policy())
     data["transcription"] = {"engine": transcription_engine}
     if transcription_engine == "local":
         data["transcription"]["local_backend"] = "text-in-wav"  # tests/test_transcribers.py
     path = tmp_path / "recordings_policy.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    path.write_text(_yaml_text(data), encoding="utf-8")
     return path
 
 
@@ -130,8 +181,8 @@ def settings(home: Path, database_url: str, fake_twilio: FakeTwilio, policy_file
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    app = bound(create_app(settings))
-    services(app).db.create_all()
+    app = bound(create_app(settings))  # on the empty database: start-up finds no tables
+    create_tables(services(app).db)
     yield app
     services(app).db.dispose()
 

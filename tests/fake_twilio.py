@@ -1,7 +1,7 @@
 """A fake of Twilio's REST API on a loopback port, for outbound calls made by the code.
 
 Answers what the retention worker and the SMS features send, as Twilio does
-(TWILIO.md §5): ``DELETE …/Recordings/RE….json``, ``…/Transcriptions/TR….json``,
+(docs/operations/twilio.md): ``DELETE …/Recordings/RE….json``, ``…/Transcriptions/TR….json``,
 ``…/Calls/CA….json`` and ``…/Messages/SM….json`` with 204 (404 with code 20404
 for a SID it was told is unknown, or one already deleted), and
 ``POST …/Messages.json`` with 201 and a JSON message resource (``sid`` SM…,
@@ -11,7 +11,7 @@ Requests need Basic auth with the account SID and token; the account in the
 path must be the authenticated one.
 
 Use the ``fake_twilio`` fixture, point a client at ``fake_twilio.base_url``
-(``callcenter.twilio_rest.make_client(..., api_base=fake.base_url)``) and read
+(``callcenter.core.twilio_rest.make_client(..., api_base=fake.base_url)``) and read
 ``fake_twilio.requests`` to see what was sent.  ``fail_next(path, times,
 status)`` makes the next requests for a path answer an error instead.
 """
@@ -34,6 +34,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+
+from tests.loopback import ServerThread
 
 ACCOUNT_SID = "AC" + "f" * 32
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
@@ -78,10 +80,10 @@ class FakeTwilio:
         self._unknown: set[str] = set()
         self._failures: list[list[Any]] = []  # [path fragment, remaining, status]
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        host, port = self._server.server_address[:2]
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = ServerThread(server, name="fake-twilio")
+        host, port = server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
 
     # -- test controls ---------------------------------------------------------
@@ -106,13 +108,11 @@ class FakeTwilio:
 
     # -- life cycle ------------------------------------------------------------
     def start(self) -> FakeTwilio:
-        self._thread.start()
+        self._server.start()
         return self
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()  # at once: no half-second poll for every test with an app
 
     # -- answering -------------------------------------------------------------
     def answer(self, request: FakeRequest) -> tuple[int, dict[str, Any] | bytes | None]:

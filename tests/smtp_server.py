@@ -1,7 +1,7 @@
 """A real SMTP server for the tests: aiosmtpd on loopback, STARTTLS and AUTH required.
 
 The ``smtp_server`` fixture starts it with a fresh self-signed certificate for
-127.0.0.1; ``smtp_server.settings`` is what ``callcenter.mailer`` needs to
+127.0.0.1; ``smtp_server.settings`` is what ``callcenter.core.mailer`` needs to
 reach it (trusting that certificate), ``smtp_server.messages`` holds each
 accepted message's raw bytes and envelope, and ``stop()`` / ``start()``
 simulate an outage.
@@ -56,7 +56,9 @@ def _authenticate(
         USER.encode(),
         PASSWORD.encode(),
     )
-    return AuthResult(success=ok)
+    # Not handled: aiosmtpd then answers 535 as a real server does.  (By default a
+    # refusal is "handled" and nothing is sent: the client waited for its timeout.)
+    return AuthResult(success=ok, handled=False)
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -81,13 +83,28 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+class _Controller(Controller):
+    """aiosmtpd's controller serving on a socket bound beforehand.
+
+    The port is the system's choice (port 0) the first time, never a guess
+    that another test worker could take first; ``start()`` after ``stop()``
+    binds the same one again.
+    """
+
+    def __init__(self, *args: Any, sock: socket.socket, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sock = sock
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock,
+                                       ssl=self.ssl_context)  # fmt: skip
+
+
 class SmtpServer:
     def __init__(self, folder: Path) -> None:
         self.cert, self.key = _self_signed(folder)
         self.handler = _Handler()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = 0  # chosen by the first start()
         self.controller: Controller | None = None
 
     @property
@@ -104,10 +121,14 @@ class SmtpServer:
     def start(self) -> SmtpServer:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert, self.key)
-        self.controller = Controller(
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.port = int(sock.getsockname()[1])
+        self.controller = _Controller(
             self.handler, hostname="127.0.0.1", port=self.port, tls_context=context,
             require_starttls=True, auth_required=True, auth_require_tls=True,
-            authenticator=_authenticate,
+            authenticator=_authenticate, sock=sock,
         )  # fmt: skip
         self.controller.start()
         return self

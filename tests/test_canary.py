@@ -1,4 +1,4 @@
-"""Canary scan (SECURITY.md E5): after whole journeys, no personal value in the raw
+"""Canary scan (docs/security/threat-model.md): after whole journeys, no personal value in the raw
 database (SQLite file bytes, or a pg_dump) nor in the rendered logs, in any encoding."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Passwords are generated, never chosen at the command line, and shown once:
 the administrator hands them over and the person enrols a second factor at
 first login.  Failed logins are counted per account and per client address
-(C3: well under 100 failures an hour per account); a locked key answers 429.
+(docs/console.md: well under 100 failures an hour per account); a locked key answers 429.
 """
 
 from __future__ import annotations

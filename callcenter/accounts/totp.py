@@ -2,7 +2,7 @@
 
 A code is accepted for its 30-second step and one step either side (clock
 drift); the step accepted is stored, so the same code, or an earlier one, is
-refused afterwards (C2).  The secret is stored encrypted.
+refused afterwards.  The secret is stored encrypted.
 """
 
 from __future__ import annotations

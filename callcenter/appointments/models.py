@@ -37,7 +37,7 @@ class Appointment(Base):
     kind: Mapped[str] = mapped_column(String(64), default="consultation")
     status: Mapped[str] = mapped_column(String(16), default="booked")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # -- issue 5: the booking call, the last change (cancelled, moved) and a move's origin
+    # -- the booking call, the last change (cancelled, moved) and a move's origin
     call_id: Mapped[str | None] = mapped_column(
         ForeignKey("calls.id", ondelete="SET NULL"), nullable=True
     )
@@ -45,7 +45,7 @@ class Appointment(Base):
     replaces_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
-# -- appointments (issue 5): the double-booking guard, the SMS outbox, calendar feeds ----
+# -- appointments: the double-booking guard, the SMS outbox, calendar feeds -------------
 class AppointmentSlot(Base):
     """One cell of a doctor's grid held by a booked appointment.
 

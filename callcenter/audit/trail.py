@@ -1,4 +1,4 @@
-"""Tamper-evident audit log: a hash chain with signed checkpoints (SECURITY.md §4).
+"""Tamper-evident audit log: a hash chain with signed checkpoints (docs/security/audit.md).
 
 Each entry stores ``hash = SHA-256(0x00 ‖ prev_hash ‖ canonical_json(fields))``,
 ``prev_hash`` being the 32 raw bytes of the previous entry's hash (64 zeros
@@ -8,7 +8,7 @@ chain, hence checkpoints: ``(seq, hash, ts)`` signed with Ed25519 by a key
 kept beside the key ring and written to a file outside the database.
 
 Rows hold pseudonymous ids and counts only, never a name, number or other
-personal value (CNIL logging recommendation [C7]).  ``append`` refuses any
+personal value (the CNIL's logging recommendation).  ``append`` refuses any
 string that is not an id-like token, which keeps free text (spaces, ``@``,
 ``+33…``) out; it cannot tell an id from a bare number, so callers must pass
 ids only.

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 # How each stored ``Call.outcome`` counts.  The outcome is the last routing
-# fact the flows recorded (callcenter/flow/*.py, flows/*.yaml); the status
+# fact the flows recorded (callcenter/ivr/nodes/*.py, flows/*.yaml); the status
 # callback sets ``hung-up`` on a call that ended before any.  ``transferred``
 # is stored when a secretary took the call (a Dial answered and accepted, or
 # a bridge from the queue), ``on-call`` when the doctor on call did.

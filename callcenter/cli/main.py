@@ -269,11 +269,12 @@ def _register() -> None:
     from callcenter.cli.keys_cmd import keys
     from callcenter.cli.patient_cmd import patient
     from callcenter.cli.purge_cmd import purge
+    from callcenter.cli.understand_cmd import understand_cmd
     from callcenter.cli.users_cmd import users
     from callcenter.cli.worker_cmd import worker
 
     for command in (keys, audit_group, purge, patient, worker, digest, db_group, users,
-                    appointments):  # fmt: skip
+                    appointments, understand_cmd):  # fmt: skip
         main.add_command(command)
 
 

@@ -8,8 +8,9 @@ whose message is one line naming the file and the field, e.g.
 ``recordings_policy.yaml: retention_days.recordings: 400 is over the
 183-day cap (CNIL: six months)``.
 
-The rules come from SECURITY.md §1: no recording without a named purpose,
-recordings kept six months at most (CNIL NS-57), a notice before any
+The rules, and where they come from, are in
+docs/configuration/recordings-policy.md: no recording without a named
+purpose, recordings kept six months at most (CNIL NS-57), a notice before any
 recording, audit documentation kept long enough (at least 180 days here;
 six years for HIPAA).  Unknown fields are refused so that a misspelt key
 never silently falls back to a default.
@@ -31,11 +32,11 @@ from callcenter.core.yaml_fields import Fields, NotYaml, in_file, parse_yaml
 RECORDINGS_CAP_DAYS = 183
 #: Audit rows document purges and erasures; keep them at least this long.
 AUDIT_MIN_DAYS = 180
-#: Where speech becomes text (the README says what each sends where).
+#: Where speech becomes text (docs/configuration/recordings-policy.md says what each sends where).
 ENGINES = ("speech", "twilio", "realtime", "local")
 #: The language every practice must have a notice in, and the fallback.
 DEFAULT_LANGUAGE = "fr-FR"
-#: ``<Say>`` reads at most 4096 characters (TWILIO.md §3); keep a margin.
+#: ``<Say>`` reads at most 4096 characters (docs/operations/twilio.md, TwiML); keep a margin.
 NOTICE_MAX_CHARS = 4000
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}-[A-Z]{2}")

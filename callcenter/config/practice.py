@@ -62,7 +62,7 @@ class Practice:
     calls_per_minute: int = 10  # from one number; more are turned away politely (0: no limit)
     # The identification guard: this many wrong dates of birth for one number
     # within an hour lock identification for that number this long (a person
-    # still answers).  The defaults are callcenter.identification's.
+    # still answers).  The defaults are callcenter.patients.identification's.
     identification_failures: int = 5
     identification_lock_minutes: int = 60
     # The practice's S/MIME signing certificate and key: doctors tell real digests from forged.
@@ -73,9 +73,9 @@ class Practice:
     prompts: dict[str, str] = field(default_factory=dict)
     # Bits of the phone blind index: about log2(patients) - 1, so that a lookup
     # returns a few candidates and the index never tells which rows share a
-    # number (SECURITY.md §2).
+    # number (docs/security/stored-data.md, Blind index).
     blind_index_bits: int = 12
-    # -- appointments (issue 5): schedules, kinds, horizon; None: no booking by phone
+    # -- appointments: schedules, kinds, horizon; None: no booking by phone
     appointments: BookingRules | None = None
 
     @property
@@ -119,7 +119,7 @@ class Practice:
         return None
 
     def closed_on(self, day: date) -> bool:
-        """A closure or a public holiday: no appointment that day (issue 5)."""
+        """A closure or a public holiday: no appointment that day."""
         return day in self.closures or self._is_holiday(day)
 
     def _is_holiday(self, day: date) -> bool:

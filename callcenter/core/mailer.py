@@ -1,6 +1,6 @@
 """Sending finished e-mails over SMTP: STARTTLS or implicit TLS, with authentication.
 
-Only already-sealed messages (S/MIME, :mod:`callcenter.smime`) pass through
+Only already-sealed messages (S/MIME, :mod:`callcenter.security.smime`) pass through
 here; the server and its logs never see a digest in clear.  Settings live in
 ``settings.yaml`` under ``smtp:``; the password may come from
 ``SMTP_PASSWORD`` or a file named by ``SMTP_PASSWORD_FILE``.

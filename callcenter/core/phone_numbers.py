@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-# Sentinels carriers use when the caller ID is withheld (TWILIO.md §1), keypad
+# Sentinels carriers use when the caller ID is withheld (docs/operations/twilio.md), keypad
 # spelled or as words; compared case-insensitively, with and without "+".
 _WITHHELD = {
     "266696687",

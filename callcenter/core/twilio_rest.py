@@ -1,7 +1,7 @@
 """Twilio's REST API: one place that builds the client and deletes things there.
 
 Twilio keeps recordings, transcriptions and call logs until we delete them
-(TWILIO.md §5), so deleting them is part of every retention and erasure.
+(docs/operations/twilio.md, The REST API), so deleting them is part of every retention and erasure.
 :func:`delete_remote` turns Twilio's answer into one of three outcomes the
 retention worker can act on: deleted, already gone, or failed with a short
 error code that holds no personal data (it is stored and may be logged).
@@ -49,7 +49,7 @@ class RemoteDeletionFailed(Exception):
 
 
 class _RedirectingHttpClient(TwilioHttpClient):
-    """Sends every request to ``api_base`` instead of ``*.twilio.com`` (TWILIO.md §5)."""
+    """Sends every request to ``api_base``, not ``*.twilio.com`` (docs/operations/twilio.md)."""
 
     def __init__(self, api_base: str, timeout: float) -> None:
         super().__init__(timeout=timeout)

@@ -3,7 +3,7 @@
 It knows nothing of Flask.  Each request of a call carries a sequence
 number; the answer to it is stored with the call's new state in one
 transaction under a unique (call, seq) key, so a request Twilio retries finds
-the first answer and changes nothing twice (DESIGN.md rule 3).
+the first answer and changes nothing twice (docs/security/threat-model.md, rule 3).
 """
 
 from __future__ import annotations

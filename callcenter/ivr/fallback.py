@@ -2,7 +2,7 @@
 
 Built from the practice files and prompt catalogues held in memory, so a
 caller still reaches a person, or leaves a message, with the database down
-or a bug in a node (DESIGN.md rule 1).  Everything here is reached through
+or a bug in a node (docs/security/threat-model.md, rule 1).  Everything here is reached through
 ``/twilio/fallback``.
 """
 
@@ -25,7 +25,7 @@ REQUIRED_PROMPTS = (
     "unknown_number", "technical_difficulty", "fallback_leave_message", "goodbye",
     "whisper_intro", "whisper_urgent", "whisper_accept", "whisper_known", "whisper_new",
     "reason_other", "sms_urgent_call", "sms_urgent_message", "emergency_advice", "throttled",
-    # The queue and the secretaries' line (callcenter.flow.queue) speak outside flows.
+    # The queue and the secretaries' line (callcenter.ivr.nodes.waiting) speak outside flows.
     "queue_position", "queue_wait", "queue_wait_one", "queue_options", "queue_options_message",
     "queue_choice_invalid", "queue_connecting", "agent_unknown", "agent_pin", "agent_pin_wrong",
     "agent_locked", "agent_none_waiting", "agent_next", "agent_goodbye",

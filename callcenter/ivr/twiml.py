@@ -127,7 +127,7 @@ class Reply:
         self.waits = True
         return self
 
-    # -- real-time transcription (callcenter.realtime) --
+    # -- real-time transcription (callcenter.messages.realtime) --
     def start_transcription(self, name: str, status_callback: str) -> Reply:
         """Stream the caller's side (only) to Twilio's real-time transcription, in the
         practice's language; events go to ``status_callback``.  No audio is recorded."""

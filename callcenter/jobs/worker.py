@@ -3,7 +3,7 @@
 APScheduler runs each job at its time; a job that fails is logged (without
 personal data) and backs off exponentially (1, 2, 4 … 15 minutes) until it
 succeeds again, so a database or Twilio outage only delays the work.  Jobs
-are safe to run in two workers at once (see :mod:`callcenter.jobs`).
+are safe to run in two workers at once (see :mod:`callcenter.jobs.tasks`).
 """
 
 from __future__ import annotations

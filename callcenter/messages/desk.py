@@ -9,7 +9,7 @@ failed); the deletion queue (:mod:`callcenter.notify.deletions`) retries until
 Twilio confirms.
 
 Twilio's callbacks (recording status, transcription, real-time events) may
-come in any order, late, or twice (DESIGN.md rule 3): a message is created
+come in any order, late, or twice (docs/operations/twilio.md): a message is created
 once per recording SID or transcription reference by whichever request
 comes first (an insert that does nothing on conflict), and every later one
 finds it.  A message left in the urgent flow, or whose words match an
@@ -236,7 +236,7 @@ def delete_at_twilio(
 
 class MessageDesk:
     """Twilio's message callbacks: recording status and transcription (the real-time
-    events live in :mod:`callcenter.realtime`).  Each returns a short outcome for the log.
+    events live in :mod:`callcenter.messages.realtime`).  Each returns a short outcome for the log.
     """
 
     def __init__(self, lookup: PracticeLookup, engine: str) -> None:

@@ -54,7 +54,7 @@ class Message(EncryptedRow, Base):
     transcription_ref: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     transcription_attempts: Mapped[int] = mapped_column(Integer, default=0)
     transcribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # -- the console (issue 8): called back / dealt with, and by which account --
+    # -- the console: called back / dealt with, and by which account --
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     handled_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 

@@ -1,9 +1,9 @@
 """Who is calling: lookup by blind index, date-of-birth checks, registration, lockout.
 
-The phone flow (``callcenter.flow.identify``) drives these functions; they
+The phone flow (``callcenter.ivr.nodes.identify``) drives these functions; they
 know nothing of Flask or TwiML and never commit (the caller's session does).
 
-Lookups follow SECURITY.md §2: the number's truncated blind index under every
+Lookups follow docs/security/stored-data.md: the number's truncated blind index under every
 key of the ring (rows indexed under an older key during a rotation are still
 found) selects a few candidates, and decryption keeps the exact matches only.
 A date of birth is compared after decryption, never indexed.
@@ -14,7 +14,7 @@ number for :data:`LOCK`, unless the practice's file sets its own count and lock
 (``limits``; the identify node passes them).  Counting is one atomic upsert, so
 calls failing at the same moment from several processes cannot lose a count.
 The table holds a blind index, counts and times: nothing personal.  Numbers
-sharing an index bucket share a counter; with the sizes SECURITY.md recommends
+sharing an index bucket share a counter; with the sizes that page recommends
 that is a handful of numbers at most, and a lock only ever sends callers to a
 person.
 """
@@ -77,7 +77,7 @@ def find_candidates(
 
     The blind index is lossy by design: rows of other numbers in the same
     bucket are dropped after decryption.  A row that does not decrypt raises
-    (a :class:`~callcenter.crypto.DecryptionError`): it is never read as "no match".
+    (a :class:`~callcenter.security.crypto.DecryptionError`): it is never read as "no match".
     """
     indexes = cipher.phone_index_all(e164, practice=practice_id, bits=bits)
     if not indexes:

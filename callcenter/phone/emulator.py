@@ -8,7 +8,7 @@ document, and reports what the caller heard.  The requests Twilio sends on its
 own (recording status, transcription, real-time transcription events) are
 queued on the call and sent when a test says, in any order, and again as a
 retry.  The tests, ``callcenter call`` and the
-benchmark all drive the server through it (TWILIO.md §7).
+benchmark all drive the server through it (docs/development/architecture.md, phone).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Three steps, so that each can be tested without a clock or a network:
   until Twilio confirms.
 
 Only counts and SIDs leave this module (reports, audit, logs): SIDs are not
-personal data (SECURITY.md §5), names and numbers never reach it decrypted.
+personal data (docs/security/stored-data.md, Logs), names and numbers never reach it decrypted.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The number is never stored in clear, so finding a subject means computing
 its blind index in each practice (under every key of the ring: during a
 rotation rows may still carry an older key's index), fetching the candidate
 rows, decrypting them, and keeping exact matches only.  The index is
-deliberately truncated (SECURITY.md §2), so candidates include other
+deliberately truncated (docs/security/stored-data.md), so candidates include other
 people's rows: those are dropped after decryption and never exported or
 erased.
 
@@ -128,7 +128,7 @@ def find_subject(
     ``cipher`` computes the blind indexes; rows decrypt through their encrypted
     attributes, i.e. the installed cipher (the same one in the app and CLI).
     Raises ``ValueError`` for a number that is not valid (never echoed), and
-    lets a :class:`~callcenter.crypto.DecryptionError` through: a candidate we
+    lets a :class:`~callcenter.security.crypto.DecryptionError` through: a candidate we
     cannot read might be the subject's, and an erasure must not quietly skip it.
     """
     e164 = normalize(phone) if isinstance(phone, str) else None

@@ -1,6 +1,6 @@
 """Field encryption (AES-256-GCM) and blind indexes (truncated HMAC-SHA256).
 
-Format of an encrypted field (SECURITY.md §2), version 1::
+Format of an encrypted field (docs/security/stored-data.md), version 1::
 
     0x01 | key_id (4, big-endian) | nonce (12) | ciphertext + tag (16)
 
@@ -177,7 +177,7 @@ class FieldCipher:
         """Top ``bits`` bits of HMAC-SHA256 of ``value`` under the active index key.
 
         Deliberately lossy: a lookup returns a few candidates that the caller
-        confirms by decrypting.  Size it as ⌊log2 N⌋−1 (SECURITY.md §2).
+        confirms by decrypting.  Size it as ⌊log2 N⌋−1 (docs/security/stored-data.md).
         """
         return self._index(self.keyring.active_id, value, practice, purpose, bits)
 

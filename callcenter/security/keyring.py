@@ -1,7 +1,7 @@
 """The root key ring: the secrets every field key and blind-index key derive from.
 
-The ring lives outside the database and its backups (SECURITY.md §2, HHS's
-"separate location" condition), in a 0600 JSON file or in the environment.
+The ring lives outside the database and its backups (docs/security/keyring.md,
+HHS's "separate location" condition), in a 0600 JSON file or in the environment.
 It holds a list of root keys, each with a random 4-byte id that ciphertexts
 carry, exactly one of them *active* (used to encrypt) and the others *read*
 (kept so older rows still decrypt), plus the Ed25519 key that signs audit

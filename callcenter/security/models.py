@@ -31,7 +31,7 @@ class KeyUsage(Base):
     """Values encrypted under each key, summed over every process.
 
     Random 96-bit nonces stay safe up to 2^32 encryptions per key; the cipher
-    refuses to go past 2^30, counting from this total (SECURITY.md §2).
+    refuses to go past 2^30, counting from this total (docs/security/keyring.md).
     """
 
     __tablename__ = "key_usage"

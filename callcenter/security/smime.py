@@ -1,6 +1,6 @@
 """S/MIME digests for doctors: signed by the practice, then encrypted to the doctor.
 
-The layout (SECURITY.md §3)::
+The layout (docs/configuration/digests.md)::
 
     application/pkcs7-mime; smime-type=enveloped-data      AES-256-CBC, RSA recipient
       └ multipart/signed; micalg=sha-256                    detached, by the practice

@@ -1,6 +1,6 @@
 """Schema migrations (Alembic), run by ``callcenter db upgrade`` and ``callcenter init``.
 
-The migration scripts live in callcenter/migrations/ inside the package and
+The migration scripts live in callcenter/storage/migrations/ inside the package and
 are configured here, so an installed server needs no alembic.ini.  Upgrading
 is the administrator's explicit act: the server and the worker only warn when
 the database is not at the head revision (calls must always get an answer).

@@ -80,5 +80,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 
 def wsgi() -> Flask:
-    """Entry point for gunicorn: ``gunicorn 'callcenter.app:wsgi()'``."""
+    """Entry point for gunicorn: ``gunicorn 'callcenter.web.app:wsgi()'``."""
     return create_app()

@@ -1,4 +1,4 @@
-"""Doctors' calendar feeds: ``GET /calendar/<token>.ics`` (issue 5).
+"""Doctors' calendar feeds: ``GET /calendar/<token>.ics``.
 
 Not a Twilio webhook: the secret token in the URL is the credential (calendar
 applications cannot sign requests).  Unknown, malformed and revoked tokens

@@ -1,4 +1,4 @@
-"""callcenter.console.accounts without Flask: creating, disabling and resetting console
+"""callcenter.accounts.accounts without Flask: creating, disabling and resetting console
 accounts (sign-in, TOTP, sessions and throttling are tested in
 tests/web/console/test_auth.py)."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher, Type
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from callcenter.accounts.models import ConsoleSession, ConsoleUser, LoginThrottl
 from callcenter.audit import trail as audit
 from callcenter.audit.models import AuditEntry
 from tests.backoffice.test_inbox import session_of
-from tests.conftest import OPEN_HOURS
+from tests.conftest import OPEN_HOURS, SHIPPED_PASSWORD_HASHER
 
 LATER = OPEN_HOURS + timedelta(hours=1)
 
@@ -55,6 +56,14 @@ def test_create_stores_an_argon2_hash_of_a_generated_password_and_audits_it(app)
         [entry] = session.scalars(select(AuditEntry))
         assert entry.details == '{"practices":["demo"],"role":"secretary"}'  # ids, no name
         assert audit.verify(session).ok
+
+
+def test_the_server_hashes_at_the_librarys_recommended_cost():
+    """The suite hashes at the lowest cost (tests/conftest.py); the server never does."""
+    shipped, recommended = SHIPPED_PASSWORD_HASHER, PasswordHasher()
+    assert shipped.type is Type.ID
+    for parameter in ("time_cost", "memory_cost", "parallelism", "hash_len", "salt_len"):
+        assert getattr(shipped, parameter) == getattr(recommended, parameter), parameter
 
 
 def test_two_accounts_never_share_a_password(app):

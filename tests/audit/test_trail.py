@@ -1,4 +1,4 @@
-"""The audit hash chain, checkpoints and retention (SECURITY.md §4, §6 A1-A2).
+"""The audit hash chain, checkpoints and retention (docs/security/audit.md).
 
 Tampering uses plain SQL, as anyone with write access to the database could.
 Tests run on SQLite, and also on PostgreSQL when TEST_DATABASE_URL is set.

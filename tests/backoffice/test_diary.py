@@ -1,4 +1,4 @@
-"""callcenter.console.diary without Flask: the secretaries' day lists, cancel and move,
+"""callcenter.backoffice.diary without Flask: the secretaries' day lists, cancel and move,
 through the same conditional writes as the phone.
 
 The clock is Tuesday 24 November 2026, 10:00 in Paris; with two hours' notice,

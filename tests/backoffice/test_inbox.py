@@ -1,4 +1,4 @@
-"""callcenter.console.inbox without Flask: what the messages, calls and search pages
+"""callcenter.backoffice.inbox without Flask: what the messages, calls and search pages
 query, always limited to the practices given."""
 
 from __future__ import annotations

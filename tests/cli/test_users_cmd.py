@@ -1,6 +1,6 @@
 """``callcenter users add/disable/reset/list``: console accounts made by the administrator,
 with one-line errors, audit entries, and sessions ended at once when an account
-is disabled or reset (issue 8)."""
+is disabled or reset."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The recordings policy: the shipped file is valid, and every bad value stops start-up
-with one line naming the file and the field (SECURITY.md §1, CNIL rows)."""
+with one line naming the file and the field (docs/configuration/recordings-policy.md)."""
 
 from __future__ import annotations
 

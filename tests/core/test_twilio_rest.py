@@ -1,4 +1,4 @@
-"""The Twilio REST client pointed at the local fake: deletions and SMS (TWILIO.md §5)."""
+"""The Twilio REST client against the local fake: deletions and SMS (docs/operations/twilio.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Identifying callers (DESIGN.md journey 3) through the Twilio emulator, as a caller lives it."""
+"""Identifying callers, as they live it, through the emulator (docs/configuration/flows.md)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from tests.conftest import (
     OPEN_HOURS,
     PUBLIC_BASE,
     bound,
+    create_tables,
     services,
     set_clock,
     write_practice,
@@ -327,7 +328,7 @@ def strict(settings: Settings) -> Iterator[tuple[Flask, TwilioEmulator]]:
     limits = {"identification_failures": 2, "identification_lock_minutes": 10}
     write_practice(settings.home, limits=limits)
     app = bound(create_app(settings))
-    services(app).db.create_all()
+    create_tables(services(app).db)
     transport = FlaskTransport(app.test_client())
     yield app, TwilioEmulator(transport, AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID)
     services(app).db.dispose()

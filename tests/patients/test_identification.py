@@ -15,6 +15,7 @@ from callcenter.security.crypto import FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
+from tests.conftest import create_tables
 
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ def cipher() -> Iterator[FieldCipher]:
 @pytest.fixture
 def db(database_url: str, cipher: FieldCipher) -> Iterator[Database]:
     database = Database(database_url)
-    database.create_all()
+    create_tables(database)
     yield database
     database.dispose()
 

@@ -1,4 +1,4 @@
-"""Retention with a frozen clock, here and at Twilio (SECURITY.md §6 R1).
+"""Retention with a frozen clock, here and at Twilio (docs/security/retention.md).
 
 Twilio is the local fake of ``tests/fake_twilio.py``; the database is SQLite,
 and PostgreSQL too when TEST_DATABASE_URL is set.

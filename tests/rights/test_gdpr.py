@@ -1,4 +1,4 @@
-"""GDPR export and erasure by phone number (SECURITY.md §1, §2; §6 E4).
+"""GDPR export and erasure by phone number (docs/security/rights.md).
 
 Two practices, a family sharing one number, and a number that collides with
 it on an 8-bit blind index: the collision must be filtered out by decryption,
@@ -31,6 +31,7 @@ from callcenter.security.crypto import DecryptionError, FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
+from tests.conftest import create_tables
 
 BITS = 8
 A, B = "cabinet-a", "cabinet-b"
@@ -182,7 +183,7 @@ def cipher() -> Iterator[FieldCipher]:
 @pytest.fixture
 def db(database_url: str, cipher: FieldCipher) -> Iterator[Database]:
     database = Database(database_url)
-    database.create_all()
+    create_tables(database)
     yield database
     database.dispose()
 

@@ -1,4 +1,4 @@
-"""Field encryption and blind indexes (SECURITY.md §2, tests E1–E4 of §6)."""
+"""Field encryption and blind indexes (docs/security/stored-data.md and threat-model.md)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_a_truncated_or_extended_ciphertext_is_undecryptable(cipher: FieldCipher
 def test_a_ciphertext_moved_to_another_place_does_not_decrypt(
     cipher: FieldCipher, moved: dict[str, str]
 ) -> None:
-    """Swapping values between rows, columns, tables or practices is an error (E1)."""
+    """Swapping values between rows, columns, tables or practices is an error."""
     blob = cipher.encrypt("Dupont", **PLACE)
     with pytest.raises(DecryptionError, match="does not authenticate"):
         cipher.decrypt(blob, **{**PLACE, **moved})
@@ -120,7 +120,7 @@ def test_a_value_under_a_retired_key_no_longer_decrypts(cipher: FieldCipher) -> 
 
 
 def test_ten_thousand_encryptions_of_one_value_are_all_different(cipher: FieldCipher) -> None:
-    """Fresh random nonces: no two nonces and no two ciphertexts repeat (E2)."""
+    """Fresh random nonces: no two nonces and no two ciphertexts repeat."""
     blobs = [cipher.encrypt("Dupont", **PLACE) for _ in range(10_000)]
     assert len({blob[5:17] for blob in blobs}) == 10_000
     assert len(set(blobs)) == 10_000
@@ -187,7 +187,7 @@ def test_non_bytes_given_to_decrypt_are_a_decryption_error(cipher: FieldCipher) 
 
 @pytest.mark.parametrize("number", NUMBER_FORMATS)
 def test_one_number_written_five_ways_has_one_blind_index(cipher: FieldCipher, number: str) -> None:
-    """Normalisation to E.164 comes before the HMAC (E4)."""
+    """Normalisation to E.164 comes before the HMAC."""
     expected = cipher.blind_index("+33612345678", practice="p", purpose="phone", bits=16)
     assert cipher.phone_index(number, practice="p", bits=16) == expected
 
@@ -266,7 +266,7 @@ def test_the_blind_index_is_stable_across_processes() -> None:
 def test_a_blind_index_size_outside_8_to_32_bits_is_refused(
     cipher: FieldCipher, bits: object
 ) -> None:
-    """Fewer bits is useless, more leaks equality (SECURITY.md §2)."""
+    """Fewer bits is useless, more leaks equality (docs/security/stored-data.md)."""
     with pytest.raises(ValueError, match="8 to 32 bits"):
         cipher.blind_index("v", practice="p", purpose="x", bits=bits)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="8 to 32 bits"):
@@ -308,13 +308,13 @@ _HEADER = bytes([1]) + RING.active_id.to_bytes(4, "big")
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(blob=st.binary(max_size=200) | st.binary(max_size=200).map(lambda b: _HEADER + b))
 def test_random_bytes_given_to_decrypt_only_raise_decryption_error(blob: bytes) -> None:
-    """The decoder never fails with anything but the documented error (Z1)."""
+    """The decoder never fails with anything but the documented error."""
     with pytest.raises(DecryptionError):
         CIPHER.decrypt(blob, **PLACE)
 
 
 class RotationMachine(RuleBasedStateMachine):
-    """Online rotation (E3): add, promote, write, re-encrypt, read and retire in any order."""
+    """Online rotation: add, promote, write, re-encrypt, read and retire in any order."""
 
     rows = Bundle("rows")
 

@@ -117,7 +117,7 @@ def test_the_ciphertext_is_bound_to_the_database_table_and_column_names(
 def test_a_ciphertext_copied_to_another_row_fails_to_read(
     cipher: FieldCipher, engine: Engine
 ) -> None:
-    """Swapping values between rows in the database raises, never shows data (E1)."""
+    """Swapping values between rows in the database raises, never shows data."""
     first = Patient(practice_id="cabinet-a", name=CANARY)
     second = Patient(practice_id="cabinet-a", name="Durand")
     _save(engine, first, second)

@@ -17,7 +17,7 @@ from callcenter.security.keyring import KeyRing
 from callcenter.services import StartupError
 from callcenter.storage.db import Database
 from callcenter.web.app import create_app
-from tests.conftest import CALLER, services
+from tests.conftest import CALLER, create_tables, services
 
 
 def leave_messages(twilio, number: str, count: int) -> None:
@@ -96,7 +96,7 @@ def test_start_up_with_a_key_ring_that_cannot_read_the_database_fails(settings):
     from callcenter.security.models import KeyCheck
 
     database = Database(settings.database_url)
-    database.create_all()
+    create_tables(database)
     with (
         using_cipher(FieldCipher(KeyRing.load(settings.home / "keyring.json"))),
         database.session() as session,

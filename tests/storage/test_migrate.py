@@ -1,4 +1,4 @@
-"""Migrations (issue 9): they agree with the models, go down and up, adopt a
+"""Migrations: they agree with the models, go down and up, adopt a
 database made by ``create_all``, and only an administrator runs them."""
 
 from __future__ import annotations

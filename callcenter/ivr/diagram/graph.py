@@ -1,9 +1,9 @@
 """The IVR flows as a graph, for ``callcenter flows graph`` and the console.
 
-:func:`build_graph` turns a loaded :class:`~callcenter.flow.loader.FlowSet`
+:func:`build_graph` turns a loaded :class:`~callcenter.ivr.loader.FlowSet`
 into plain data — nodes (flow, id, type) and labelled edges, jumps between
 flows included — so each renderer only draws: :func:`to_mermaid` here,
-:func:`callcenter.flow.graph_svg.to_svg` for a self-contained SVG.  Edges
+:func:`callcenter.ivr.diagram.svg.to_svg` for a self-contained SVG.  Edges
 come from each node's ``transitions()`` (its ``targets()`` unless it can say
 more), so a new node type appears in the diagrams without changes here.
 """
@@ -64,7 +64,7 @@ class FlowGraph:
 def build_graph(flowset: FlowSet, start_flow: str = "main") -> FlowGraph:
     """The graph of ``flowset``; references that name nothing are left out.
 
-    A set with errors (from :func:`~callcenter.flow.loader.check_flows`) still
+    A set with errors (from :func:`~callcenter.ivr.loader.check_flows`) still
     draws what could be read; callers that must refuse it check the errors.
     """
     flows = flowset.flows

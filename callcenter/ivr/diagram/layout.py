@@ -8,7 +8,7 @@ box), barycentre sweeps order each layer and x positions are balanced
 between neighbours.  Items of a layer keep at least ``GAP`` between them and
 layers are ``LAYER_GAP`` apart, so no two boxes overlap.  A jump to another
 flow ends at a stub (“→ message”) in the panel rather than a line across
-the whole drawing.  :mod:`callcenter.flow.graph_svg` draws the result.
+the whole drawing.  :mod:`callcenter.ivr.diagram.svg` draws the result.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ inline, where a style sheet would leak into the page and a strict
 Content-Security-Policy would block it, so colours are presentation
 attributes.  Every text from the flow files is XML-escaped (a practice edits
 them) and characters XML forbids are replaced.  Positions come from
-:mod:`callcenter.flow.graph_layout`.
+:mod:`callcenter.ivr.diagram.layout`.
 """
 
 from __future__ import annotations

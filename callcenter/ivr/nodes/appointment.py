@@ -1,4 +1,4 @@
-"""Booking by phone (DESIGN.md journey 5): choose the doctor, hear free slots, confirm.
+"""Booking by phone: the doctor, free slots, confirmation (docs/configuration/appointments.md).
 
 Three node types, used after ``identify`` (a booking needs the patient
 link): ``choose_doctor`` (keypad or the doctor's name by speech),

@@ -1,6 +1,6 @@
 """What the appointment node types share: asking by keypad and speech, speaking slots.
 
-Used by :mod:`callcenter.flow.booking` and :mod:`callcenter.flow.my_appointments`.
+Used by :mod:`callcenter.ivr.nodes.appointment` and :mod:`callcenter.ivr.nodes.my_appointments`.
 Key 0 (or the ``secretary`` intent) always leads to a person (``on_failure``).
 """
 

@@ -1,6 +1,6 @@
 """The ``identify`` node: who is calling, before a message or an appointment.
 
-DESIGN.md journey 3.  The caller ID (or, when it is withheld, a call-back
+See docs/configuration/flows.md.  The caller ID (or, when it is withheld, a call-back
 number keyed by the caller) selects this practice's patients by blind index;
 the date of birth keyed as DDMMYYYY confirms one of them, which also tells
 family members sharing a number apart.  No name is ever spoken: the caller

@@ -1,4 +1,4 @@
-"""Cancel or move an appointment (DESIGN.md journey 5), for an identified caller.
+"""Cancel or move an appointment (docs/configuration/appointments.md), for an identified caller.
 
 ``my_appointments`` speaks the caller's upcoming appointments (date and
 doctor only), lets them pick one and choose cancel or move;

@@ -1,1 +1,1 @@
-"""Alembic migrations shipped inside the package (see callcenter/migrate.py)."""
+"""Alembic migrations shipped inside the package (see callcenter/storage/migrate.py)."""

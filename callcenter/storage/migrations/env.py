@@ -1,4 +1,4 @@
-"""Alembic's environment, configured by callcenter/migrate.py (no alembic.ini).
+"""Alembic's environment, configured by callcenter/storage/migrate.py (no alembic.ini).
 
 The connection comes from ``config.attributes["connection"]``: the caller
 opens it with the application's own engine settings.

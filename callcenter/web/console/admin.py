@@ -2,8 +2,8 @@
 
 Read-only views of what the command line reports (``users list``, ``keys
 status``, ``audit verify``, ``purge --dry-run``, ``digest status``, ``flows
-check``), gathered by :mod:`callcenter.console.status` and
-:mod:`callcenter.console.settings_view`; the only changes are disabling an
+check``), gathered by :mod:`callcenter.backoffice.status` and
+:mod:`callcenter.backoffice.settings_view`; the only changes are disabling an
 account and verifying the audit chain, both audited.  No page decrypts a
 patient's data; reading the audit log is audited all the same (it says who
 did what to whose records).  Accounts are still created on the command line.

@@ -1,7 +1,7 @@
 """Queue webhooks: the waiting caller's announcements and choice, the secretaries' line.
 
 Thin like the voice webhooks: parse Twilio's parameters, call the queue desk,
-answer TwiML; errors are caught by :func:`callcenter.web.voice.answer`.
+answer TwiML; errors are caught by :func:`callcenter.web.twilio.voice.answer`.
 """
 
 from __future__ import annotations

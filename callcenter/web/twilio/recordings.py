@@ -1,7 +1,7 @@
 """Message callbacks: recording status, Twilio's transcription, real-time transcription events.
 
 Thin handlers: check the signature, bound the form, call the domain
-(:mod:`callcenter.messages`, :mod:`callcenter.realtime`), answer 204.
+(:mod:`callcenter.messages.desk`, :mod:`callcenter.messages.realtime`), answer 204.
 Unknown, late or repeated callbacks get 204 too: Twilio would only retry, and
 there is nothing of ours to attach them to (or it is done already).  A
 failure here (the database is down) answers 503, so Twilio retries and no

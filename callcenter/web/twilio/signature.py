@@ -3,11 +3,11 @@
 The URL Twilio signed is the public one: ``PUBLIC_BASE_URL`` when it is set,
 else the scheme, host and port the request arrived with, plus the path and the
 *raw* query string.  Behind ``TRUSTED_PROXIES`` reverse proxies, werkzeug's
-``ProxyFix`` (wired in :func:`callcenter.app.create_app`) has already put the
+``ProxyFix`` (wired in :func:`callcenter.web.app.create_app`) has already put the
 client's ``X-Forwarded-Proto/Host/Port/Prefix`` in place; with none trusted
 those headers are never read, so a forged ``X-Forwarded-Host`` cannot make a
 signature made for another URL pass.  ``request.url`` is not used: Werkzeug
-re-encodes it and valid signatures would fail (TWILIO.md §2).
+re-encodes it and valid signatures would fail (docs/operations/twilio.md, The signature).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Voice webhooks: parse Twilio's parameters, call the engine, answer TwiML.
 
 Errors are caught here, once: whatever fails inside a call's webhook, the
-caller still gets TwiML that reaches a person or takes a message (DESIGN.md
-rule 1), and the log line says what failed without any personal data.
+caller still gets TwiML that reaches a person or takes a message (rule 1 of
+docs/security/threat-model.md), and the log line says what failed without any personal data.
 """
 
 from __future__ import annotations

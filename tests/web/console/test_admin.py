@@ -1,4 +1,4 @@
-"""The administrator's pages (issue 8): users, settings with secrets masked, the audit log
+"""The administrator's pages: users, settings with secrets masked, the audit log
 and its verification, key ring, retention, digest outbox, flow validation.
 
 Administrators only; nothing on them decrypts a patient's data; reading the
@@ -33,7 +33,7 @@ from callcenter.security.demo_certs import write_demo_certificates
 from callcenter.security.rotation import rows_per_key
 from callcenter.security.smime import load_certificate
 from callcenter.web.app import create_app
-from tests.conftest import CALLER, OPEN_HOURS, bound, services, set_clock
+from tests.conftest import CALLER, OPEN_HOURS, bound, create_tables, services, set_clock
 from tests.web.console.conftest import Console, stored_user
 
 PAGES = [
@@ -71,7 +71,7 @@ def app_with(settings: Settings) -> Iterator[Callable[..., Flask]]:
 
     def make(**changes: object) -> Flask:
         app = bound(create_app(dataclasses.replace(settings, **changes)))  # type: ignore[arg-type]
-        services(app).db.create_all()
+        create_tables(services(app).db)
         made.append(app)
         return app
 

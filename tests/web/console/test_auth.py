@@ -1,6 +1,6 @@
 """Signing in to the console: Argon2 passwords, TOTP enrolled with a QR code and
 never accepted twice, throttling, server-side sessions with timeouts, CSRF,
-cookie flags and roles (issue 8; SECURITY.md C1-C4, HIPAA automatic logoff)."""
+cookie flags and roles (docs/console.md, How it is locked down; HIPAA automatic logoff)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The console through a real browser (issue 8): Debian's Chromium, driven by Playwright,
+"""The console through a real browser: Debian's Chromium, driven by Playwright,
 against the app served on loopback while the Twilio emulator places the calls.
 
 A person's journey, clicks and typing included: the password, the TOTP code
@@ -17,7 +17,6 @@ the first.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,9 +35,10 @@ from callcenter.patients.models import Patient
 from callcenter.phone.emulator import TwilioEmulator
 from tests.conftest import CALLER, OPEN_HOURS, services, write_practice
 from tests.ivr.test_identify import DOB, NAME, seed
+from tests.loopback import ServerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
-# TESTING.md: the only way this machine's Chromium is launched (never `playwright install`).
+# docs/console.md: the only way Chromium is launched here (never `playwright install`).
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -86,17 +86,14 @@ class QuietHandler(WSGIRequestHandler):
 def live_server(app: Flask) -> Iterator[str]:
     """The app served on 127.0.0.1 and a free port; its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="console-live", daemon=True)
-    thread.start()
+    serving = ServerThread(server, name="console-live").start()  # stops without a poll
     yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    serving.stop()
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Debian's Chromium with TESTING.md's arguments and a fresh profile.
+    """Debian's Chromium with the arguments docs/console.md gives, and a fresh profile.
 
     Playwright refuses ``--user-data-dir`` in ``launch`` and makes a new
     temporary profile for each launch itself; its driver is started with

@@ -1,4 +1,4 @@
-"""The doctors' page through the Flask test client (issue 8): their messages and the
+"""The doctors' page through the Flask test client: their messages and the
 unassigned ones of their practices (never another doctor's), their own
 appointments, urgent calls, their digest settings and status, and a new
 calendar feed link that replaces the previous one.

@@ -13,7 +13,7 @@ from callcenter.accounts import accounts
 from callcenter.config.settings import Settings
 from callcenter.web.app import create_app
 from callcenter.web.console import text
-from tests.conftest import bound, services
+from tests.conftest import bound, create_tables, services
 from tests.web.console.conftest import Console
 
 
@@ -21,7 +21,7 @@ from tests.web.console.conftest import Console
 def english(settings: Settings) -> Iterator[Flask]:
     """The app of an instance whose settings.yaml says ``console_language: en-GB``."""
     app = bound(create_app(dataclasses.replace(settings, extra={"console_language": "en-GB"})))
-    services(app).db.create_all()
+    create_tables(services(app).db)
     yield app
     services(app).db.dispose()
 

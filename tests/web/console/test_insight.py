@@ -1,4 +1,4 @@
-"""The administrator's call statistics and flows diagram (issue 8): numbers that
+"""The administrator's call statistics and flows diagram: numbers that
 match the calls placed, charts a strict CSP lets through, nothing decrypted."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The secretaries' pages through the Flask test client, fed by real emulated calls
-(issue 8): messages to call back (urgent first, marked handled once), live calls
+"""The secretaries' pages through the Flask test client, fed by real emulated calls:
+messages to call back (urgent first, marked handled once), live calls
 (the whisper's context, never a name or a number), appointments by day and
 doctor with cancel and move, and the search by phone number.
 

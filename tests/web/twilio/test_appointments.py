@@ -1,4 +1,4 @@
-"""Appointments by phone (DESIGN.md journey 5) through the Twilio emulator, keypad and speech.
+"""Booking by phone through the emulator, keypad and speech (docs/configuration/appointments.md).
 
 The clock is Tuesday 24 November 2026, 10:00 in Paris; with two hours'
 notice, docteure Martin's first free slot is that day at 14 h.
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.calls.models import Call
 from callcenter.phone.emulator import PhoneCall, TwilioEmulator
-from tests.conftest import CALLER, OPEN_HOURS, bound, services, set_clock
+from tests.conftest import CALLER, OPEN_HOURS, bound, create_tables, services, set_clock
 from tests.ivr.test_identify import DOB, seed
 
 FIRST = "mardi 24 novembre à 14 h"
@@ -389,7 +389,7 @@ def restart(settings) -> Flask:
     from callcenter.web.app import create_app
 
     app = bound(create_app(settings))
-    services(app).db.create_all()
+    create_tables(services(app).db)
     return app
 
 

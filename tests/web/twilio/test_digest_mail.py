@@ -24,7 +24,16 @@ from callcenter.notify.models import OutboxMail
 from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
 from callcenter.security.demo_certs import write_demo_certificates
 from callcenter.web.app import create_app
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, bound, services, set_clock
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CALLER,
+    PUBLIC_BASE,
+    bound,
+    create_tables,
+    services,
+    set_clock,
+)
 
 NOON = "2026-11-24T12:30:00+01:00"  # Tuesday: dr-martin's first digest of the day
 EVENING = "2026-11-24T18:30:00+01:00"  # both doctors' digests
@@ -45,7 +54,7 @@ def certs(home: Path) -> Path:
 @pytest.fixture
 def mail_app(settings, certs, smtp_server) -> Iterator[Flask]:
     app = bound(create_app(dataclasses.replace(settings, smtp=smtp_server.settings)))
-    services(app).db.create_all()
+    create_tables(services(app).db)
     yield app
     services(app).db.dispose()
 

@@ -1,4 +1,4 @@
-"""A caller never hears an application error (DESIGN.md rule 1) and bad input gets a 4xx."""
+"""A caller never hears an application error (threat-model rule 1) and bad input gets a 4xx."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_an_exception_in_a_node_still_routes_the_caller_to_a_person(
 def test_a_database_that_fails_at_commit_still_gives_safe_twiml(
     app, twilio, practice_number, monkeypatch
 ):
-    """OperationalError at commit (SECURITY.md F1): the caller reaches the secretaries."""
+    """OperationalError at commit: the caller reaches the secretaries."""
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.orm import Session
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from callcenter.calls.models import Call, CallStep
 from callcenter.messages.models import Message
-from tests.conftest import CALLER, services, set_clock
+from tests.conftest import CALLER, create_tables, services, set_clock
 
 
 def stored_call(app: Flask, sid: str) -> Call:
@@ -203,7 +203,7 @@ def test_two_practices_on_one_server_are_each_reached_by_their_own_number(settin
         secretaries=[{"id": "s2", "name": "Marc", "phone": "+33612000002"}],
     )
     app = create_app(settings)
-    services(app).db.create_all()
+    create_tables(services(app).db)
     twilio = TwilioEmulator(
         FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID
     )

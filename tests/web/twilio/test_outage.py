@@ -1,4 +1,4 @@
-"""PostgreSQL goes away in the middle of calls, and comes back (issue 9's outage drill).
+"""PostgreSQL goes away in the middle of calls, and comes back (an outage drill).
 
 The database is reached through a relay the test cuts (tests/db_proxy.py):
 callers keep getting TwiML that reaches a person, no webhook answers 5xx,
@@ -22,7 +22,15 @@ from callcenter.jobs.worker import _guarded
 from callcenter.messages.models import Message
 from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
 from callcenter.web.app import create_app
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, bound, services
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CALLER,
+    PUBLIC_BASE,
+    bound,
+    create_tables,
+    services,
+)
 from tests.db_proxy import DatabaseProxy
 
 SECRETARY = "+33612000001"
@@ -35,7 +43,7 @@ def proxied(settings, db_proxy: DatabaseProxy) -> Iterator[Flask]:
     app = bound(
         create_app(dataclasses.replace(settings, database_url=db_proxy.url(settings.database_url)))
     )
-    services(app).db.create_all()
+    create_tables(services(app).db)
     yield app
     services(app).db.dispose()
 
@@ -115,7 +123,7 @@ def test_the_worker_backs_off_while_postgresql_is_down_and_resumes_after(proxied
 def test_two_web_processes_share_every_call(settings, practice_number):
     """Any process answers any step: call state lives in the database only."""
     first, second = bound(create_app(settings)), create_app(settings)
-    services(first).db.create_all()
+    create_tables(services(first).db)
     try:
         twilio = emulator(first, second)
         call = twilio.place_call(CALLER, practice_number).press("2").press("*").press("*")

@@ -1,4 +1,4 @@
-"""Every webhook checks X-Twilio-Signature against the public URL (DESIGN.md rule 2)."""
+"""Every webhook checks X-Twilio-Signature against the public URL (docs/operations/twilio.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from callcenter.web.app import create_app
-from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE, services
+from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE, create_tables, services
 
 SID = "CA" + "a" * 32
 PARAMS = {"CallSid": SID, "From": CALLER, "To": "+33184880000", "CallStatus": "ringing"}
@@ -27,7 +27,7 @@ def signed(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[st
 
 
 def test_twilios_own_signature_vector_validates():
-    """The reference vector from twilio-python's tests (TWILIO.md §2)."""
+    """The reference vector from twilio-python's tests (docs/operations/twilio.md)."""
     params = {
         "CallSid": "CA1234567890ABCDE",
         "Caller": "+14158675309",
@@ -144,7 +144,7 @@ def behind_proxies(settings):
     def client(hops: int, public_base_url: str | None = None):
         changes = {"trusted_proxies": hops, "public_base_url": public_base_url}
         app = create_app(dataclasses.replace(settings, **changes))
-        services(app).db.create_all()
+        create_tables(services(app).db)
         apps.append(app)
         return app.test_client()
 

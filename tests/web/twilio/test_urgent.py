@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from callcenter.calls.models import Call
 from callcenter.notify.models import Notice
-from tests.conftest import CALLER, services, set_clock
+from tests.conftest import CALLER, create_tables, services, set_clock
 
 SUNDAY_NIGHT = "2026-11-29T22:00:00+01:00"  # dr-bernard is on call
 TUESDAY_NIGHT = "2026-11-24T21:00:00+01:00"  # dr-martin is on call
@@ -106,7 +106,7 @@ def test_the_caller_id_presented_to_secretaries_follows_the_practice_setting(set
         settings.home, transfer={"mode": "sequential", "ring_seconds": 15, "caller_id": "caller"}
     )
     app = create_app(settings)
-    services(app).db.create_all()
+    create_tables(services(app).db)
     twilio = TwilioEmulator(
         FlaskTransport(app.test_client()), AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID
     )

@@ -1,7 +1,7 @@
-"""The schema as Database.create_all made it before migrations (issue 9).
+"""The schema as Database.create_all made it before migrations.
 
 A database made by create_all with this schema is stamped here by
-`callcenter db upgrade` (callcenter/migrate.py: legacy_differences).
+`callcenter db upgrade` (callcenter/storage/migrate.py: legacy_differences).
 
 Revision ID: 0001
 Revises: (none)

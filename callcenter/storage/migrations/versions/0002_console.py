@@ -1,4 +1,4 @@
-"""The practice console (issue 8): accounts, server-side sessions, login
+"""The practice console: accounts, server-side sessions, login
 throttles, and who dealt with a message.
 
 Revision ID: 0002
