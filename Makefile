@@ -9,7 +9,7 @@ export CALLCENTER_HOME
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks bench-understanding lock audit screenshots clean
+.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks bench-understanding lock audit screenshots journeys clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
@@ -69,6 +69,10 @@ bench-webhooks: $(VENV)/.installed
 
 bench-understanding: $(VENV)/.installed
 	$(PY) bench/bench_understanding.py
+
+# What callers hear on every journey (docs/journeys.md), from calls on the demo practice.
+journeys: $(VENV)/.installed
+	$(PY) docs/journeys.py
 
 # The console's screenshots in docs/console.md (docs/screenshots/), through Debian's Chromium.
 screenshots: $(VENV)/.installed
