@@ -9,7 +9,7 @@ export CALLCENTER_HOME
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks bench-understanding lock audit screenshots clean
+.PHONY: run test lint format fuzz bench bench-crypto bench-webhooks bench-understanding lock audit screenshots journeys clean
 
 RUNTIME := $(VENV)/.installed-runtime
 TESTING := $(VENV)/.installed-test
@@ -96,6 +96,10 @@ bench-webhooks: $(TESTING)
 
 bench-understanding: $(TESTING)
 	$(PY) bench/bench_understanding.py
+
+# What callers hear on every journey (docs/journeys.md), from calls on the demo practice.
+journeys: $(VENV)/.installed
+	$(PY) docs/journeys.py
 
 # The console's screenshots in docs/console.md (docs/screenshots/), through Debian's Chromium.
 screenshots: $(TESTING)
