@@ -98,7 +98,7 @@ bench-understanding: $(TESTING)
 	$(PY) bench/bench_understanding.py
 
 # What callers hear on every journey (docs/journeys.md), from calls on the demo practice.
-journeys: $(VENV)/.installed
+journeys: $(RUNTIME)
 	$(PY) docs/journeys.py
 
 # The console's screenshots in docs/console.md (docs/screenshots/), through Debian's Chromium.
