@@ -178,6 +178,8 @@ def configure(log_format: str = "console", level: int = logging.INFO, stream: An
     root.setLevel(level)
     # Twilio's client logs request bodies (SMS texts) at DEBUG and INFO: keep it quiet.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    # Alembic says which dialect it found at every start: noise above the demo's welcome.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def get_logger(name: str = "callcenter") -> Any:
