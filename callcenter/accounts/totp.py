@@ -15,7 +15,6 @@ from datetime import datetime
 import pyotp
 import qrcode
 import qrcode.image.svg
-
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value

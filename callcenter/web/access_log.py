@@ -16,7 +16,7 @@ from gunicorn.glogging import Logger
 from callcenter.core.logs import mask_text
 
 
-class RedactingLogger(Logger):  # type: ignore[misc]
+class RedactingLogger(Logger):
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         found: dict[str, Any] = super().atoms(resp, req, environ, request_time)
         return {k: mask_text(v) if isinstance(v, str) else v for k, v in found.items()}

@@ -45,7 +45,7 @@ def _behind_untrusted_proxy() -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if _behind_untrusted_proxy():
-        log.error("console_behind_untrusted_proxy", hint="set TRUSTED_PROXIES to the proxies' count")
+        log.error("console_behind_untrusted_proxy", hint="set TRUSTED_PROXIES to their count")
         return render_template("console/login.html", error=text("login.untrusted_proxy")), 503
     if request.method == "GET":
         notice = text("login.expired") if request.args.get("expired") else None

@@ -146,9 +146,7 @@ def proxied_app(settings, hops: int):
 def from_client(app, client_address: str) -> Console:
     """A browser whose requests reach the app through a proxy on 127.0.0.1."""
     console = Console(app)
-    console.client.environ_base.update(
-        REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=client_address
-    )
+    console.client.environ_base.update(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=client_address)
     return console
 
 
@@ -180,7 +178,9 @@ def test_behind_a_proxy_it_does_not_trust_the_console_refuses_to_sign_in(setting
         assert "TRUSTED_PROXIES" in page.get_data(as_text=True)
         assert "console_behind_untrusted_proxy" in caplog.text
         direct = Console(app)  # straight from a client: no proxy, nothing refused
-        direct.client.environ_base.update(REMOTE_ADDR="80.12.34.56", HTTP_X_FORWARDED_FOR="10.0.0.1")
+        direct.client.environ_base.update(
+            REMOTE_ADDR="80.12.34.56", HTTP_X_FORWARDED_FOR="10.0.0.1"
+        )
         assert direct.get("/console/login").status_code == 200
     finally:
         services(app).db.dispose()
@@ -233,6 +233,23 @@ def test_logout_ends_the_session_for_a_stolen_cookie_too(app, make_user, secreta
     assert secretary.post("/console/logout").status_code == 302
     assert thief.get("/console/messages").location.endswith("/console/login")
     assert secretary.get("/console/messages").location.endswith("/console/login")
+
+
+def test_a_sixth_login_of_one_account_ends_its_least_recently_used_session(app, make_user):
+    username, password = make_user("lea", "secretary")
+    browsers = []
+    for n in range(6):
+        at(app, timedelta(minutes=n))  # each its own TOTP step
+        browser = Console(app)
+        browser.login(username, password)
+        browsers.append(browser)
+    at(app, timedelta(minutes=7))
+    assert browsers[0].get("/console/messages").location.endswith("/console/login")
+    for browser in browsers[1:]:
+        assert browser.get("/console/messages").status_code == 200
+    with services(app).db.session() as session:
+        live = session.scalars(select(ConsoleSession).where(ConsoleSession.ended_at.is_(None)))
+        assert len(list(live)) == 5
 
 
 def test_thirty_minutes_idle_logs_out(app, secretary):
@@ -288,6 +305,12 @@ def test_console_pages_carry_strict_security_headers(secretary):
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Cache-Control"] == "no-store"
     assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_console_answers_ask_browsers_for_https_only(console):
+    """HSTS: after one visit, a browser never sends the session cookie's site over plain HTTP."""
+    for page in (console.get("/console/login"), console.get("/console/messages")):
+        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
 @pytest.mark.parametrize(

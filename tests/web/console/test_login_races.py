@@ -66,7 +66,8 @@ def at_second_factor(app: Flask, username: str, password: str) -> tuple[Console,
     """A browser past the password: its cookie header and the form's token."""
     console = Console(app)
     console.get("/console/login")
-    assert console.post("/console/login", {"username": username, "password": password}).status_code == 302
+    form = {"username": username, "password": password}
+    assert console.post("/console/login", form).status_code == 302
     console.get("/console/second-factor")
     found = console.client.get_cookie(COOKIE)
     assert found is not None
