@@ -53,6 +53,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         logs.get_logger().warning(
             "public_base_url_unset", hint="set PUBLIC_BASE_URL or TRUSTED_PROXIES behind a proxy"
         )
+    if settings.public_base_url is None and not settings.allowed_hosts:
+        # Only loopback names sign then (the demo): a public host is refused with 403.
+        logs.get_logger().warning(
+            "webhooks_signed_for_loopback_only", hint="set PUBLIC_BASE_URL or ALLOWED_HOSTS"
+        )
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 
