@@ -123,6 +123,8 @@ def instance(settings: Settings, keyring_file: Path | None) -> list[Setting]:
         secret("twilio_auth_token", settings.twilio_auth_token),
         secret("twilio_auth_token_previous", settings.twilio_previous_token),
         plain("public_base_url", masked_url(settings.public_base_url)),
+        plain("allowed_hosts", ", ".join(settings.allowed_hosts) or None),
+        secret("metrics_token", settings.metrics_token),
         plain("twilio_api_base", masked_url(settings.twilio_api_base)),
         plain("twilio_stand_in", "true" if settings.twilio_stand_in else "false"),
         plain("call_max_minutes", settings.call_max_minutes),

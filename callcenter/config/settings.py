@@ -40,6 +40,11 @@ class Settings:
     # Reverse proxies in front of the server whose X-Forwarded-* headers are
     # believed (TRUSTED_PROXIES); 0: those headers are ignored.
     trusted_proxies: int = 0
+    # Without PUBLIC_BASE_URL, the hosts a webhook's Host header may name
+    # (ALLOWED_HOSTS); loopback names are always allowed (the demo, the emulator).
+    allowed_hosts: tuple[str, ...] = ()
+    # The bearer token /metrics asks for (METRICS_TOKEN); unset: /metrics answers 404.
+    metrics_token: str | None = None
     flows_dir: Path = DEFAULT_FLOWS_DIR
     log_format: str = "console"
     now: datetime | None = None
@@ -140,6 +145,20 @@ def _minutes(name: str, value: Any) -> int:
     return value
 
 
+def _hosts(name: str, value: Any) -> tuple[str, ...]:
+    """Host names, from a YAML list or a comma-separated string; lower-cased, no port."""
+    if value in (None, ""):
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise SettingsError(f"{name}: {value!r} is not a list of host names")
+    hosts = tuple(i.strip().lower() for i in items if i.strip())
+    for host in hosts:
+        if not host.replace(".", "").replace("-", "").isalnum():
+            raise SettingsError(f"{name}: {host!r} is not a host name (no scheme, no port)")
+    return hosts
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read ``settings.yaml`` from the instance folder, then apply the environment."""
     env: dict[str, str] = dict(os.environ if environ is None else environ)
@@ -166,6 +185,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     sid = pick("TWILIO_ACCOUNT_SID", "twilio_account_sid")
     token = secret("TWILIO_AUTH_TOKEN", "twilio_auth_token")
     previous = secret("TWILIO_AUTH_TOKEN_PREVIOUS", "twilio_auth_token_previous")
+    metrics_token = secret("METRICS_TOKEN", "metrics_token")
     if not sid or not isinstance(sid, str) or not sid.startswith("AC"):
         raise SettingsError("TWILIO_ACCOUNT_SID: missing or not an account SID (AC…)")
     if not token or not isinstance(token, str):
@@ -198,6 +218,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "twilio_auth_token_previous",
         "public_base_url",
         "trusted_proxies",
+        "allowed_hosts",
+        "metrics_token",
         "flows_dir",
         "log_format",
     }
@@ -208,6 +230,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         twilio_auth_token=token,
         public_base_url=_url("PUBLIC_BASE_URL", pick("PUBLIC_BASE_URL", "public_base_url")),
         trusted_proxies=_hops("TRUSTED_PROXIES", pick("TRUSTED_PROXIES", "trusted_proxies", 0)),
+        allowed_hosts=_hosts("ALLOWED_HOSTS", pick("ALLOWED_HOSTS", "allowed_hosts")),
+        metrics_token=str(metrics_token) if metrics_token else None,
         flows_dir=flows_dir,
         log_format=log_format,
         now=now,
