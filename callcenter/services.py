@@ -104,6 +104,20 @@ class Services:
         if audit.appended(work.session):  # committed: sign the new head at once
             self.sign_head()
 
+    def flush_usage(self) -> int:
+        """Add everything this process encrypted to the stored per-key totals.
+
+        The end of every command calls it, whatever the count (the webhooks'
+        threshold of a hundred would leave a short command uncounted), and
+        whether the command succeeded or not: the nonces were used either way.
+        """
+        try:
+            with self.db.session() as session:
+                return self.usage.flush(session)
+        except SQLAlchemyError as exc:  # the command's own error says why, in one line
+            log.warning("key_usage_not_flushed", error=type(exc).__name__)
+            return 0
+
     def after_commit(self, tasks: Iterable[Task]) -> None:
         """Run what a committed unit of work asked for; whatever fails waits for the worker."""
         run: dict[Task, Callable[[], object]] = {
