@@ -107,8 +107,19 @@ def _notice_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
 
 
 def _mail_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
-    """Outbox rows done with (sent, skipped, refused, given up), as old as the calls."""
-    return and_(OutboxMail.created_at <= cut["calls"], OutboxMail.status != "pending")
+    """Outbox rows done with (sent, skipped, refused, given up), as old as the calls;
+    and any row still holding a body past the transcripts' period.
+
+    Without SMTP a digest would wait forever, holding transcripts and names
+    that the purge blanks everywhere else: it expires with the transcripts.
+    """
+    return or_(
+        and_(OutboxMail.created_at <= cut["calls"], OutboxMail.status != "pending"),
+        and_(
+            OutboxMail.created_at <= cut["transcripts"],
+            or_(OutboxMail.status == "pending", OutboxMail.body_ct.is_not(None)),
+        ),
+    )
 
 
 def _appointment_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
