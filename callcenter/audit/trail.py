@@ -229,7 +229,9 @@ def purge_before(
     return append(session, actor=actor, action=PURGE_ACTION, details=details, now=now)
 
 
-def _append_signed(path: Path, signing_key: Ed25519PrivateKey, payload: dict[str, Any]) -> dict[str, Any]:
+def _append_signed(
+    path: Path, signing_key: Ed25519PrivateKey, payload: dict[str, Any]
+) -> dict[str, Any]:
     """Sign ``payload`` and append it as one JSON line to ``path`` (mode 0600, synced)."""
     signature = signing_key.sign(canonical_json(payload))
     line = {**payload, "sig": base64.b64encode(signature).decode()}
@@ -265,11 +267,8 @@ def checkpoint_if_moved(
     without a line a minute when nothing happens.
     """
     seq, hash_ = _head(session)
-    last = _last_record(path)
-    if last is not None and "kind" not in last and (last.get("seq"), last.get("hash")) == (
-        seq,
-        hash_,
-    ):
+    last = _last_record(path) or {"kind": None}
+    if "kind" not in last and (last.get("seq"), last.get("hash")) == (seq, hash_):
         return None
     return _append_signed(path, signing_key, {"seq": seq, "hash": hash_, "ts": _iso(now)})
 

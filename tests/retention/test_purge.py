@@ -352,8 +352,8 @@ def test_pending_mail_older_than_the_transcripts_expires_with_them(db: Database)
             "failed_old": ("failed", cut)}  # fmt: skip
     with db.session() as s:
         for ref, (status, created) in rows.items():
-            mail = OutboxMail(id=ref, practice_id=PRACTICE, doctor_id="dr", kind="digest",
-                              ref=ref, status=status, due_at=created, created_at=created)  # fmt: skip
+            mail = OutboxMail(id=ref, practice_id=PRACTICE, doctor_id="dr", kind="digest", ref=ref,
+                              status=status, due_at=created, created_at=created)  # fmt: skip
             mail.body = f"sealed digest naming {CANARY}"
             s.add(mail)
     with db.session() as s:

@@ -426,7 +426,9 @@ def test_erase_drops_the_unsent_mail_of_the_practices_the_subject_was_in(
     with db.session() as session:
         report = gdpr.erase_subject(session, find(session, cipher, NUMBER), actor=ACTOR, now=NOW)
     assert (report.mails, report.by_practice[A]["mails"], report.by_practice[B]["mails"]) == (
-        4, 3, 1
+        4,
+        3,
+        1,
     )
     with db.session() as session:
         left = {m.id: m for m in session.scalars(select(OutboxMail))}

@@ -213,9 +213,7 @@ def audit_view(page: str, shown: Iterable[str | None], ref: str | None = None) -
         )  # fmt: skip
 
 
-def audit_search(
-    searched: Iterable[str], shown: Mapping[str, Iterable[tuple[str, str]]]
-) -> None:
+def audit_search(searched: Iterable[str], shown: Mapping[str, Iterable[tuple[str, str]]]) -> None:
     """One entry per practice searched, found or not, with the row ids of what was shown.
 
     ``shown`` maps a kind (patients, messages, appointments) to the (practice,

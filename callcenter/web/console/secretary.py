@@ -2,9 +2,10 @@
 
 Each page that shows decrypted data writes one audit entry per practice
 shown; every search writes one per practice searched, found or not, with the
-row ids of the patients, messages and appointments shown; each change (handled, cancelled, moved) writes its own.  Ids in paths
-are random row ids, never a name or a number; a phone number searched for
-travels in a POST body, never in a URL.
+row ids of the patients, messages and appointments shown; each change
+(handled, cancelled, moved) writes its own.  Ids in paths are random row
+ids, never a name or a number; a phone number searched for travels in a POST
+body, never in a URL.
 """
 
 from __future__ import annotations

@@ -511,9 +511,7 @@ def test_the_search_finds_the_patient_by_the_exact_number_in_any_common_format(
     assert chain_verifies(app)
 
 
-def test_a_different_number_finds_nobody_and_the_search_is_still_audited(
-    app, twilio, secretary
-):
+def test_a_different_number_finds_nobody_and_the_search_is_still_audited(app, twilio, secretary):
     """Trying numbers is itself worth knowing: every search is audited, found or not."""
     seed(app, "1980-03-15")
     seed(app, "1990-01-01", name="Bérénice Lavande", phone=OTHER_CALLER)
@@ -549,9 +547,7 @@ def test_a_search_records_the_row_ids_of_the_patients_messages_and_appointments_
     assert chain_verifies(app)
 
 
-def test_each_console_write_is_signed_at_once_so_it_cannot_be_cut_unseen(
-    app, twilio, secretary
-):
+def test_each_console_write_is_signed_at_once_so_it_cannot_be_cut_unseen(app, twilio, secretary):
     """After the page's audit entry commits, the checkpoint file holds the new head."""
     seed(app, "1980-03-15")
     search(secretary, "06 12 34 56 78")
