@@ -160,7 +160,9 @@ def run_call(
         return _place(transport, settings, base, caller, called, url, script, voice_path)
     finally:
         if in_process:  # the webhooks flush past a hundred encryptions: count the rest
-            app.extensions["callcenter"].flush_usage()
+            root = app.extensions["callcenter"]
+            root.flush_usage()
+            root.db.dispose()
 
 
 def _place(
