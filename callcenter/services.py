@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,22 @@ class Services:
         with self.bound(), unit_of_work(self.db) as work:
             yield work
             self.usage.flush(work.session, threshold=100)
+        if audit.appended(work.session):  # committed: sign the new head at once
+            self.sign_head()
+
+    def flush_usage(self) -> int:
+        """Add everything this process encrypted to the stored per-key totals.
+
+        The end of every command calls it, whatever the count (the webhooks'
+        threshold of a hundred would leave a short command uncounted), and
+        whether the command succeeded or not: the nonces were used either way.
+        """
+        try:
+            with self.db.session() as session:
+                return self.usage.flush(session)
+        except SQLAlchemyError as exc:  # the command's own error says why, in one line
+            log.warning("key_usage_not_flushed", error=type(exc).__name__)
+            return 0
 
     def after_commit(self, tasks: Iterable[Task]) -> None:
         """Run what a committed unit of work asked for; whatever fails waits for the worker."""
@@ -160,11 +176,37 @@ class Services:
     def checkpoint_path(self) -> Path:
         return self.settings.home / CHECKPOINT_FILE
 
-    def checkpoint(self, now: datetime | None = None) -> None:
-        """Sign the audit chain's head into the checkpoint file, outside the database."""
+    def checkpoint(self, now: datetime | None = None, *, if_moved: bool = False) -> None:
+        """Sign the audit chain's head into the checkpoint file, outside the database.
+
+        ``if_moved``: only when the file's last checkpoint is not that head already.
+        """
+        write = audit.checkpoint_if_moved if if_moved else audit.write_checkpoint
         with self.db.session() as session:
-            audit.write_checkpoint(session, self.checkpoint_path, self.keyring.signing_key(),
-                                   now or self.clock.now())  # fmt: skip
+            write(session, self.checkpoint_path, self.keyring.signing_key(),
+                  now or self.clock.now())  # fmt: skip
+
+    def sign_head(self) -> None:
+        """Checkpoint after a committed audited write, so it cannot be cut or rewritten unseen.
+
+        A failure is logged, not raised: the write is committed already, and
+        the worker's minutely checkpoint signs it next.
+        """
+        try:
+            self.checkpoint(if_moved=True)
+        except (OSError, SQLAlchemyError) as exc:
+            log.error("audit_checkpoint_failed", error=type(exc).__name__)
+
+    def audit_signer(self) -> audit.Signer:
+        """What a purge signs its retention anchor with, beside the checkpoints."""
+        return audit.Signer(self.checkpoint_path, self.keyring.signing_key())
+
+    def verify_audit(self, session: Session) -> audit.VerifyResult:
+        """The chain against the signed checkpoints and anchors, and the audit retention."""
+        return audit.verify(
+            session, checkpoint_path=self.checkpoint_path, verify_key=self.keyring.verify_key(),
+            retention=timedelta(days=self.policy.retention.audit),
+        )  # fmt: skip
 
     def blind_index_bits(self, practice_id: str) -> int:
         practice = self.practices.by_id(practice_id)

@@ -14,8 +14,11 @@ string that is not an id-like token, which keeps free text (spaces, ``@``,
 ids only.
 
 Retention: ``purge_before`` deletes the oldest entries and keeps the hash of
-the last one deleted in ``audit_anchor``; the verifier trusts that anchor only
-if an ``audit.purge`` entry later in the chain records it.
+the last one deleted in ``audit_anchor``.  Anyone with write access to the
+database could write such an anchor and a matching ``audit.purge`` entry, so
+the purge also signs its anchor into the checkpoint file (an ``anchor``
+record); with the key, the verifier trusts only a signed anchor, and one over
+entries younger than the audit retention is reported too.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,8 @@ from callcenter.storage.db import Base
 
 GENESIS = "0" * 64
 PURGE_ACTION = "audit.purge"
+ANCHOR = "anchor"  # the ``kind`` of a signed anchor record in the checkpoint file
+APPENDED = "audit_appended"  # set in ``session.info`` once an entry is appended: sign the head
 # Ids, actor names and action names: no spaces, no "@", no "+", bounded length.
 _TOKEN = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -57,6 +62,14 @@ class AuditError(Exception):
 
 # What to create where ``Database.create_all`` is not used (tests, migrations).
 TABLES = [Base.metadata.tables[name] for name in ("audit_log", "audit_head", "audit_anchor")]
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Where signed records go and the key that signs them (the key ring's signing key)."""
+
+    path: Path
+    key: Ed25519PrivateKey
 
 
 @dataclass(frozen=True)
@@ -171,20 +184,33 @@ def append(
     session.add(entry)
     head.seq, head.hash = entry.seq, entry.hash
     session.flush()
+    session.info[APPENDED] = True
     return entry
 
 
-def purge_before(session: Session, seq: int, *, now: datetime, actor: str) -> AuditEntry:
-    """Delete entries with a seq below ``seq``, anchor the chain, and audit the purge.
+def appended(session: Session) -> bool:
+    """Whether ``session`` appended an entry (its head is worth signing once committed)."""
+    return bool(session.info.get(APPENDED))
+
+
+def purge_before(
+    session: Session, seq: int, *, now: datetime, actor: str, signer: Signer
+) -> AuditEntry:
+    """Delete entries with a seq below ``seq``, anchor the chain, sign the anchor, audit the purge.
 
     Retention limits are the caller's decision.  Run ``verify`` first: a purge
-    removes whatever evidence the deleted rows held.  Raises ``ValueError``
-    for a seq beyond the next one to be written.
+    removes whatever evidence the deleted rows held.  The anchor record is
+    signed before the caller commits: a purge rolled back after it leaves a
+    signed anchor that no database row uses, which verifies all the same
+    (the other way round, a committed anchor nobody signed, would not).
+    Raises ``ValueError`` for a seq beyond the next one to be written.
     """
     head = _lock_head(session)
     if not 1 <= seq <= head.seq + 1:
         raise ValueError(f"purge_before: seq must lie in 1..{head.seq + 1}")
-    last = session.execute(select(AuditEntry.hash).where(AuditEntry.seq == seq - 1)).scalar()
+    last = session.execute(
+        select(AuditEntry.hash, AuditEntry.ts).where(AuditEntry.seq == seq - 1)
+    ).first()
     deleted, anchor = 0, session.get(AuditAnchor, 1, populate_existing=True)
     if last is not None:  # else everything below seq is gone already
         result = session.execute(delete(AuditEntry).where(AuditEntry.seq < seq))
@@ -192,7 +218,8 @@ def purge_before(session: Session, seq: int, *, now: datetime, actor: str) -> Au
         if anchor is None:
             anchor = AuditAnchor(id=1)
             session.add(anchor)
-        anchor.seq, anchor.hash = seq - 1, last
+        anchor.seq, anchor.hash = seq - 1, last.hash
+        write_anchor(signer, seq=seq - 1, hash_=last.hash, entry_ts=last.ts, now=now)
     details = {
         "before_seq": seq,
         "deleted": deleted,
@@ -202,18 +229,10 @@ def purge_before(session: Session, seq: int, *, now: datetime, actor: str) -> Au
     return append(session, actor=actor, action=PURGE_ACTION, details=details, now=now)
 
 
-def write_checkpoint(
-    session: Session, path: Path, signing_key: Ed25519PrivateKey, now: datetime
+def _append_signed(
+    path: Path, signing_key: Ed25519PrivateKey, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    """Sign the current head and append it as one JSON line to ``path`` (mode 0600).
-
-    Sign committed state only (a fresh session), ideally right after a clean
-    ``verify``: a checkpoint of a rolled-back entry reads later as truncation.
-    """
-    query = select(AuditHead).where(AuditHead.id == 1)
-    head = session.execute(query.execution_options(populate_existing=True)).scalar()
-    seq, hash_ = (head.seq, head.hash) if head else (0, GENESIS)
-    payload = {"seq": seq, "hash": hash_, "ts": _iso(now)}
+    """Sign ``payload`` and append it as one JSON line to ``path`` (mode 0600, synced)."""
     signature = signing_key.sign(canonical_json(payload))
     line = {**payload, "sig": base64.b64encode(signature).decode()}
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -227,11 +246,73 @@ def write_checkpoint(
     return line
 
 
-def read_checkpoints(path: Path, verify_key: Ed25519PublicKey) -> list[dict[str, Any]]:
-    """Every checkpoint in the file, oldest first; raises ``AuditError`` on a bad one."""
+def write_checkpoint(
+    session: Session, path: Path, signing_key: Ed25519PrivateKey, now: datetime
+) -> dict[str, Any]:
+    """Sign the current head and append it as one JSON line to ``path`` (mode 0600).
+
+    Sign committed state only (a fresh session), ideally right after a clean
+    ``verify``: a checkpoint of a rolled-back entry reads later as truncation.
+    """
+    seq, hash_ = _head(session)
+    return _append_signed(path, signing_key, {"seq": seq, "hash": hash_, "ts": _iso(now)})
+
+
+def checkpoint_if_moved(
+    session: Session, path: Path, signing_key: Ed25519PrivateKey, now: datetime
+) -> dict[str, Any] | None:
+    """Sign the head unless the file's last checkpoint already holds it (None then).
+
+    What lets the head be signed every minute, and after every console write,
+    without a line a minute when nothing happens.
+    """
+    seq, hash_ = _head(session)
+    last = _last_record(path) or {"kind": None}
+    if "kind" not in last and (last.get("seq"), last.get("hash")) == (seq, hash_):
+        return None
+    return _append_signed(path, signing_key, {"seq": seq, "hash": hash_, "ts": _iso(now)})
+
+
+def write_anchor(
+    signer: Signer, *, seq: int, hash_: str, entry_ts: datetime, now: datetime
+) -> dict[str, Any]:
+    """Sign a purge's retention anchor: seq, hash and time of the last entry deleted."""
+    payload = {"kind": ANCHOR, "seq": seq, "hash": hash_, "entry_ts": _iso(entry_ts),
+               "ts": _iso(now)}  # fmt: skip
+    return _append_signed(signer.path, signer.key, payload)
+
+
+def _head(session: Session) -> tuple[int, str]:
+    query = select(AuditHead).where(AuditHead.id == 1)
+    head = session.execute(query.execution_options(populate_existing=True)).scalar()
+    return (head.seq, head.hash) if head else (0, GENESIS)
+
+
+def _last_record(path: Path) -> dict[str, Any] | None:
+    """The file's last line, parsed (unverified: it only decides whether to sign again)."""
+    try:
+        with path.open("rb") as file:
+            file.seek(0, os.SEEK_END)
+            file.seek(max(0, file.tell() - 4096))
+            lines = file.read().splitlines()
+    except FileNotFoundError:
+        return None
+    try:
+        last = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+    return last if isinstance(last, dict) else None
+
+
+def read_records(path: Path, verify_key: Ed25519PublicKey) -> list[dict[str, Any]]:
+    """Every signed record in the file (checkpoints and anchors), oldest first.
+
+    The signature covers every field but ``sig``.  Raises ``AuditError`` on a
+    malformed or badly signed line.
+    """
     if not path.exists():
         return []
-    checkpoints = []
+    records = []
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not text.strip():
             continue
@@ -244,12 +325,21 @@ def read_checkpoints(path: Path, verify_key: Ed25519PublicKey) -> list[dict[str,
         claimed = seq if isinstance(seq, int) else None
         if claimed is None or not isinstance(hash_, str) or not isinstance(ts, str):
             raise AuditError(f"{path} line {number}: malformed checkpoint", seq=claimed)
+        kind = line.get("kind")
+        if kind is not None and (kind != ANCHOR or not isinstance(line.get("entry_ts"), str)):
+            raise AuditError(f"{path} line {number}: malformed anchor record", seq=claimed)
+        payload = {name: value for name, value in line.items() if name != "sig"}
         try:
-            verify_key.verify(signature, canonical_json({"seq": seq, "hash": hash_, "ts": ts}))
+            verify_key.verify(signature, canonical_json(payload))
         except InvalidSignature as exc:
             raise AuditError(f"{path} line {number}: bad signature", seq=seq) from exc
-        checkpoints.append(line)
-    return checkpoints
+        records.append(line)
+    return records
+
+
+def read_checkpoints(path: Path, verify_key: Ed25519PublicKey) -> list[dict[str, Any]]:
+    """Every checkpoint in the file, oldest first; raises ``AuditError`` on a bad line."""
+    return [line for line in read_records(path, verify_key) if "kind" not in line]
 
 
 def read_latest_checkpoint(path: Path, verify_key: Ed25519PublicKey) -> dict[str, Any] | None:
@@ -263,8 +353,15 @@ def verify(
     *,
     checkpoint_path: Path | None = None,
     verify_key: Ed25519PublicKey | None = None,
+    retention: timedelta | None = None,
 ) -> VerifyResult:
     """Recompute the chain and check it against the head, the anchor and every checkpoint.
+
+    With the key, the retention anchor must be one a purge signed, every
+    checkpoint below it must be covered by a signed anchor, and with
+    ``retention`` no signed anchor may cover entries younger than it.
+    Without the key only an ``audit.purge`` entry vouches for the anchor,
+    which anyone who can write to the database can forge.
 
     Lock-free: the head and anchor are read in one statement, then only
     entries up to that head are streamed, so appends running meanwhile cause
@@ -276,14 +373,19 @@ def verify(
     if (checkpoint_path is None) != (verify_key is None):
         raise ValueError("verify: checkpoint_path and verify_key go together")
     signed: dict[int, str] = {}
+    anchors: dict[int, dict[str, Any]] = {}
+    keyed = checkpoint_path is not None and verify_key is not None
     if checkpoint_path is not None and verify_key is not None:
         # Read before the database, so no checkpoint is newer than the snapshot.
         try:
-            checkpoints = read_checkpoints(checkpoint_path, verify_key)
+            records = read_records(checkpoint_path, verify_key)
         except AuditError as exc:
             return VerifyResult(False, 0, exc.seq, str(exc))
-        for cp in checkpoints:
-            if signed.setdefault(cp["seq"], cp["hash"]) != cp["hash"]:
+        for cp in records:
+            if cp.get("kind") == ANCHOR:
+                if anchors.setdefault(cp["seq"], cp)["hash"] != cp["hash"]:
+                    return VerifyResult(False, 0, cp["seq"], "two signed anchors disagree")
+            elif signed.setdefault(cp["seq"], cp["hash"]) != cp["hash"]:
                 return VerifyResult(False, 0, cp["seq"], "two signed checkpoints disagree")
 
     def one(column: Any, model: Any) -> Any:
@@ -333,6 +435,10 @@ def verify(
 
     # Post-stream checks, lowest seq first so the first bad seq is the one named.
     last_seq = expected_seq - 1
+    if keyed:
+        unsigned = _unsigned_anchor(anchors, signed, anchor_seq, anchor_hash, retention)
+        if unsigned:
+            return fail(floor_seq + 1, unsigned)
     if not vouched:
         return fail(floor_seq + 1, "retention anchor not recorded by an audit.purge entry")
     if signed.get(floor_seq, floor_hash) != floor_hash:
@@ -347,6 +453,31 @@ def verify(
         return fail(last_seq + 1, f"truncated: signed checkpoint at seq {max(signed)}")
     checked = f"; checkpoint at seq {max(signed)} matches" if signed else ""
     return VerifyResult(True, count, None, f"{count} entries verified{checked}")
+
+
+def _unsigned_anchor(
+    anchors: Mapping[int, Mapping[str, Any]],
+    signed: Mapping[int, str],
+    anchor_seq: int | None,
+    anchor_hash: str | None,
+    retention: timedelta | None,
+) -> str | None:
+    """Why the signed records do not vouch for the database's anchor (None when they do)."""
+    if anchor_seq is not None:
+        record = anchors.get(anchor_seq)
+        if record is None or record["hash"] != anchor_hash:
+            return "retention anchor not signed by a purge"
+    # Entries a checkpoint signed may only be gone through a signed purge covering them.
+    covered = max(anchors, default=0)
+    floor = anchor_seq or 0
+    if any(covered < seq < floor for seq in signed):
+        return "a signed checkpoint below the anchor is not covered by a signed purge"
+    if retention is not None:
+        for record in anchors.values():
+            deleted_up_to = datetime.fromisoformat(record["entry_ts"])
+            if deleted_up_to > datetime.fromisoformat(record["ts"]) - retention:
+                return "a signed purge deleted entries younger than the audit retention"
+    return None
 
 
 def _records_anchor(details: str | None, seq: int, hash_: str) -> bool:

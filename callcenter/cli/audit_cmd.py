@@ -20,9 +20,7 @@ def audit_verify() -> None:
     """Recompute the chain against the signed checkpoints; exit 1 naming the first bad entry."""
     with open_root() as root, root.db.session() as session:
         try:
-            result = audit.verify(
-                session, checkpoint_path=root.checkpoint_path, verify_key=root.keyring.verify_key()
-            )
+            result = root.verify_audit(session)
         except audit.AuditError as exc:
             fail(f"audit checkpoint invalid at seq {exc.seq}: {exc}")
     if not result.ok:

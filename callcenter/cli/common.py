@@ -42,7 +42,8 @@ def open_root(
     No statement timeout by default: a command (a purge, a re-encryption) may
     be long.  ``warn`` says when the schema is behind; the command goes on (it
     may well work).  ``before_build`` sees the settings first (the worker sets
-    up its logs with them).
+    up its logs with them).  The per-key encryption counts are flushed at
+    the end, however the command ends, so ``keys status`` counts them.
     """
     try:
         settings = load_settings()
@@ -55,9 +56,9 @@ def open_root(
         _warn_not_at_head(root.db, warn)
         with root.bound():
             yield root
-            with root.db.session() as session:
-                root.usage.flush(session)
     finally:
+        # Even when the command failed (``fail`` exits): what it encrypted still counts.
+        root.flush_usage()
         root.db.dispose()
 
 

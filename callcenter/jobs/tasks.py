@@ -35,7 +35,9 @@ def purge(
 ) -> retention.PurgeReport:
     """Delete what the policy says is past its time; queue what Twilio must delete."""
     with root.db.session() as session:
-        return retention.purge(session, root.policy, now, dry_run=dry_run, actor=actor)
+        return retention.purge(
+            session, root.policy, now, dry_run=dry_run, actor=actor, signer=root.audit_signer()
+        )
 
 
 def remote_deletions(root: Services, now: datetime) -> deletions.DeletionReport:
@@ -44,8 +46,8 @@ def remote_deletions(root: Services, now: datetime) -> deletions.DeletionReport:
 
 
 def checkpoint(root: Services, now: datetime) -> None:
-    """Sign the audit chain's head into the checkpoint file, outside the database."""
-    root.checkpoint(now)
+    """Sign the audit chain's head into the checkpoint file, unless it is signed already."""
+    root.checkpoint(now, if_moved=True)
 
 
 def reencrypt(root: Services, now: datetime, batch: int = REENCRYPT_BATCH) -> int:

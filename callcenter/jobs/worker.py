@@ -88,7 +88,9 @@ def table(root: Services, backend: Transcriber | None = None) -> list[Scheduled]
     jobs = [
         Scheduled("purge", CronTrigger(hour=3, minute=30, timezone="Europe/Paris"), tasks.purge),
         Scheduled("remote_deletions", IntervalTrigger(minutes=5), tasks.remote_deletions),
-        Scheduled("audit_checkpoint", IntervalTrigger(hours=1), tasks.checkpoint),
+        # Every minute (a line only when the chain grew): what an insider can cut or
+        # rewrite unseen is at most the last minute's entries.
+        Scheduled("audit_checkpoint", every_minute, tasks.checkpoint),
         Scheduled("reencrypt", IntervalTrigger(minutes=10), tasks.reencrypt),
         Scheduled("notices", every_minute, tasks.notices),
         Scheduled("mail", every_minute, tasks.mail),

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callcenter.core.logs import get_logger
 from callcenter.core.mailer import SmtpSettings, send
 from callcenter.notify import workqueue
-from callcenter.notify.models import FAILED, SENT, OutboxMail
+from callcenter.notify.models import FAILED, PENDING, SENT, OutboxMail
 from callcenter.notify.workqueue import Backoff, Failed, WorkQueue
 from callcenter.storage.db import Database
 
@@ -64,6 +64,29 @@ def add(session: Session, mail: OutboxMail) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def drop_unsent(session: Session, practice_id: str) -> int:
+    """Drop the practice's pending mail and empty its other unsent bodies; returns how many.
+
+    Erasure's part: a sealed digest cannot be read back to tell whether it
+    names the subject, so every unsent one goes.  A pending digest is deleted
+    and built again at the next run from what is left (its period starts
+    where the last digest that kept its row ended); a given-up mail keeps its
+    row and status, without its body.  Sent mail holds no body already.
+    """
+    dropped = session.execute(
+        delete(OutboxMail)
+        .where(OutboxMail.practice_id == practice_id, OutboxMail.status == PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    emptied = session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.practice_id == practice_id, OutboxMail.body_ct.is_not(None))
+        .values(body_ct=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(dropped.rowcount) + int(emptied.rowcount)  # type: ignore[attr-defined]
 
 
 def send_due(

@@ -156,6 +156,25 @@ def run_call(
                 click.echo("error: no practice; run 'callcenter init --demo'", err=True)
                 return 1
             called = practices[0].number
+    try:
+        return _place(transport, settings, base, caller, called, url, script, voice_path)
+    finally:
+        if in_process:  # the webhooks flush past a hundred encryptions: count the rest
+            root = app.extensions["callcenter"]
+            root.flush_usage()
+            root.db.dispose()
+
+
+def _place(
+    transport: FlaskTransport | HttpTransport,
+    settings: Settings,
+    base: str,
+    caller: str,
+    called: str,
+    url: str,
+    script: list[tuple[str, str]],
+    voice_path: str | None,
+) -> int:
     emulator = TwilioEmulator(
         transport, settings.twilio_auth_token, base, account_sid=settings.twilio_account_sid
     )

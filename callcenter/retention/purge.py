@@ -107,8 +107,19 @@ def _notice_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
 
 
 def _mail_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
-    """Outbox rows done with (sent, skipped, refused, given up), as old as the calls."""
-    return and_(OutboxMail.created_at <= cut["calls"], OutboxMail.status != "pending")
+    """Outbox rows done with (sent, skipped, refused, given up), as old as the calls;
+    and any row still holding a body past the transcripts' period.
+
+    Without SMTP a digest would wait forever, holding transcripts and names
+    that the purge blanks everywhere else: it expires with the transcripts.
+    """
+    return or_(
+        and_(OutboxMail.created_at <= cut["calls"], OutboxMail.status != "pending"),
+        and_(
+            OutboxMail.created_at <= cut["transcripts"],
+            or_(OutboxMail.status == "pending", OutboxMail.body_ct.is_not(None)),
+        ),
+    )
 
 
 def _appointment_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
@@ -156,9 +167,18 @@ def _queue_remote(session: Session, cut: dict[str, datetime], now: datetime, dry
 
 
 def _purge_audit(
-    session: Session, cutoff: datetime, now: datetime, actor: str, *, dry_run: bool
+    session: Session,
+    cutoff: datetime,
+    now: datetime,
+    actor: str,
+    *,
+    dry_run: bool,
+    signer: audit.Signer | None,
 ) -> int:
-    """Audit entries before the first one newer than the cutoff (never a newer one)."""
+    """Audit entries before the first one newer than the cutoff (never a newer one).
+
+    Without a signer nothing goes: an anchor no purge signed fails verification.
+    """
     keep_from = session.execute(
         select(func.min(AuditEntry.seq)).where(AuditEntry.ts > cutoff)
     ).scalar()
@@ -169,7 +189,10 @@ def _purge_audit(
         keep_from = last + 1
     count = _count(session, AuditEntry, AuditEntry.seq < keep_from)
     if count and not dry_run:
-        audit.purge_before(session, keep_from, now=now, actor=actor)
+        if signer is None:
+            log.warning("audit_purge_skipped", reason="no_signer")
+            return 0
+        audit.purge_before(session, keep_from, now=now, actor=actor, signer=signer)
     return count
 
 
@@ -200,6 +223,7 @@ def purge(
     *,
     dry_run: bool = False,
     actor: str = "system:purge",
+    signer: audit.Signer | None = None,
 ) -> PurgeReport:
     """Delete every expired row, queue its Twilio SIDs, audit the run; returns the counts.
 
@@ -252,7 +276,7 @@ def purge(
             "console_sessions": _delete(session, ConsoleSession, _session_expired(cut)),
         }
         _delete(session, LoginThrottle, _throttle_expired(now))  # counts, no personal data
-    audited = _purge_audit(session, cut["audit"], now, actor, dry_run=dry_run)
+    audited = _purge_audit(session, cut["audit"], now, actor, dry_run=dry_run, signer=signer)
     report = PurgeReport(
         **counts, call_steps=steps, remote_deletions=remote, audit=audited, dry_run=dry_run
     )

@@ -17,7 +17,9 @@ must not erase a relative who has a number of their own.
 
 Twilio keeps call logs and recordings of its own: erasure queues a
 :class:`RemoteDeletion` for every CallSid and recording SID it removes here,
-so the retention worker deletes them there too.
+so the retention worker deletes them there too.  Unsent mail of the
+practices searched (digests waiting for SMTP may name the subject) is dropped:
+pending digests are built again at the next run from what is left.
 
 Every export and erasure is audited, one entry per practice searched (each
 practice's data was read), with ids and counts only — never the number.
@@ -39,6 +41,7 @@ from callcenter.audit import trail as audit
 from callcenter.calls.models import Call, CallStep
 from callcenter.core.phone_numbers import normalize
 from callcenter.messages.models import Message
+from callcenter.notify import outbox
 from callcenter.notify.deletions import enqueue_deletion, sids_in
 from callcenter.patients.models import Patient
 from callcenter.security.crypto import FieldCipher
@@ -108,13 +111,16 @@ class EraseReport:
     messages: int = 0
     appointments: int = 0
     remote_deletions: int = 0
+    mails: int = 0
     by_practice: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in _ERASE_COUNTS}
 
 
-_ERASE_COUNTS = ("patients", "calls", "call_steps", "messages", "appointments", "remote_deletions")
+_ERASE_COUNTS = (
+    "patients", "calls", "call_steps", "messages", "appointments", "remote_deletions", "mails",
+)  # fmt: skip
 
 
 # -- finding ------------------------------------------------------------------
@@ -348,6 +354,8 @@ def _erase_practice(session: Session, rows: PracticeRows, now: datetime) -> dict
         "calls": _delete(session, Call, Call.id.in_(call_ids)),
         "patients": _delete(session, Patient, Patient.id.in_(patient_ids)),
         "remote_deletions": _enqueue(session, practice_id, remote, now),
+        # Unsent digests and urgent mails may name the subject: dropped, rebuilt without them.
+        "mails": outbox.drop_unsent(session, practice_id),
     }
     return {name: counts[name] for name in _ERASE_COUNTS}
 

@@ -338,7 +338,7 @@ def test_purge_before_keeps_the_chain_verifiable_and_records_an_anchor(
     hashes = fill(db)
     checkpoint(db, cp)
     with db.session() as session:
-        entry = audit.purge_before(session, 4, now=T0, actor="system:purge")
+        entry = audit.purge_before(session, 4, now=T0, actor="system:purge", signer=signer(cp))
     assert (entry.seq, entry.action, entry.prev_hash) == (7, "audit.purge", hashes[5])
     details = json.loads(entry.details or "")
     assert details == {"before_seq": 4, "deleted": 3, "anchor_seq": 3, "anchor_hash": hashes[2]}
@@ -355,10 +355,10 @@ def test_purge_before_keeps_the_chain_verifiable_and_records_an_anchor(
         True, 4, None, "4 entries verified; checkpoint at seq 6 matches"
     )
     with db.session() as session:
-        audit.purge_before(session, 8, now=T0, actor="system:purge")
+        audit.purge_before(session, 8, now=T0, actor="system:purge", signer=signer(cp))
     assert run_verify(db, cp).entries == 1
     with db.session() as session, pytest.raises(ValueError, match=r"1\.\.9"):
-        audit.purge_before(session, 10, now=T0, actor="system:purge")
+        audit.purge_before(session, 10, now=T0, actor="system:purge", signer=signer(cp))
 
 
 def test_deleting_the_oldest_rows_takes_a_purge_not_just_an_anchor(db: Database) -> None:
@@ -402,3 +402,93 @@ def test_two_processes_appending_at_once_build_one_consecutive_chain(db: Databas
     assert list(seqs) == list(range(1, 401))
     assert actors.count("system:worker1") == actors.count("system:worker2") == 200
     assert run_verify(db) == VerifyResult(True, 400, None, "400 entries verified")
+
+
+# -- signed retention anchors (a purge signs its anchor beside the checkpoints) ----
+
+
+def signer(path: Path) -> audit.Signer:
+    return audit.Signer(path, KEY)
+
+
+def test_wiping_the_whole_log_behind_a_forged_purge_entry_fails_verification(
+    db: Database, cp: Path
+) -> None:
+    """With write access and no key: delete all, anchor at the signed head, forge a purge.
+
+    Every hash is right and the anchor sits exactly at the signed checkpoint,
+    but no purge signed that anchor, so the wiped log does not verify.
+    """
+    hashes = fill(db)
+    checkpoint(db, cp)
+    tamper(db, delete(AuditEntry))
+    with db.session() as session:
+        session.add(AuditAnchor(id=1, seq=6, hash=hashes[5]))
+        session.flush()
+        details = {"before_seq": 7, "deleted": 6, "anchor_seq": 6, "anchor_hash": hashes[5]}
+        audit.append(
+            session, actor="system:purge", action=audit.PURGE_ACTION, details=details, now=T0
+        )
+    assert run_verify(db).ok  # the chain alone cannot tell
+    result = run_verify(db, cp)
+    assert (result.ok, result.first_bad_seq) == (False, 7)
+    assert "not signed" in result.reason
+
+
+def test_a_signed_purge_verifies_and_its_anchor_record_sits_beside_the_checkpoints(
+    db: Database, cp: Path
+) -> None:
+    hashes = fill(db)
+    checkpoint(db, cp)
+    with db.session() as session:
+        audit.purge_before(session, 4, now=T0 + timedelta(days=200), actor="system:purge",
+                           signer=signer(cp))  # fmt: skip
+    records = [json.loads(line) for line in cp.read_text().splitlines()]
+    assert records[-1]["kind"] == "anchor"
+    assert (records[-1]["seq"], records[-1]["hash"]) == (3, hashes[2])
+    assert audit.read_latest_checkpoint(cp, KEY.public_key())["seq"] == 6  # type: ignore[index]
+    assert run_verify(db, cp).ok
+    with db.session() as session:
+        result = audit.verify(session, checkpoint_path=cp, verify_key=KEY.public_key(),
+                              retention=timedelta(days=180))  # fmt: skip
+    assert result.ok, result.reason
+
+
+def test_a_forged_anchor_record_fails_verification(db: Database, cp: Path) -> None:
+    """An anchor line written without the key is refused like a forged checkpoint."""
+    fill(db)
+    with db.session() as session:
+        audit.purge_before(session, 4, now=T0, actor="system:purge", signer=signer(cp))
+    line = json.loads(cp.read_text().splitlines()[-1])
+    line["seq"] = 5
+    cp.write_text(json.dumps(line) + "\n")
+    result = run_verify(db, cp)
+    assert not result.ok and "bad signature" in result.reason
+
+
+def test_a_purge_of_entries_younger_than_the_audit_retention_fails_verification(
+    db: Database, cp: Path
+) -> None:
+    """Even signed, an anchor over entries younger than the retention is reported."""
+    fill(db)
+    with db.session() as session:
+        audit.purge_before(session, 4, now=T0 + timedelta(days=1), actor="cli:admin",
+                           signer=signer(cp))  # fmt: skip
+    assert run_verify(db, cp).ok
+    with db.session() as session:
+        result = audit.verify(session, checkpoint_path=cp, verify_key=KEY.public_key(),
+                              retention=timedelta(days=180))  # fmt: skip
+    assert (result.ok, result.first_bad_seq) == (False, 4)
+    assert "younger than the audit retention" in result.reason
+
+
+def test_checkpoint_if_moved_signs_only_a_head_not_signed_yet(db: Database, cp: Path) -> None:
+    """The minutely job adds a line only when the chain has grown."""
+    fill(db, 2)
+    with db.session() as session:
+        assert audit.checkpoint_if_moved(session, cp, KEY, T0) is not None
+        assert audit.checkpoint_if_moved(session, cp, KEY, T0) is None
+        record(session, 9)
+    with db.session() as session:
+        assert audit.checkpoint_if_moved(session, cp, KEY, T0)["seq"] == 3  # type: ignore[index]
+    assert len(cp.read_text().splitlines()) == 2

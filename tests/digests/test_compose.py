@@ -168,3 +168,41 @@ def test_an_empty_period_says_so(db, practice, catalogue):
     with db.session() as s:
         digest = build(s, practice, martin(practice), catalogue, Period(START, END))
     assert digest.items == 0 and "Aucun appel sur cette période." in digest.text
+
+
+def test_a_digest_dropped_by_an_erasure_is_built_again_without_the_erased_rows(
+    db, practice, catalogue, monkeypatch
+):
+    """Erasure drops the unsent digest; the next run rebuilds it from what is left."""
+    from sqlalchemy import delete, select
+
+    from callcenter.digests import compose
+    from callcenter.digests.compose import due_digests
+    from callcenter.notify import outbox
+    from callcenter.notify.models import PENDING, OutboxMail
+
+    # S/MIME aside (tested on its own): the digest is kept as the text it seals.
+    monkeypatch.setattr(compose, "certificate_problem", lambda *args: None)
+    monkeypatch.setattr(compose, "seal", lambda *args: args[4])
+    monkeypatch.setattr(compose.smime, "load_certificate", lambda path: None)
+    monkeypatch.setattr(compose.smime, "expires_within", lambda *args: False)
+    a_day(db)
+    now = datetime(2026, 11, 24, 19, 0, tzinfo=PARIS)
+    with db.session() as s:
+        assert due_digests(s, [practice], {"demo": catalogue}, "cc@example.org", now,
+                           only_doctor="dr-martin") == {PENDING: 1}  # fmt: skip
+        [before] = s.scalars(select(OutboxMail)).all()
+        first = (before.ref, before.period_start, before.period_end, before.items)
+        assert "Zoé Dupont" in (before.body or "")
+    with db.session() as s:  # what erasing Zoé Dupont does to the outbox and her rows
+        assert outbox.drop_unsent(s, "demo") == 1
+        zoe = s.scalars(select(Patient.id)).one()
+        s.execute(delete(Message).where(Message.patient_id == zoe))
+        s.execute(delete(Appointment).where(Appointment.patient_id == zoe))
+    with db.session() as s:
+        assert due_digests(s, [practice], {"demo": catalogue}, "cc@example.org", now,
+                           only_doctor="dr-martin") == {PENDING: 1}  # fmt: skip
+        [after] = s.scalars(select(OutboxMail)).all()
+        assert (after.ref, after.period_start, after.period_end) == first[:3]
+        assert after.items == first[3] - 2  # her message and her appointment are gone
+        assert "Zoé Dupont" not in (after.body or "") and after.status == PENDING

@@ -9,9 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.rest import Client
@@ -26,7 +28,8 @@ from callcenter.messages.models import Message
 from callcenter.notify.deletions import DeletionReport, process_remote_deletions
 from callcenter.notify.models import RemoteDeletion
 from callcenter.patients.models import Patient
-from callcenter.retention.purge import PurgeReport, expired, purge
+from callcenter.retention.purge import PurgeReport, expired
+from callcenter.retention.purge import purge as purge_with
 from callcenter.security.crypto import FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.keyring import KeyRing
@@ -48,6 +51,23 @@ def policy(**days: int) -> Policy:
     return Policy(
         recording=Recording(messages=True, messages_purpose="x"), retention=Retention(**values)
     )
+
+
+SIGNING_KEY = Ed25519PrivateKey.generate()
+_SIGNERS: list[audit.Signer] = []
+
+
+@pytest.fixture(autouse=True)
+def signer(tmp_path: Path) -> Iterator[audit.Signer]:
+    """A purge signs its audit anchor with the key ring's key, beside the checkpoints."""
+    _SIGNERS.append(audit.Signer(tmp_path / "checkpoints.jsonl", SIGNING_KEY))
+    yield _SIGNERS[-1]
+    _SIGNERS.pop()
+
+
+def purge(*args: Any, **kwargs: Any) -> PurgeReport:
+    """The purge as the worker runs it: with the audit signer."""
+    return purge_with(*args, signer=_SIGNERS[-1], **kwargs)
 
 
 ZERO = policy(recordings=0, transcripts=0, messages=0, calls=0, appointments_after=0, audit=180)
@@ -322,3 +342,23 @@ def test_console_sessions_and_login_throttles_are_purged_once_done(db):
     with db.session() as session:
         assert set(session.scalars(select(ConsoleSession.token_hash))) == {"c"}
         assert set(session.scalars(select(LoginThrottle.key_hash))) == {"fresh"}
+
+
+def test_pending_mail_older_than_the_transcripts_expires_with_them(db: Database) -> None:
+    """Without SMTP a digest waits forever: past the transcripts' period it goes all the same."""
+    from callcenter.notify.models import OutboxMail
+
+    cut = NOW - timedelta(days=30)  # the transcripts' period in policy()
+    rows = {"pending_old": ("pending", cut), "pending_fresh": ("pending", cut + SECOND),
+            "failed_old": ("failed", cut)}  # fmt: skip
+    with db.session() as s:
+        for ref, (status, created) in rows.items():
+            mail = OutboxMail(id=ref, practice_id=PRACTICE, doctor_id="dr", kind="digest", ref=ref,
+                              status=status, due_at=created, created_at=created)  # fmt: skip
+            mail.body = f"sealed digest naming {CANARY}"
+            s.add(mail)
+    with db.session() as s:
+        assert purge(s, policy(), NOW, dry_run=True).mails == 2
+        assert purge(s, policy(), NOW).mails == 2
+    with db.session() as s:
+        assert set(s.scalars(select(OutboxMail.id))) == {"pending_fresh"}

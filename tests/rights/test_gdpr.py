@@ -24,7 +24,7 @@ from callcenter.audit import trail as audit
 from callcenter.audit.models import AuditEntry
 from callcenter.calls.models import Call, CallStep
 from callcenter.messages.models import Message
-from callcenter.notify.models import RemoteDeletion
+from callcenter.notify.models import FAILED, PENDING, SENT, OutboxMail, RemoteDeletion
 from callcenter.patients.models import Patient
 from callcenter.rights import gdpr
 from callcenter.security.crypto import DecryptionError, FieldCipher
@@ -301,7 +301,7 @@ def test_erase_removes_exactly_the_subjects_rows(
     # Remote deletions: in A 4 recordings + 1 found in call state + 3 calls, minus the one
     # already queued; in B 1 recording + 1 call.
     counts = {"patients": 3, "calls": 4, "call_steps": 7, "messages": 5, "appointments": 3}
-    assert report.as_dict() == {**counts, "remote_deletions": 9}
+    assert report.as_dict() == {**counts, "remote_deletions": 9, "mails": 0}
     assert report.by_practice[B]["patients"] == 1
     with db.session() as session:
         after = all_ids(session)
@@ -401,3 +401,39 @@ def test_unreadable_candidate_is_an_error_not_a_skip(
         with pytest.raises(DecryptionError):
             find(session, cipher, NUMBER, A)
         session.rollback()
+
+
+def outbox_mail(practice: str, status: str, kind: str = "digest") -> OutboxMail:
+    mail = OutboxMail(id=secrets.token_hex(16), practice_id=practice, doctor_id="dr-martin",
+                      kind=kind, ref=secrets.token_hex(8), status=status, due_at=T0,
+                      created_at=T0)  # fmt: skip
+    mail.body = None if status == SENT else "sealed digest: Alice Dupont, Rappelez-moi pour Léo"
+    return mail
+
+
+def test_erase_drops_the_unsent_mail_of_the_practices_the_subject_was_in(
+    db: Database, cipher: FieldCipher, world: World
+) -> None:
+    """A digest waiting for SMTP may name the subject: it goes (rebuilt from what is left)."""
+    with db.session() as session:
+        mails = {
+            "pending_a": outbox_mail(A, PENDING), "urgent_a": outbox_mail(A, PENDING, "urgent"),
+            "failed_a": outbox_mail(A, FAILED), "sent_a": outbox_mail(A, SENT),
+            "pending_b": outbox_mail(B, PENDING), "elsewhere": outbox_mail("c", PENDING),
+        }  # fmt: skip
+        session.add_all(mails.values())
+        ids_of = {name: mail.id for name, mail in mails.items()}
+    with db.session() as session:
+        report = gdpr.erase_subject(session, find(session, cipher, NUMBER), actor=ACTOR, now=NOW)
+    assert (report.mails, report.by_practice[A]["mails"], report.by_practice[B]["mails"]) == (
+        4,
+        3,
+        1,
+    )
+    with db.session() as session:
+        left = {m.id: m for m in session.scalars(select(OutboxMail))}
+        assert set(left) == {ids_of["failed_a"], ids_of["sent_a"], ids_of["elsewhere"]}
+        assert left[ids_of["failed_a"]].body is None  # given up: kept as a status, emptied
+        assert left[ids_of["elsewhere"]].body is not None
+        [entry, _] = audit_rows(session, gdpr.ERASE_ACTION)
+        assert json.loads(entry.details or "")["mails"] == 3

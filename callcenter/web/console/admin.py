@@ -130,10 +130,7 @@ def admin_audit_verify() -> ResponseReturnValue:
     """Recompute the chain against the signed checkpoints, as ``callcenter audit verify``."""
     svc = services()
     try:
-        result = audit.verify(
-            db(), checkpoint_path=svc.checkpoint_path,
-            verify_key=svc.keyring.verify_key(),
-        )  # fmt: skip
+        result = svc.verify_audit(db())
     except audit.AuditError as exc:
         result = audit.VerifyResult(False, 0, exc.seq, str(exc))
     audit.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -213,6 +213,23 @@ def audit_view(page: str, shown: Iterable[str | None], ref: str | None = None) -
         audit.append(
             db(), actor=actor(), action=f"console.view.{page}", practice_id=practice_id,
             object_ref=ref, details={"rows": rows}, now=now(),
+        )  # fmt: skip
+
+
+def audit_search(searched: Iterable[str], shown: Mapping[str, Iterable[tuple[str, str]]]) -> None:
+    """One entry per practice searched, found or not, with the row ids of what was shown.
+
+    ``shown`` maps a kind (patients, messages, appointments) to the (practice,
+    row id) of each row on the page.  Ids are random tokens: they say whose
+    records were seen without a name or a number; the number typed is kept
+    out, and a search that found nobody is audited all the same (trying
+    numbers is worth knowing about).
+    """
+    for practice_id in sorted(set(searched)):
+        ids = {kind: [i for p, i in rows if p == practice_id] for kind, rows in shown.items()}
+        audit.append(
+            db(), actor=actor(), action="console.view.search", practice_id=practice_id,
+            details={"rows": len(ids.get("patients", [])), **ids}, now=now(),
         )  # fmt: skip
 
 

@@ -1,9 +1,11 @@
 """The secretaries' pages: messages to call back, live calls, appointments, search.
 
 Each page that shows decrypted data writes one audit entry per practice
-shown; each change (handled, cancelled, moved) writes its own.  Ids in paths
-are random row ids, never a name or a number; a phone number searched for
-travels in a POST body, never in a URL.
+shown; every search writes one per practice searched, found or not, with the
+row ids of the patients, messages and appointments shown; each change
+(handled, cancelled, moved) writes its own.  Ids in paths are random row
+ids, never a name or a number; a phone number searched for travels in a POST
+body, never in a URL.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from callcenter.backoffice import diary, inbox
 from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import (
     audit_action,
+    audit_search,
     audit_view,
     db,
     now,
@@ -200,7 +203,11 @@ def search() -> ResponseReturnValue:
     upcoming = diary.between(
         db(), allowed, now(), now() + timedelta(days=365), patient_ids=[p.id for p in patients]
     )
-    audit_view("search", (p.practice_id for p in patients))
+    audit_search(allowed, {
+        "patients": [(p.practice_id, p.id) for p in patients],
+        "messages": [(m.practice_id, m.id) for m in found_messages],
+        "appointments": [(a.practice_id, a.id) for a in upcoming],
+    })  # fmt: skip
     return render_template(
         "console/search.html", searched=True, patients=patients, messages=found_messages,
         upcoming=upcoming, names=names(),

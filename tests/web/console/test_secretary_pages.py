@@ -12,6 +12,7 @@ its data never reaches a secretary of the demo practice.
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -510,14 +511,52 @@ def test_the_search_finds_the_patient_by_the_exact_number_in_any_common_format(
     assert chain_verifies(app)
 
 
-def test_a_different_number_finds_nobody_and_is_not_audited(app, twilio, secretary):
+def test_a_different_number_finds_nobody_and_the_search_is_still_audited(app, twilio, secretary):
+    """Trying numbers is itself worth knowing: every search is audited, found or not."""
     seed(app, "1980-03-15")
     seed(app, "1990-01-01", name="Bérénice Lavande", phone=OTHER_CALLER)
-    for typed in ("06 12 34 56 79", "12 34 56 78", "0612", "n'importe quoi", ""):
+    tried = ("06 12 34 56 79", "12 34 56 78", "0612", "n'importe quoi", "")
+    for typed in tried:
         page = search(secretary, typed)
         assert "Aucun patient avec ce numéro." in page, typed
         assert NAME not in page and "Bérénice Lavande" not in page, typed
-    assert views(app, "search") == []
+    assert views(app, "search") == [("demo", None)] * len(tried)
+    nobody = {"rows": 0, "patients": [], "messages": [], "appointments": []}
+    assert {e.details for e in audited(app, "console.view.search")} == {
+        json.dumps(nobody, sort_keys=True, separators=(",", ":"))
+    }
+
+
+def test_a_search_records_the_row_ids_of_the_patients_messages_and_appointments_shown(
+    app, twilio, secretary
+):
+    """Whose records were seen: the pseudonymous ids, never the number or the name."""
+    seed(app, "1980-03-15")
+    leave_message(twilio, dob=DOB)
+    book_by_phone(twilio)
+    search(secretary, "06 12 34 56 78")
+    with services(app).db.session() as session:
+        [patient] = session.scalars(select(Patient.id).where(Patient.practice_id == "demo"))
+    [appointment] = booked(app)
+    [entry] = audited(app, "console.view.search")
+    assert json.loads(entry.details or "") == {
+        "rows": 1, "patients": [patient], "messages": [message_id(app, WORDS)],
+        "appointments": [appointment.id],
+    }  # fmt: skip
+    assert "0612345678" not in (entry.details or "") and NAME not in (entry.details or "")
+    assert chain_verifies(app)
+
+
+def test_each_console_write_is_signed_at_once_so_it_cannot_be_cut_unseen(app, twilio, secretary):
+    """After the page's audit entry commits, the checkpoint file holds the new head."""
+    seed(app, "1980-03-15")
+    search(secretary, "06 12 34 56 78")
+    svc = services(app)
+    latest = audit.read_latest_checkpoint(svc.checkpoint_path, svc.keyring.verify_key())
+    [entry] = audited(app, "console.view.search")
+    assert latest is not None and latest["seq"] >= entry.seq
+    with svc.db.session() as session:
+        assert svc.verify_audit(session).ok
 
 
 def test_the_number_searched_for_appears_in_no_url_and_no_log_line(
