@@ -40,6 +40,7 @@ from callcenter.ivr.nodes.asking import (
 )
 from callcenter.ivr.nodes.base import CallContext, node_type
 from callcenter.ivr.twiml import Reply
+from callcenter.ivr.urgency import ANSWER, ENTRY, BargeIn
 
 
 # -- choose the doctor ---------------------------------------------------------------------
@@ -193,6 +194,10 @@ class OfferSlots(AskingNode):
         texts.append(ctx.text(self.TEXTS["options"]))
         self.ask(ctx, reply, texts, hints(ctx, ["more_slots", *SLOT_INTENTS]))
         return None
+
+    def barge_in(self, ctx: CallContext) -> BargeIn:
+        # "Which day?" takes JJMM, which never starts with 9.
+        return ENTRY if ctx.state.get("phase") == f"{self.key}:day" else ANSWER
 
     # -- the caller's answer ---------------------------------------------------------
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:

@@ -61,7 +61,7 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
     call.silence()
     assert call.waiting_for == "Record"
     call.record(seconds=12)
-    assert "message a bien été enregistré" in call.last_heard()
+    assert "message a bien été transmis" in call.last_heard()
     call.press("1")  # the practice may call back
     assert "vous rappellera" in call.last_heard() and call.ended
     row = stored_call(app, call.sid)
@@ -125,11 +125,11 @@ def test_urgent_by_key_9(app, twilio, practice_number):
 def test_closed_hours_say_when_the_practice_reopens_and_keep_urgent_and_messages(
     app, twilio, practice_number
 ):
-    """Sunday night: closed, reopening Monday 8:30; 2 (message) and 9 (urgent) remain."""
+    """Sunday night: closed, reopening tomorrow (Monday) 8:30; 2 (message) and 9 (urgent) remain."""
     set_clock(app, "2026-11-29T22:00:00+01:00")
     call = twilio.place_call(CALLER, practice_number)
     assert "actuellement fermé" in call.text
-    assert "lundi 30 novembre à 8 h 30" in call.text
+    assert "Il rouvrira demain à 8 h 30." in call.text
     assert "tapez 9" in call.text and "tapez 1" not in call.text
     call.press("2").press("*")  # '*' skips identification
     assert call.silence().waiting_for == "Record"
@@ -145,7 +145,8 @@ def test_a_public_holiday_is_announced(app, twilio, practice_number):
 def test_the_lunch_break_is_announced(app, twilio, practice_number):
     set_clock(app, "2026-11-24T13:00:00+01:00")
     call = twilio.place_call(CALLER, practice_number)
-    assert "en pause" in call.text and "mardi 24 novembre à 14 h" in call.text
+    assert "en pause" in call.text and "Il reprendra cet après-midi à 14 h." in call.text
+    assert "mardi 24 novembre" not in call.text  # the same day is not named as another
 
 
 def test_a_message_with_silence_twice_ends_politely_without_a_message(app, twilio, practice_number):
@@ -254,15 +255,16 @@ def test_a_status_callback_for_an_unknown_call_is_accepted_and_ignored(twilio):
 def test_refusing_the_recording_takes_the_message_by_speech_with_no_audio(
     app, twilio, practice_number
 ):
-    """The notice promises a key to refuse recording: no <Record> follows that key."""
+    """The key to refuse recording is offered before the beep: no <Record> follows it."""
     call = twilio.place_call(CALLER, practice_number)
-    assert "touche étoile" in call.text  # the policy's notice, read before anything
+    assert "étoile" not in call.text  # the opening promises no key a menu uses otherwise
     call.press("2").press("*")  # skips identification
+    assert "Pour refuser l'enregistrement, tapez étoile maintenant." in call.last_heard()
     call.press("*")  # refuses the recording
     assert "ne sera pas enregistré" in call.last_heard()
     assert call.waiting_for == "Gather"
     call.say("Bonjour, merci de me rappeler pour mon ordonnance")
-    assert "bien été enregistré" in call.last_heard()
+    assert "bien été transmis" in call.last_heard()
     call.silence()  # no call-back asked
     assert call.ended
     assert not any("RecordingSid" in params for _, params in call.requests)
