@@ -223,7 +223,7 @@ def load_practice(path: Path) -> Practice:
         isinstance(w, str) and w.strip() for w in urgent_words
     ):
         raise _fail(path, "urgent_words", "must be a list of words or phrases")
-    budgets = top.section("prompt_budgets", "a mapping (opening, other: seconds)")
+    budgets = top.section("prompt_budgets", "a mapping (opening, notice, other: seconds)")
     budgets.refuse_unknown(PROMPT_BUDGETS)
     prompt_budgets = {
         key: float(budgets.whole(key, 3, 300, default=int(default)))
@@ -269,8 +269,9 @@ def load_practice(path: Path) -> Practice:
 
 
 #: ``prompt_budgets``: seconds of speech before ``flows check`` warns; the opening
-#: is what a caller hears before the first choice (the start node's prompts).
-PROMPT_BUDGETS = {"opening": 12.0, "other": 20.0}
+#: is what a caller hears before the first choice (the start node's prompts);
+#: the notice is the full data notice, heard on key 8 only.
+PROMPT_BUDGETS = {"opening": 12.0, "notice": 60.0, "other": 20.0}
 
 #: ``limits`` fields: (default, lowest, highest, what the error says besides the range).
 LIMITS = {

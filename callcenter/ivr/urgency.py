@@ -54,8 +54,11 @@ def asked(params: Mapping[str, str], catalogue: Catalogue, barge_in: BargeIn) ->
         if keys == URGENT_KEY or (barge_in.nine_first and keys.startswith(URGENT_KEY)):
             return True
     speech = params.get("SpeechResult", "")[:500]
-    if speech and barge_in.words:
-        if any(f" {phrase} " in f" {fold(speech)} " for phrase in NOT_URGENT):
-            return False
-        return catalogue.match_intent(speech, [URGENT_INTENT]) == URGENT_INTENT
-    return False
+    return bool(speech) and barge_in.words and says_urgent(speech, catalogue)
+
+
+def says_urgent(speech: str, catalogue: Catalogue) -> bool:
+    """The words of urgency are in ``speech``, and not denied ("ce n'est pas urgent")."""
+    if any(f" {phrase} " in f" {fold(speech)} " for phrase in NOT_URGENT):
+        return False
+    return catalogue.match_intent(speech, [URGENT_INTENT]) == URGENT_INTENT

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from callcenter.core import routes
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
-from callcenter.ivr.urgency import ANSWER, CAPTURE, WORDS, BargeIn
+from callcenter.ivr.urgency import ANSWER, CAPTURE, URGENT_INTENT, WORDS, BargeIn, says_urgent
 from callcenter.messages import desk as messages
 from callcenter.messages import realtime
 from callcenter.messages.models import Message
@@ -215,7 +215,10 @@ class Menu(Node):
                 return str(option["next"])
         speech = ctx.params.get("SpeechResult", "")
         if speech and self.speech:
-            intent = ctx.catalogue.match_intent(speech, self.intents())
+            # Urgency is weighed as everywhere ("pas urgent" is not), then the others.
+            others = [i for i in self.intents() if i != URGENT_INTENT]
+            urgent = URGENT_INTENT in self.intents() and says_urgent(speech, ctx.catalogue)
+            intent = URGENT_INTENT if urgent else ctx.catalogue.match_intent(speech, others)
             for option in self.options:
                 if intent and option["intent"] == intent:
                     return str(option["next"])
