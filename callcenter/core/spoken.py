@@ -69,7 +69,7 @@ def with_article(called: str) -> str:
     first, _, rest = called.strip().partition(" ")
     title = first.casefold().rstrip(".")
     if title in MALE_TITLES and rest:
-        return f"le {first.lower()} {rest}"
+        return f"le {called.strip()}"
     if title in FEMALE_TITLES and rest:
-        return f"la {first.lower()} {rest}"
+        return f"la {called.strip()}"
     return called

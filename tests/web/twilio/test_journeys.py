@@ -302,3 +302,38 @@ def test_too_many_calls_from_one_number_in_a_minute_are_turned_away_with_the_adv
     assert twilio.place_call(twin, practice_number).waiting_for == "Gather"
     set_clock(app, "2026-11-24T10:01:01+01:00")  # a minute later
     assert twilio.place_call("+33699887766", practice_number).waiting_for == "Gather"
+
+
+def test_calls_dated_after_now_do_not_count_towards_the_limit(app, twilio, practice_number):
+    """A demo placing calls with an earlier --at than before is not turned away."""
+    set_clock(app, "2026-11-24T10:05:00+01:00")
+    for _ in range(10):
+        twilio.place_call("+33699887766", practice_number)
+    set_clock(app, "2026-11-24T10:04:30+01:00")  # before every one of them
+    again = twilio.place_call("+33699887766", practice_number)
+    assert "trop d'appels" not in again.text and again.waiting_for == "Gather"
+
+
+def test_the_lunch_break_on_a_monday_says_this_afternoon(app, twilio, practice_number):
+    set_clock(app, "2026-12-07T13:00:00+01:00")  # Monday 7 December
+    call = twilio.place_call(CALLER, practice_number)
+    assert "Il reprendra cet après-midi à 14 h." in call.text
+    assert "lundi 7 décembre" not in call.text
+
+
+def test_a_withheld_caller_is_offered_the_number_keyed_read_in_pairs(app, twilio, practice_number):
+    call = twilio.place_call("anonymous", practice_number).press("2").press("0612345678")
+    call.press("*").silence().record(seconds=5)
+    heard = call.last_heard()
+    assert "vous rappelle au 06 12 34 56 78, tapez 1" in heard
+    assert "d'où vous appelez" not in heard
+
+
+def test_words_mean_one_thing(twilio, practice_number):
+    """Register is "créer votre fiche", record is "enregistrer", no gendered participle."""
+    call = twilio.place_call(CALLER, practice_number).press("2")
+    assert "Pour créer votre fiche" in call.last_heard()
+    call.press("15031980").say("Dupont Jean")
+    heard = call.last_heard()
+    assert "Merci, votre fiche est créée." in heard
+    assert "enregistré." not in heard and "identifié" not in heard
