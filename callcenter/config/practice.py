@@ -38,6 +38,12 @@ class PracticeError(Exception):
     """A practice file is invalid; the message names the file and the field."""
 
 
+#: ``prompt_budgets``: seconds of speech before ``flows check`` warns; the opening
+#: is what a caller hears before the first choice (the start node's prompts);
+#: the notice is the full data notice, heard on key 8 only.
+PROMPT_BUDGETS = {"opening": 12.0, "notice": 60.0, "other": 20.0}
+
+
 @dataclass(frozen=True)
 class Practice:
     id: str
@@ -214,8 +220,8 @@ def load_practice(path: Path) -> Practice:
     if bool(signing.get("certificate")) != bool(signing.get("key")):
         raise _fail(path, "signing", "needs both 'certificate' and 'key'")
     notice_url = raw.get("privacy_notice_url")
-    if notice_url is not None and (
-        not isinstance(notice_url, str) or not notice_url.startswith("https://") or " " in notice_url
+    if notice_url is not None and not (
+        isinstance(notice_url, str) and notice_url.startswith("https://") and " " not in notice_url
     ):
         raise _fail(path, "privacy_notice_url", "must be an https:// URL")
     urgent_words = raw.get("urgent_words") or []
@@ -267,11 +273,6 @@ def load_practice(path: Path) -> Practice:
         prompt_budgets=prompt_budgets,
     )
 
-
-#: ``prompt_budgets``: seconds of speech before ``flows check`` warns; the opening
-#: is what a caller hears before the first choice (the start node's prompts);
-#: the notice is the full data notice, heard on key 8 only.
-PROMPT_BUDGETS = {"opening": 12.0, "notice": 60.0, "other": 20.0}
 
 #: ``limits`` fields: (default, lowest, highest, what the error says besides the range).
 LIMITS = {

@@ -42,8 +42,8 @@ def spoken_relative(moment: datetime, now: datetime) -> str:
     """
     days = (moment.date() - now.date()).days
     if days == 0:
-        part = "ce matin" if moment.hour < 12 else "cet après-midi" if moment.hour < 18 else "ce soir"
-        return f"{part} à {spoken_time(moment)}"
+        part = "ce soir" if moment.hour >= 18 else "cet après-midi"
+        return f"{'ce matin' if moment.hour < 12 else part} à {spoken_time(moment)}"
     if days == 1:
         return f"demain à {spoken_time(moment)}"
     return spoken_datetime(moment)

@@ -168,7 +168,8 @@ class CallEngine:
         )
         reply = Reply(runtime.voice)
         node = runtime.flows.node(call.flow, call.node)
-        self._run(runtime.flows, ctx, reply, node, resume=True, jump=self._urgency(runtime, ctx, node))
+        jump = self._urgency(runtime, ctx, node)
+        self._run(runtime.flows, ctx, reply, node, resume=True, jump=jump)
         return self._store(session, call, seq, reply, now)
 
     @staticmethod

@@ -50,9 +50,9 @@ CAPTURE = BargeIn(key=False, words=False)  # a message being taken: every key en
 def asked(params: Mapping[str, str], catalogue: Catalogue, barge_in: BargeIn) -> bool:
     """Whether this Gather result asks for the urgent route."""
     keys = params.get("Digits", "")[:20].replace("#", "").strip()
-    if keys and barge_in.key:
-        if keys == URGENT_KEY or (barge_in.nine_first and keys.startswith(URGENT_KEY)):
-            return True
+    nine = keys == URGENT_KEY or (barge_in.nine_first and keys.startswith(URGENT_KEY))
+    if keys and barge_in.key and nine:
+        return True
     speech = params.get("SpeechResult", "")[:500]
     return bool(speech) and barge_in.words and says_urgent(speech, catalogue)
 

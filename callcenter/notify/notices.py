@@ -157,9 +157,8 @@ class _Notices(SmsQueue[Notice]):
             notice.status, notice.last_error = "failed", "no-recipient"
             log.error("notice_undeliverable", notice=notice.id, reason="no-recipient")
             return GIVEN_UP
-        body = self.catalogues[practice.id].text(
-            "sms_privacy_notice", {"practice_name": practice.name, "url": practice.privacy_notice_url}
-        )
+        values = {"practice_name": practice.name, "url": practice.privacy_notice_url}
+        body = self.catalogues[practice.id].text("sms_privacy_notice", values)
         self.text(notice, to=number, from_=practice.number, body=body, now=now)
         log.info("notice_sent", notice=notice.id, kind=notice.kind, message_sid=notice.message_sid)
         return SENT

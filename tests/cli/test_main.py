@@ -199,7 +199,8 @@ def test_serve_and_call_talk_over_http_as_twilio_would(instance: Path):
         server.terminate()
         _, server_log = server.communicate(timeout=10)
     assert result.returncode == 0, result.stderr
-    assert "Pour une urgence, tapez 9 à tout moment. Bonjour, cabinet médical des Tilleuls." in result.stdout
+    opening = "Pour une urgence, tapez 9 à tout moment. Bonjour, cabinet médical des Tilleuls."
+    assert opening in result.stdout
     assert "Appel pour le cabinet médical des Tilleuls." in result.stdout
     assert "[appel terminé]" in result.stdout
     # The server's log lines carry no caller number.

@@ -124,7 +124,7 @@ class Identify(Node):
         e164 = normalize(keys) if keys.isdigit() else None
         if e164 is not None and (index := self._index(ctx, e164)) is not None:
             ctx.call.caller, ctx.call.caller_index = e164, index
-            ctx.remember(caller_keyed=True)  # later offers name this number, not "d'où vous appelez"
+            ctx.remember(caller_keyed=True)  # offers read this number, not "d'où vous appelez"
             return self._lookup(ctx, reply)
         if not keys:
             return self._retry(ctx, reply, "callback", "no_input", limit=MAX_SILENCES)

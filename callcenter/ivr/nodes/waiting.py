@@ -185,7 +185,7 @@ class QueueDesk:
         return reply.to_xml()
 
     def choose(self, session: Session, call_id: str, digits: str) -> str:
-        """A key pressed while waiting: leave the queue for a call-back, a message or the urgent route."""
+        """A key pressed while waiting: leave the queue (call-back, message, urgent route)."""
         call = session.get(Call, call_id)
         entry = session.get(QueueEntry, call_id)
         runtime = self.runtimes.get(call.practice_id) if call else None

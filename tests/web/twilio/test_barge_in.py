@@ -175,9 +175,7 @@ def test_saying_it_is_urgent_reaches_the_urgent_route(app, twilio, practice_numb
 
 
 @pytest.mark.parametrize("where", list(KEYS_ONLY))
-def test_9_reaches_the_urgent_route_where_words_are_content(
-    app, twilio, practice_number, where
-):
+def test_9_reaches_the_urgent_route_where_words_are_content(app, twilio, practice_number, where):
     call = KEYS_ONLY[where](twilio, practice_number)
     assert call.waiting_for == "Gather"
     call.press("9")
