@@ -228,3 +228,24 @@ def test_a_practice_adds_its_own_words_of_urgency(settings, fake_twilio):
     call.say("Mon bébé est tout bleu !")
     assert "en priorité" in call.last_heard()
     services(app).db.dispose()
+
+
+class TestSpeechEngine:
+    """The shipped policy's engine: the message is gathered by speech, with keys heard too."""
+
+    @pytest.fixture
+    def transcription_engine(self) -> str:
+        return "speech"
+
+    def test_9_while_the_message_is_asked_reaches_the_urgent_route(
+        self, app, twilio, practice_number
+    ):
+        call = twilio.place_call(CALLER, practice_number).press("2").press("*")
+        assert "sans enregistrement" in call.last_heard()
+        call.press("9")
+        on_the_urgent_route(app, call)
+
+    def test_words_of_urgency_in_the_message_are_the_message(self, app, twilio, practice_number):
+        call = twilio.place_call(CALLER, practice_number).press("2").press("*")
+        call.say("c'est urgent, ma fille a de la fièvre")
+        assert "bien été transmis" in call.last_heard() and not stored(app, call).urgent
