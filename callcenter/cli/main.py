@@ -125,11 +125,45 @@ def _checked_flows(path: Path | None, language: str) -> tuple[Path, FlowSet]:
 @flows.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--language", default="fr-FR", show_default=True)
-def flows_check(path: Path | None, language: str) -> None:
-    """Validate flow files: every error names file, node and field; exit 1 on any."""
+@click.option(
+    "--practice",
+    "practice_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A practice file: its name, prompts and prompt_budgets are used for the lengths.",
+)
+def flows_check(path: Path | None, language: str, practice_file: Path | None) -> None:
+    """Validate flow files: every error names file, node and field; exit 1 on any.
+
+    Then every spoken prompt's length in words and seconds, with a warning
+    (exit 0) for each past its budget (the practice's ``prompt_budgets``).
+    """
+    from callcenter.config.policy import load_policy
+    from callcenter.config.practice import PROMPT_BUDGETS, PracticeError, load_practice
+    from callcenter.config.prompts import Catalogue
+    from callcenter.ivr.lengths import WORDS_PER_SECOND, measure
+
     folder, flowset = _checked_flows(path, language)
     count = sum(len(f.nodes) for f in flowset.flows.values())
     click.echo(f"{folder}: {len(flowset.flows)} flows, {count} nodes, no errors")
+    budgets, values, overrides = dict(PROMPT_BUDGETS), {}, {}
+    start = "main"
+    if practice_file is not None:
+        try:
+            practice = load_practice(practice_file)
+        except PracticeError as exc:
+            _fail(str(exc))
+        budgets, overrides = practice.prompt_budgets, practice.prompts
+        values["practice_name"], start = practice.name, practice.start_flow
+    values["policy_notice"] = load_policy().notice(language)
+    catalogue = Catalogue.load(folder, language, overrides)
+    click.echo(f"prompt lengths (words, seconds at {WORDS_PER_SECOND} words a second):")
+    for length in measure(flowset, catalogue, budgets, values, start):
+        mark = "  OVER" if length.over else ""
+        click.echo(f"  {length.key}: {length.words} words, {length.seconds:g} s"
+                   f" (budget {length.budget:g} s){mark}")  # fmt: skip
+        if length.over:
+            click.echo(f"warning: {length.key}: {length.seconds:g} s of speech, past the "
+                       f"{length.budget:g} s budget", err=True)  # fmt: skip
 
 
 @flows.command("graph")

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, insert, literal, or_, select
+from sqlalchemy import and_, case, delete, insert, literal, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -177,7 +177,8 @@ def record_failure(
     """
     _forget_stale(session, practice_id, now)
     guard = IdentificationGuard.__table__.c
-    in_window = guard.window_started_at > now - WINDOW
+    # A window "started" after now (a frozen clock set back) counts nothing.
+    in_window = and_(guard.window_started_at > now - WINDOW, guard.window_started_at <= now)
     failures = case((in_window, guard.failures + 1), else_=1)
     now_value = literal(now, UTCDateTime())
     until_value = literal(now + lock, UTCDateTime())

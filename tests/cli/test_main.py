@@ -200,7 +200,8 @@ def test_serve_and_call_talk_over_http_as_twilio_would(instance: Path):
         server.terminate()
         _, server_log = server.communicate(timeout=10)
     assert result.returncode == 0, result.stderr
-    assert "Bonjour, vous êtes bien au cabinet médical des Tilleuls." in result.stdout
+    opening = "Pour une urgence, tapez 9 à tout moment. Bonjour, cabinet médical des Tilleuls."
+    assert opening in result.stdout
     assert "Appel pour le cabinet médical des Tilleuls." in result.stdout
     assert "[appel terminé]" in result.stdout
     # The server's log lines carry no caller number.
@@ -301,7 +302,7 @@ def test_scripted_options_work_when_called_from_python(instance: Path, monkeypat
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "message a bien été enregistré" in result.output
+    assert "message a bien été transmis" in result.output
 
 
 def test_call_walks_the_queue_to_a_call_back_request(instance: Path, monkeypatch):

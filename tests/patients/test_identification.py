@@ -246,3 +246,11 @@ def test_stale_counters_are_forgotten_as_new_failures_come(db):
     with db.session() as session:
         kept = session.scalars(select(IdentificationGuard.phone_index)).all()
     assert kept == [2]
+
+
+def test_failures_dated_after_now_are_not_counted(db):
+    """A frozen clock set back: failures "from the future" start no window now."""
+    for minutes in (10, 20, 30, 40):
+        fail(db, NOW + timedelta(minutes=minutes))
+    earlier = fail(db, NOW)
+    assert earlier.failures == 1 and not earlier.locked

@@ -76,7 +76,7 @@ def a_morning(phone: TwilioEmulator) -> None:
     # A new patient registers and books docteure Martin's first free slot.
     booking = phone.place_call("+33655443322", number).press("1").press("15031980")
     booking.say("Jean Dupont").press("1").press("1").press("1").press("1")
-    assert "confirmé le mardi 24 novembre à 14 h avec docteure Martin" in booking.last_heard()
+    assert "confirmé le mardi 24 novembre à 14 h avec la docteure Martin" in booking.last_heard()
 
 
 def as_administrator(app: Flask, smtp_server, monkeypatch, now: str) -> None:

@@ -214,3 +214,18 @@ def test_the_queue_setting_is_validated(home):
     write_practice(home, transfer={"queue": {"size": -1}})
     with pytest.raises(PracticeError, match=r"transfer\.queue\.size"):
         load_practice(home / "practices" / "demo.yaml")
+
+
+def test_an_urgent_caller_asking_for_a_call_back_hears_the_advice_again(
+    app, twilio, practice_number
+):
+    call = queued(twilio, practice_number, key="9").press("1")
+    assert call.ended and "rappellera en priorité" in call.last_heard()
+    assert "15 ou le 112" in call.last_heard()
+    assert stored(app, call).outcome == "callback"
+
+
+def test_9_while_waiting_leaves_the_queue_for_the_urgent_route(app, twilio, practice_number):
+    call = queued(twilio, practice_number).press("9")
+    assert stored(app, call).urgent and call.waiting_for == "Dial"
+    assert entry(app, call).result == "leave"
