@@ -33,7 +33,15 @@ from callcenter.security.demo_certs import write_demo_certificates
 from callcenter.security.rotation import rows_per_key
 from callcenter.security.smime import load_certificate
 from callcenter.web.app import create_app
-from tests.conftest import CALLER, OPEN_HOURS, bound, create_tables, services, set_clock
+from tests.conftest import (
+    CALLER,
+    LEGACY_PIN_HASH,
+    OPEN_HOURS,
+    bound,
+    create_tables,
+    services,
+    set_clock,
+)
 from tests.web.console.conftest import Console, stored_user
 
 PAGES = [
@@ -184,7 +192,7 @@ def test_settings_show_every_secret_masked_and_never_its_value(app_with, home: P
     )  # fmt: skip
     page = html(sign_in_admin(app).get("/console/admin/settings"))
     ring = json.loads((home / "keyring.json").read_text())
-    pin_hash = str(DEMO_PRACTICE["secretaries"][0]["pin_hash"])  # type: ignore[index]
+    pin_hash = LEGACY_PIN_HASH
     keys = [ring["signing_key"], *(k["secret"] for k in ring["keys"])]
     secrets = [TOKEN, PREVIOUS, SMTP_PASSWORD, EXTRA_SECRET, NESTED_SECRET, pin_hash,
                pin_hash.split("$")[2], *keys]  # fmt: skip
