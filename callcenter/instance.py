@@ -141,9 +141,8 @@ DEMO_PIN = "246810"  # the demo secretary's PIN for the secretaries' line
 
 def demo_practice(keyring: KeyRing) -> dict[str, Any]:
     """The demo practice with its secretary's PIN hashed under ``keyring``."""
-    secretaries = [
-        {**s, "pin_hash": hash_pin(DEMO_PIN, keyring)} for s in DEMO_PRACTICE["secretaries"]
-    ]  # type: ignore[attr-defined]
+    listed: list[dict[str, Any]] = DEMO_PRACTICE["secretaries"]  # type: ignore[assignment]
+    secretaries = [{**s, "pin_hash": hash_pin(DEMO_PIN, keyring)} for s in listed]
     return {**DEMO_PRACTICE, "secretaries": secretaries}
 
 
