@@ -316,6 +316,18 @@ def test_the_outbox_counts_each_doctors_digests_and_names_certificate_problems(a
     assert "Aucun serveur SMTP" in page
 
 
+def test_the_outbox_names_a_certificate_for_another_address(app, admin, home):
+    doctors = [(str(d["id"]), str(d["email"])) for d in DEMO_DOCTORS]
+    write_demo_certificates(home / "certs", str(DEMO_PRACTICE["name"]), "cabinet@example.test",
+                            doctors, now=datetime(2026, 11, 1, tzinfo=UTC))  # fmt: skip
+    (home / "certs" / "dr-martin.pem").write_bytes((home / "certs" / "dr-bernard.pem").read_bytes())
+    page = html(admin.get("/console/admin/outbox"))
+    martin = page.split('id="outbox-demo-dr-martin"')[1].split("</tr>")[0]
+    bernard = page.split('id="outbox-demo-dr-bernard"')[1].split("</tr>")[0]
+    assert "Envoi bloqué" in martin and "does not match the doctor&#39;s address" in martin
+    assert "Envoi bloqué" not in bernard
+
+
 def test_flows_are_checked_as_they_are_on_disk_now(app_with, tmp_path: Path):
     flows = tmp_path / "flows"
     shutil.copytree(DEFAULT_FLOWS_DIR, flows)
