@@ -37,7 +37,15 @@ from callcenter.config.practice import Practice
 from callcenter.security.encrypted import current_cipher
 from callcenter.security.keyring import KeyRing
 
-__all__ = ["PIN_DIGITS", "PinError", "check_hash", "hash_pin", "pins_to_reset", "verify_pin"]
+__all__ = [
+    "PIN_DIGITS",
+    "PinError",
+    "check_hash",
+    "hash_pin",
+    "pins_peppered_with",
+    "pins_to_reset",
+    "verify_pin",
+]
 
 _N, _R, _P = 2**14, 8, 1
 PIN_DIGITS = range(6, 13)
@@ -88,6 +96,16 @@ def pins_to_reset(practices: Iterable[Practice], keyring: KeyRing) -> list[tuple
             elif parsed.key_id not in keyring:
                 found.append((practice.id, secretary.id, "its key left the key ring"))
     return found
+
+
+def pins_peppered_with(practices: Iterable[Practice], key_id: int) -> list[tuple[str, str]]:
+    """(practice, secretary) whose PIN hash needs root key ``key_id``: it must not be retired."""
+    return [
+        (practice.id, secretary.id)
+        for practice in practices
+        for secretary in practice.secretaries
+        if secretary.pin_hash and parse_hash(secretary.pin_hash).key_id == key_id
+    ]
 
 
 def _well_formed(pin: str, digits: range) -> bool:
