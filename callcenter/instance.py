@@ -171,16 +171,20 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
     (home / "practices").mkdir(mode=0o700, exist_ok=True)
     settings_path = home / SETTINGS_FILE
     if not settings_path.exists():
-        initial = {
+        initial: dict[str, object] = {
             "twilio_account_sid": "AC" + secrets.token_hex(16),
             "twilio_auth_token": secrets.token_hex(16),
             "log_format": "console",
         }
+        if demo:  # made-up credentials: its SMS and deletions stay on this machine
+            initial["twilio_stand_in"] = True
         header = (
             "# callcenter instance settings.  Environment variables override them:\n"
             "# DATABASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL.\n"
             "# The generated Twilio credentials are for local calls (callcenter call);\n"
             "# put your account's SID and auth token here, or in the environment.\n"
+            "# twilio_stand_in: true (the demo) answers REST calls (SMS, deletions) in the\n"
+            "# process and records them without content: remove it for a real account.\n"
         )
         _write_private(settings_path, header + yaml.safe_dump(initial, sort_keys=False))
         notes.append(f"created {settings_path}")
@@ -220,12 +224,11 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
                 audit.append(
                     session, actor="cli:init", action="instance.init", now=datetime.now(UTC)
                 )
-            if demo:
-                notes += _demo_accounts(session)
+            accounts = _demo_accounts(session) if demo else []
     finally:
         database.dispose()
     notes.append("database ready")
-    return notes
+    return notes + accounts  # the passwords last, just above what `make run` prints next
 
 
 def _create_private_sqlite(url: str) -> None:

@@ -35,6 +35,7 @@ from callcenter.core import metrics
 from callcenter.core.clock import Clock
 from callcenter.core.logs import get_logger
 from callcenter.core.twilio_rest import close_client, make_client
+from callcenter.core.twilio_stand_in import LOG_FILE as STAND_IN_LOG
 from callcenter.ivr.engine import CallEngine, PracticeRuntime
 from callcenter.ivr.loader import load_flows
 from callcenter.ivr.nodes.base import FlowError
@@ -120,7 +121,13 @@ class Services:
         """A REST client for Twilio (the caller closes it, or lets the sender do so)."""
         settings = self.settings
         return make_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                           api_base=settings.twilio_api_base)  # fmt: skip
+                           api_base=settings.twilio_api_base,
+                           stand_in=self.stand_in_log)  # fmt: skip
+
+    @property
+    def stand_in_log(self) -> Path | None:
+        """Where the demo's stand-in for Twilio records what it was sent; None: the real API."""
+        return self.settings.home / STAND_IN_LOG if self.settings.twilio_stand_in else None
 
     def catalogues(self) -> dict[str, Catalogue]:
         return {pid: runtime.catalogue for pid, runtime in self.engine.runtimes.items()}

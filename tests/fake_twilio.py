@@ -5,8 +5,12 @@ Answers what the retention worker and the SMS features send, as Twilio does
 ``…/Calls/CA….json`` and ``…/Messages/SM….json`` with 204 (404 with code 20404
 for a SID it was told is unknown, or one already deleted), and
 ``POST …/Messages.json`` with 201 and a JSON message resource (``sid`` SM…,
-``status`` queued, ``body`` echoed), and ``GET …/Recordings/RE….wav`` with the
-audio a test gave it (``audio[sid]`` or ``default_audio``; 404 once deleted).
+``status`` queued, ``body`` echoed), ``GET …/Recordings/RE….wav`` with the
+audio a test gave it (``audio[sid]`` or ``default_audio``; 404 once deleted),
+``GET …/Calls/CA….json`` with the call resource a test gave it (``calls[sid]``,
+else 404), and the account's numbers (``numbers``, see :meth:`FakeTwilio.add_number`):
+``GET …/IncomingPhoneNumbers.json`` (a page, filtered by ``PhoneNumber``) and
+``POST …/IncomingPhoneNumbers/PN….json`` (updates the fields sent, answers the resource).
 Requests need Basic auth with the account SID and token; the account in the
 path must be the authenticated one.
 
@@ -26,7 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +51,16 @@ _DELETE = re.compile(
 _PREFIXES = {"Recordings": "RE", "Transcriptions": "TR", "Calls": "CA", "Messages": "SM"}
 _MESSAGES = re.compile(_ACCOUNT + r"/Messages\.json")
 _MEDIA = re.compile(_ACCOUNT + r"/Recordings/(?P<sid>RE[0-9a-fA-F]{32})\.wav")
+_CALL = re.compile(_ACCOUNT + r"/Calls/(?P<sid>CA[0-9a-fA-F]{32})\.json")
+_NUMBERS = re.compile(_ACCOUNT + r"/IncomingPhoneNumbers\.json")
+_NUMBER = re.compile(_ACCOUNT + r"/IncomingPhoneNumbers/(?P<sid>PN[0-9a-fA-F]{32})\.json")
+#: The fields of a number an update may change (Twilio's form names → resource keys).
+NUMBER_FIELDS = {
+    "VoiceUrl": "voice_url", "VoiceMethod": "voice_method",
+    "VoiceFallbackUrl": "voice_fallback_url", "VoiceFallbackMethod": "voice_fallback_method",
+    "StatusCallback": "status_callback", "StatusCallbackMethod": "status_callback_method",
+    "SmsUrl": "sms_url", "SmsMethod": "sms_method",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,8 @@ class FakeRequest:
     """One request as the fake received it.
 
     ``form``: first value of each field; ``user``: the Basic auth user name;
-    ``authenticated``: whether the password was the fake's auth token.
+    ``authenticated``: whether the password was the fake's auth token;
+    ``query``: first value of each query string field.
     """
 
     method: str
@@ -62,6 +77,7 @@ class FakeRequest:
     form: dict[str, str]
     user: str | None
     authenticated: bool = False
+    query: dict[str, str] = field(default_factory=dict)
 
 
 class FakeTwilio:
@@ -77,6 +93,10 @@ class FakeTwilio:
         # Recording media (GET …/Recordings/RE….wav): per SID, else ``default_audio``.
         self.audio: dict[str, bytes] = {}
         self.default_audio: bytes | None = None
+        # Call resources (GET …/Calls/CA….json), per SID: what Twilio knows of a call.
+        self.calls: dict[str, dict[str, Any]] = {}
+        # The account's phone numbers (IncomingPhoneNumbers resources), per PN SID.
+        self.numbers: dict[str, dict[str, Any]] = {}
         self._unknown: set[str] = set()
         self._failures: list[list[Any]] = []  # [path fragment, remaining, status]
         self._lock = threading.Lock()
@@ -99,6 +119,19 @@ class FakeTwilio:
         """These SIDs do not exist here: deleting them answers 404 (code 20404)."""
         with self._lock:
             self._unknown.update(sids)
+
+    def add_number(self, phone_number: str, **fields: str) -> dict[str, Any]:
+        """A number on the account, with the webhook fields given (``voice_url=…``)."""
+        sid = "PN" + secrets.token_hex(16)
+        resource: dict[str, Any] = {
+            "sid": sid, "account_sid": self.account_sid, "phone_number": phone_number,
+            "friendly_name": phone_number, "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers/{sid}.json",
+            **{key: None for key in NUMBER_FIELDS.values()}, **fields,
+        }  # fmt: skip
+        with self._lock:
+            self.numbers[sid] = resource
+        return resource
 
     def deletes(self, sid: str | None = None) -> list[FakeRequest]:
         """DELETE requests received, all or for one SID."""
@@ -130,6 +163,16 @@ class FakeTwilio:
             return self._delete(deleting)
         if request.method == "POST" and _MESSAGES.fullmatch(request.path):
             return self._send(request)
+        if request.method == "GET" and (call := _CALL.fullmatch(request.path)):
+            with self._lock:
+                found = self.calls.get(call["sid"])
+            if found is not None and call["account"] == self.account_sid:
+                return 200, {"sid": call["sid"], "account_sid": self.account_sid, **found}
+            return _error(404, 20404)
+        if _NUMBERS.fullmatch(request.path) and request.method == "GET":
+            return self._numbers(request)
+        if (number := _NUMBER.fullmatch(request.path)) and request.method == "POST":
+            return self._update_number(number["sid"], request.form)
         media = _MEDIA.fullmatch(request.path)
         if request.method == "GET" and media and media["account"] == self.account_sid:
             with self._lock:
@@ -149,6 +192,19 @@ class FakeTwilio:
                 return _error(404, 20404)
             self.deleted.add(sid)
         return 204, None
+
+    def _numbers(self, request: FakeRequest) -> tuple[int, dict[str, Any]]:
+        return 200, _page_of_numbers(self, request)
+
+    def _update_number(self, sid: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            resource = self.numbers.get(sid)
+            if resource is None:
+                return _error(404, 20404)
+            for name, key in NUMBER_FIELDS.items():
+                if name in form:
+                    resource[key] = form[name]
+            return 200, dict(resource)
 
     def _send(self, request: FakeRequest) -> tuple[int, dict[str, Any] | None]:
         form = request.form
@@ -187,6 +243,18 @@ class FakeTwilio:
         return 201, message
 
 
+def _page_of_numbers(fake: FakeTwilio, request: FakeRequest) -> dict[str, Any]:
+    wanted = request.query.get("PhoneNumber")
+    with fake._lock:
+        found = [dict(n) for n in fake.numbers.values() if wanted in (None, n["phone_number"])]
+    uri = f"/2010-04-01/Accounts/{fake.account_sid}/IncomingPhoneNumbers.json"
+    return {
+        "incoming_phone_numbers": found, "start": 0, "end": max(len(found) - 1, 0), "page": 0,
+        "page_size": 50, "first_page_uri": f"{uri}?PageSize=50&Page=0", "next_page_uri": None,
+        "previous_page_uri": None, "uri": f"{uri}?PageSize=50&Page=0",
+    }  # fmt: skip
+
+
 def _error(status: int, code: int | None = None) -> tuple[int, dict[str, Any]]:
     """Twilio's error body (code 20404 for a 404 unless told otherwise)."""
     if code is None:
@@ -218,8 +286,10 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length).decode() if length else ""
             form = {key: values[0] for key, values in parse_qs(raw).items()}
             user, password = _basic_auth(self.headers.get("Authorization")) or (None, None)
-            path = self.path.split("?", 1)[0]
-            request = FakeRequest(self.command, path, form, user, password == fake.auth_token)
+            path, _, query = self.path.partition("?")
+            fields = {key: values[0] for key, values in parse_qs(query).items()}
+            request = FakeRequest(self.command, path, form, user, password == fake.auth_token,
+                                  fields)  # fmt: skip
             if fake.delay:
                 time.sleep(fake.delay)
             status, body = fake.answer(request)

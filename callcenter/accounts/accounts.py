@@ -2,26 +2,25 @@
 
 Passwords are generated, never chosen at the command line, and shown once:
 the administrator hands them over and the person enrols a second factor at
-first login.  Failed logins are counted per account and per client address
-(docs/console.md: well under 100 failures an hour per account); a locked key answers 429.
+first login.  Attempts are throttled per account at an address and per address
+(:mod:`callcenter.accounts.throttle`): growing delays, answered 429, never a lock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.accounts.models import ROLES, ConsoleSession, ConsoleUser, LoginThrottle
+from callcenter.accounts import throttle
+from callcenter.accounts.models import ROLES, ConsoleSession, ConsoleUser
 from callcenter.audit import trail as audit
 from callcenter.storage.db import new_id
 
@@ -29,18 +28,6 @@ USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Checked against when the username is unknown, so both answers take as long.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
-
-
-@dataclass(frozen=True)
-class Limit:
-    failures: int
-    window: timedelta
-    lock: timedelta
-
-
-ACCOUNT_LIMIT = Limit(10, timedelta(minutes=15), timedelta(minutes=15))  # <= 40 tries an hour
-ADDRESS_LIMIT = Limit(50, timedelta(minutes=15), timedelta(minutes=15))
-SECOND_FACTOR_LIMIT = Limit(5, timedelta(minutes=15), timedelta(minutes=15))
 
 
 class AccountError(ValueError):
@@ -133,7 +120,7 @@ def reset_user(session: Session, username: str, *, now: datetime, actor: str = "
     user.totp_last_step = None
     user.disabled_at = None
     end_sessions(session, user.id, now)
-    clear_failures(session, account_key(username))
+    throttle.succeeded(session, throttle.second_factor_key(user.id))  # a fresh start
     audit.append(session, actor=actor, action="console.user_reset", object_ref=user.id, now=now)
     return password
 
@@ -150,57 +137,6 @@ def rehash_if_needed(user: ConsoleUser, password: str) -> None:
     """Move the stored hash to the library's current parameters after a good login."""
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = _HASHER.hash(password)
-
-
-# -- throttling ------------------------------------------------------------
-
-
-def _key(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
-
-
-def account_key(username: str) -> str:
-    return _key("account", username.lower())
-
-
-def address_key(address: str) -> str:
-    return _key("address", address)
-
-
-def second_factor_key(user_id: str) -> str:
-    return _key("totp", user_id)
-
-
-def locked_until(session: Session, key: str, now: datetime) -> datetime | None:
-    """When the key's lock ends, or None when attempts are allowed now."""
-    row = session.get(LoginThrottle, key)
-    if row is None or row.locked_until is None or row.locked_until <= now:
-        return None
-    return row.locked_until
-
-
-def count_failure(session: Session, key: str, limit: Limit, now: datetime) -> bool:
-    """Count one failed attempt; True when it locks the key."""
-    row = session.get(LoginThrottle, key, with_for_update=True)
-    if row is None:
-        row = LoginThrottle(key_hash=key, failures=0, window_started_at=now)
-        session.add(row)
-    if now - row.window_started_at > limit.window:
-        row.failures, row.window_started_at = 0, now
-    row.failures += 1
-    if row.failures >= limit.failures:
-        row.locked_until = now + limit.lock
-        row.failures, row.window_started_at = 0, now
-        session.flush()
-        return True
-    session.flush()
-    return False
-
-
-def clear_failures(session: Session, key: str) -> None:
-    row = session.get(LoginThrottle, key)
-    if row is not None:
-        session.delete(row)
 
 
 def list_users(session: Session) -> list[ConsoleUser]:

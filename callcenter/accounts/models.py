@@ -64,10 +64,12 @@ class ConsoleSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed attempts under one key (an account, a client address, a second factor).
+    """Attempts in a row under one key (an account at an address, an address, a second factor).
 
     The key is a hash, so neither usernames typed by strangers nor addresses
-    are stored.
+    are stored.  ``window_started_at`` holds the last attempt and
+    ``locked_until`` when the next one may be checked (a delay, see
+    :mod:`callcenter.accounts.throttle`); the column names predate the delays.
     """
 
     __tablename__ = "console_login_throttles"

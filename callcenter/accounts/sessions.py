@@ -4,6 +4,8 @@ A login goes through stages (password, then enrolment or the second factor,
 then full access) and gets a new token at each step up, so a token seen
 before login is worthless after it.  Sessions end after 30 minutes idle or
 12 hours in all (HIPAA automatic logoff, ASVS L2), and at logout everywhere.
+An account keeps at most :data:`MAX_LIVE` sessions: a new login ends the
+least recently used beyond that, so forgotten or stolen sessions do not pile up.
 The CSRF token of a form is derived from the cookie's token, which scripts
 cannot read (HttpOnly) and other sites cannot send (SameSite=Strict).
 """
@@ -16,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.accounts.models import ConsoleSession, ConsoleUser
@@ -24,6 +27,7 @@ COOKIE = "__Host-callcenter"
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
 STAGES = ("password", "enrol", "full")
+MAX_LIVE = 5  # a person's browsers and devices; a sixth login ends the least recently used
 
 
 def new_token() -> str:
@@ -63,7 +67,24 @@ def open_session(session: Session, user: ConsoleUser, stage: str, now: datetime)
         )
     )  # fmt: skip
     session.flush()
+    _end_beyond_cap(session, user.id, token_hash(token), now)
     return token
+
+
+def _end_beyond_cap(session: Session, user_id: str, newest: str, now: datetime) -> None:
+    """End the account's live sessions beyond :data:`MAX_LIVE`, least recently used first."""
+    live = session.scalars(
+        select(ConsoleSession)
+        .where(
+            ConsoleSession.user_id == user_id,
+            ConsoleSession.ended_at.is_(None),
+            ConsoleSession.token_hash != newest,
+        )
+        .order_by(ConsoleSession.last_seen_at.desc(), ConsoleSession.created_at.desc())
+    ).all()
+    for row in live[MAX_LIVE - 1 :]:
+        row.ended_at = now
+    session.flush()
 
 
 def step_up(session: Session, current: Current, stage: str, now: datetime) -> str:

@@ -2,7 +2,9 @@
 
 A code is accepted for its 30-second step and one step either side (clock
 drift); the step accepted is stored, so the same code, or an earlier one, is
-refused afterwards.  The secret is stored encrypted.
+refused afterwards.  Storing it is one conditional UPDATE (only if the step is
+later than the last one used) whose row count decides: two requests with the
+same code at the same moment cannot both succeed.  The secret is stored encrypted.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from datetime import datetime
 import pyotp
 import qrcode
 import qrcode.image.svg
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from callcenter.accounts.models import ConsoleUser
 
@@ -42,7 +47,7 @@ def qr_svg(uri: str) -> str:
     return svg[svg.index("<svg") :]
 
 
-def accept(user: ConsoleUser, code: str, now: datetime) -> str:
+def accept(session: Session, user: ConsoleUser, code: str, now: datetime) -> str:
     """Check a code; returns "ok", "wrong" or "reused" and records the step when ok."""
     secret = user.totp_secret
     code = code.strip().replace(" ", "")
@@ -52,8 +57,20 @@ def accept(user: ConsoleUser, code: str, now: datetime) -> str:
     current = totp.timecode(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if pyotp.utils.strings_equal(totp.generate_otp(step), code):
-            if user.totp_last_step is not None and step <= user.totp_last_step:
-                return "reused"
-            user.totp_last_step = step
-            return "ok"
+            return "ok" if _use_step(session, user, step) else "reused"
     return "wrong"
+
+
+def _use_step(session: Session, user: ConsoleUser, step: int) -> bool:
+    """Record ``step`` as used unless it (or a later one) already is: True when recorded."""
+    last = ConsoleUser.totp_last_step
+    done = session.execute(
+        update(ConsoleUser)
+        .where(ConsoleUser.id == user.id, or_(last.is_(None), last < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(user, "totp_last_step", step)  # the loaded row says what the table says
+    return True

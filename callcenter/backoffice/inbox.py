@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from callcenter.calls import activity
 from callcenter.calls.models import Call, QueueEntry
 from callcenter.core.phone_numbers import normalize
 from callcenter.ivr.runtime import PracticeRuntime, call_context
@@ -22,7 +23,10 @@ from callcenter.messages.models import Message
 from callcenter.patients.models import Patient
 from callcenter.security.crypto import FieldCipher
 
-LIVE_WINDOW = timedelta(hours=4)  # a call older than this with no end is a lost callback
+LIVE_WINDOW = timedelta(hours=4)  # silent this long with no end: a lost status callback
+# In the flows Twilio comes back within seconds (a Gather's timeout, a two-minute
+# recording at most); only a call with a secretary or in the queue is silent longer.
+IVR_IDLE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -139,22 +143,29 @@ def live_calls(
     practice_ids: Sequence[str],
     runtimes: dict[str, PracticeRuntime],
     now: datetime,
+    max_age: timedelta = LIVE_WINDOW,
 ) -> list[LiveCall]:
-    """Calls not yet ended, urgent first then oldest first."""
+    """Calls not yet ended and recently active, urgent first then oldest first.
+
+    Recent: a webhook within ``max_age`` (the longest a call lasts), or within
+    :data:`IVR_IDLE` for a call still in the flows (not transferring, not waiting).
+    """
+    last = activity.last_activity().label("last")
     rows = session.execute(
-        select(Call, QueueEntry.enqueued_at)
+        select(Call, QueueEntry.enqueued_at, last)
         .outerjoin(QueueEntry, (QueueEntry.call_id == Call.id) & QueueEntry.left_at.is_(None))
         .where(
             Call.practice_id.in_(practice_ids),
             Call.ended_at.is_(None),
-            Call.started_at >= now - LIVE_WINDOW,
+            last >= now - max_age,
         )
         .order_by(Call.urgent.desc(), Call.started_at)
     ).all()
     found = []
-    for call, enqueued in rows:
+    for call, enqueued, active_at in rows:
         runtime = runtimes.get(call.practice_id)
-        if runtime is None:
+        in_flows = enqueued is None and "transfer_reason" not in call.state
+        if runtime is None or (in_flows and active_at < now - IVR_IDLE):
             continue
         reason = str(call.state.get("transfer_reason") or "other")
         found.append(

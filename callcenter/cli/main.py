@@ -78,6 +78,9 @@ def serve(host: str, port: int, workers: int) -> None:
                 str(workers),
                 "--bind",
                 f"{host}:{port}",
+                # Its access log (when turned on) masked as ours: no feed token, no number.
+                "--logger-class",
+                "callcenter.web.access_log.RedactingLogger",
                 "callcenter.web.app:wsgi()",
             ],
         )
@@ -276,12 +279,13 @@ def _register() -> None:
     from callcenter.cli.keys_cmd import keys
     from callcenter.cli.patient_cmd import patient
     from callcenter.cli.purge_cmd import purge
+    from callcenter.cli.twilio_cmd import twilio_group
     from callcenter.cli.understand_cmd import understand_cmd
     from callcenter.cli.users_cmd import users
     from callcenter.cli.worker_cmd import worker
 
     for command in (keys, audit_group, purge, patient, worker, digest, db_group, users,
-                    appointments, understand_cmd):  # fmt: skip
+                    appointments, understand_cmd, twilio_group):  # fmt: skip
         main.add_command(command)
 
 

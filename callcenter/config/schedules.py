@@ -62,6 +62,9 @@ class BookingRules:
     reminder_time: time = time(18, 0)  # the day before, practice time
     ics_patient_names: bool = False
     default_kind: str = "consultation"
+    # Booking, cancelling and moving by phone while the practice is closed (nights,
+    # week-ends, public holidays): automatic, and what night callers most often want.
+    outside_hours: bool = True
 
     def kind_for(self, doctor: DoctorSchedule, new_patient: bool) -> Kind:
         """The kind booked by phone: the new-patient kind for someone just registered."""
@@ -81,12 +84,14 @@ class SlotQuery:
     after: datetime | None = None  # only slots starting strictly after this
     day: date | None = None
     half: str | None = None  # "morning" | "afternoon"
+    since: date | None = None  # only slots on this day or later (a day asked had none)
 
 
 # -- reading the practice file ----------------------------------------------------
 SECTION = "appointments"
 _FIELDS = {"horizon_days", "min_notice_minutes", "offer", "kinds", "doctors", "sms_confirmation",
-           "sms_reminder", "reminder_time", "ics_patient_names", "default_kind"}  # fmt: skip
+           "sms_reminder", "reminder_time", "ics_patient_names", "default_kind",
+           "outside_hours"}  # fmt: skip
 _DOCTOR_FIELDS = {"slot_minutes", "kinds", "week", "absences"}
 
 
@@ -199,6 +204,7 @@ def parse_rules(raw: Any, doctor_ids: Collection[str]) -> BookingRules | None:
         reminder_time=reminder,
         ics_patient_names=rules.flag("ics_patient_names", default=False),
         default_kind=default,
+        outside_hours=rules.flag("outside_hours", default=True),
     )
 
 
@@ -236,7 +242,7 @@ def free_slots(
     """
     earliest, end = booking_window(rules, now, tz)
     taken_set = {t.astimezone(UTC) for t in taken}
-    day = max(earliest.astimezone(tz).date(), query.day or date.min)
+    day = max(earliest.astimezone(tz).date(), query.day or date.min, query.since or date.min)
     last_day = (end - timedelta(days=1)).date()
     if query.day is not None:
         last_day = min(last_day, query.day)

@@ -40,11 +40,21 @@ class Settings:
     # Reverse proxies in front of the server whose X-Forwarded-* headers are
     # believed (TRUSTED_PROXIES); 0: those headers are ignored.
     trusted_proxies: int = 0
+    # Without PUBLIC_BASE_URL, the hosts a webhook's Host header may name
+    # (ALLOWED_HOSTS); loopback names are always allowed (the demo, the emulator).
+    allowed_hosts: tuple[str, ...] = ()
+    # The bearer token /metrics asks for (METRICS_TOKEN); unset: /metrics answers 404.
+    metrics_token: str | None = None
     flows_dir: Path = DEFAULT_FLOWS_DIR
     log_format: str = "console"
     now: datetime | None = None
     policy_file: Path = DEFAULT_POLICY_FILE
     twilio_api_base: str | None = None
+    # A demo's REST calls go to an in-process stand-in that records them (TWILIO_STAND_IN).
+    twilio_stand_in: bool = False
+    # A call with no webhook for this long and no final status is closed as lost
+    # (CALL_MAX_MINUTES): Twilio ends a call after 4 hours by default.
+    call_max_minutes: int = 240
     # During a rotation of the auth token at Twilio, signatures made with the
     # previous one are still accepted (TWILIO_AUTH_TOKEN_PREVIOUS).
     twilio_previous_token: str | None = None
@@ -117,6 +127,38 @@ def _hops(name: str, value: Any) -> int:
     return value
 
 
+def _flag(name: str, value: Any) -> bool:
+    """A yes/no setting: a YAML boolean, or true/false, 1/0 from the environment."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no", ""):
+        return value.lower() in ("true", "1", "yes")
+    raise SettingsError(f"{name}: {value!r} is not true or false")
+
+
+def _minutes(name: str, value: Any) -> int:
+    """A positive whole number of minutes."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SettingsError(f"{name}: {value!r} is not a whole number of minutes (1 or more)")
+    return value
+
+
+def _hosts(name: str, value: Any) -> tuple[str, ...]:
+    """Host names, from a YAML list or a comma-separated string; lower-cased, no port."""
+    if value in (None, ""):
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise SettingsError(f"{name}: {value!r} is not a list of host names")
+    hosts = tuple(i.strip().lower() for i in items if i.strip())
+    for host in hosts:
+        if not host.replace(".", "").replace("-", "").isalnum():
+            raise SettingsError(f"{name}: {host!r} is not a host name (no scheme, no port)")
+    return hosts
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read ``settings.yaml`` from the instance folder, then apply the environment."""
     env: dict[str, str] = dict(os.environ if environ is None else environ)
@@ -143,6 +185,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     sid = pick("TWILIO_ACCOUNT_SID", "twilio_account_sid")
     token = secret("TWILIO_AUTH_TOKEN", "twilio_auth_token")
     previous = secret("TWILIO_AUTH_TOKEN_PREVIOUS", "twilio_auth_token_previous")
+    metrics_token = secret("METRICS_TOKEN", "metrics_token")
     if not sid or not isinstance(sid, str) or not sid.startswith("AC"):
         raise SettingsError("TWILIO_ACCOUNT_SID: missing or not an account SID (AC…)")
     if not token or not isinstance(token, str):
@@ -167,12 +210,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "smtp",
         "policy_file",
         "twilio_api_base",
+        "twilio_stand_in",
+        "call_max_minutes",
         "database_url",
         "twilio_account_sid",
         "twilio_auth_token",
         "twilio_auth_token_previous",
         "public_base_url",
         "trusted_proxies",
+        "allowed_hosts",
+        "metrics_token",
         "flows_dir",
         "log_format",
     }
@@ -183,11 +230,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         twilio_auth_token=token,
         public_base_url=_url("PUBLIC_BASE_URL", pick("PUBLIC_BASE_URL", "public_base_url")),
         trusted_proxies=_hops("TRUSTED_PROXIES", pick("TRUSTED_PROXIES", "trusted_proxies", 0)),
+        allowed_hosts=_hosts("ALLOWED_HOSTS", pick("ALLOWED_HOSTS", "allowed_hosts")),
+        metrics_token=str(metrics_token) if metrics_token else None,
         flows_dir=flows_dir,
         log_format=log_format,
         now=now,
         policy_file=policy_file,
         twilio_api_base=_url("TWILIO_API_BASE", pick("TWILIO_API_BASE", "twilio_api_base")),
+        twilio_stand_in=_flag("TWILIO_STAND_IN", pick("TWILIO_STAND_IN", "twilio_stand_in", False)),
+        call_max_minutes=_minutes(
+            "CALL_MAX_MINUTES", pick("CALL_MAX_MINUTES", "call_max_minutes", 240)
+        ),
         smtp=smtp,
         twilio_previous_token=str(previous) if previous else None,
         extra={k: v for k, v in data.items() if k not in known},

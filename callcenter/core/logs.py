@@ -3,7 +3,9 @@
 One structlog chain for our events and for the standard library's loggers
 (werkzeug, sqlalchemy, apscheduler, twilio).  :func:`redact` runs before the
 renderer: personal fields are dropped by name, and anything that looks like a
-phone number, a date of birth or a recording URL is masked in every value.
+phone number, a date of birth or a recording URL is masked in every value,
+and so is the secret token of a calendar feed's path (``/calendar/<token>.ics``),
+which request logs would otherwise print whole.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ PERSONAL_FIELDS = frozenset(
 
 _PERSONAL_KEYS = frozenset(f.replace("_", "").replace("-", "") for f in PERSONAL_FIELDS)
 
+# A calendar feed's path carries its credential: everything after /calendar/ goes.
+_FEED_PATH = re.compile(r"(/calendar/)[^\s\"'?#\\]+")
+
 _PATTERNS = [
     # Recording and media URLs (they open the audio) and any URL with credentials.
     re.compile(r"https?://[^\s\"']*(?:/Recordings/|/Transcriptions/|/Media/)[^\s\"']*", re.I),
@@ -85,6 +90,7 @@ _TIMESTAMP = re.compile(
 
 
 def _mask_plain(text: str) -> str:
+    text = _FEED_PATH.sub(rf"\g<1>{MASK}", text)
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
     return text
@@ -178,6 +184,8 @@ def configure(log_format: str = "console", level: int = logging.INFO, stream: An
     root.setLevel(level)
     # Twilio's client logs request bodies (SMS texts) at DEBUG and INFO: keep it quiet.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    # Alembic says which dialect it found at every start: noise above the demo's welcome.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def get_logger(name: str = "callcenter") -> Any:

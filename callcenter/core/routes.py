@@ -20,6 +20,7 @@ STATUS = f"{TWILIO}/status"  # the number's status callback: the call ended
 WHISPER = f"{TWILIO}/whisper"  # what a secretary hears before taking a transfer
 WHISPER_ACCEPT = f"{TWILIO}/whisper/accept"  # the secretary's key after the whisper
 FALLBACK = f"{TWILIO}/fallback"  # the number's fallback URL: the server failed
+SMS = f"{TWILIO}/sms"  # the number's SMS URL: a text to the practice (answered with nothing)
 
 # -- recordings and transcripts (callcenter.web.twilio.recordings) ----------------
 RECORDING = f"{TWILIO}/recording"  # a recording is ready

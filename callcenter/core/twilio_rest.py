@@ -17,6 +17,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,6 +27,8 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+
+from callcenter.core.twilio_stand_in import StandInHttpClient
 
 #: What can be deleted at Twilio, and the prefix of its SIDs.
 KINDS: dict[str, str] = {"recording": "RE", "transcription": "TR", "call": "CA"}
@@ -92,13 +96,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def make_client(account_sid: str, auth_token: str, api_base: str | None = None) -> Client:
-    """A Twilio client with a timeout; with ``api_base``, one that talks to that server only.
+def make_client(
+    account_sid: str, auth_token: str, api_base: str | None = None, stand_in: Path | None = None
+) -> Client:
+    """A Twilio client with a timeout; with ``api_base``, one that talks to that server only;
+    with ``stand_in`` (a log file), one that opens no socket (:mod:`.twilio_stand_in`).
 
     Close it with :func:`close_client` (it pools connections).  Raises
     ``ValueError`` for an ``api_base`` that is not an http(s) URL, or plain
     http to a host other than loopback.
     """
+    if stand_in is not None:
+        return Client(account_sid, auth_token, http_client=StandInHttpClient(stand_in))
     if api_base:
         http_client: TwilioHttpClient = _RedirectingHttpClient(
             _check_api_base(api_base), TIMEOUT_SECONDS
@@ -192,16 +201,23 @@ class RecordingFetchFailed(Exception):
 
 
 def fetch_recording(
-    account_sid: str, auth_token: str, sid: str, api_base: str | None = None
+    account_sid: str,
+    auth_token: str,
+    sid: str,
+    api_base: str | None = None,
+    stand_in: bool = False,
 ) -> bytes:
     """The recording's WAV bytes (``GET …/Recordings/RE….wav`` with Basic auth), in memory.
 
     Raises :class:`RecordingFetchFailed` (``bad-sid``, ``http-<status>``,
     ``timeout``, ``connection``, ``too-large``) and ``ValueError`` for a bad
-    ``api_base`` (see :func:`make_client`).
+    ``api_base`` (see :func:`make_client`).  With ``stand_in`` (a demo) it
+    asks nothing and answers ``http-404``.
     """
     if not valid_sid("recording", sid):
         raise RecordingFetchFailed("bad-sid")
+    if stand_in:  # a demo: its recordings were never at Twilio, and nothing leaves the machine
+        raise RecordingFetchFailed("http-404")
     base = _check_api_base(api_base) if api_base else "https://api.twilio.com"
     url = f"{base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Recordings/{sid}.wav"
     try:
@@ -220,3 +236,39 @@ def fetch_recording(
     if len(body) > MAX_RECORDING_BYTES:
         raise RecordingFetchFailed("too-large")
     return bytes(body)
+
+
+# -- a call's final status (calls whose status callback never came) -----------
+
+#: Twilio's statuses of a call that is over.
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@dataclass(frozen=True)
+class RemoteCall:
+    """What Twilio knows of a call: its status and, once over, its duration in seconds."""
+
+    status: str
+    duration: int | None
+
+
+def fetch_call(client: Client, sid: str) -> RemoteCall | None:
+    """The call's status at Twilio (``GET …/Calls/CA….json``); None when Twilio cannot say.
+
+    None for a SID that is not a call SID (an emulated call's), a call Twilio
+    does not know, or any failure: the caller then decides without it.
+    """
+    if not valid_sid("call", sid):
+        return None
+    url = f"{client.api.base_url}/2010-04-01/Accounts/{client.account_sid}/Calls/{sid}.json"
+    try:
+        response = client.request("GET", url)
+        if response.status_code != 200:
+            return None
+        body = json.loads(response.text or "{}")
+    except (requests.RequestException, TwilioException, ValueError):
+        return None
+    status, duration = body.get("status"), str(body.get("duration") or "")
+    if not isinstance(status, str):
+        return None
+    return RemoteCall(status, int(duration) if duration.isdigit() and len(duration) < 7 else None)

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from callcenter.core.twilio_rest import fetch_recording
+from callcenter.calls import activity
+from callcenter.core.twilio_rest import (
+    FINAL_CALL_STATUSES,
+    close_client,
+    fetch_call,
+    fetch_recording,
+)
 from callcenter.digests import compose as digests
 from callcenter.messages import realtime, transcribers
 from callcenter.notify import deletions, outbox
@@ -63,6 +69,32 @@ def reminders(root: Services, now: datetime) -> SendReport:
     with root.db.session() as session:
         appointment_sms.queue_reminders(session, root.practices, now)
     return root.send_notices(now)
+
+
+def lost_calls(root: Services, now: datetime) -> int:
+    """Close the calls silent for longer than a call can last; how many were closed.
+
+    Twilio is asked first (a stand-in in a demo): a call it says is over gets
+    its real final status, one it says is still going is left alone, and any
+    other is ``lost`` — its status callback never came and never will.
+    """
+    max_age = timedelta(minutes=root.settings.call_max_minutes)
+    with root.db.session() as session:
+        stale = activity.stale_calls(session, now, max_age)
+    if not stale:
+        return 0
+    closed, client = 0, root.twilio()
+    try:
+        for call in stale:
+            remote = fetch_call(client, call.call_sid)
+            if remote is not None and remote.status not in FINAL_CALL_STATUSES:
+                continue  # still going at Twilio: a long call, not a ghost
+            status, duration = (remote.status, remote.duration) if remote else (activity.LOST, None)
+            with root.db.session() as session:
+                closed += activity.close(session, call.id, status, call.last_activity, duration)
+    finally:
+        close_client(client)
+    return closed
 
 
 @dataclass
@@ -116,7 +148,8 @@ def transcribe_local(
         root.db,
         backend,
         lambda sid: fetch_recording(settings.twilio_account_sid, settings.twilio_auth_token, sid,
-                                    api_base=settings.twilio_api_base),
+                                    api_base=settings.twilio_api_base,
+                                    stand_in=settings.twilio_stand_in),
         root.messages.lookup,
         now,
     )  # fmt: skip

@@ -93,6 +93,7 @@ def table(root: Services, backend: Transcriber | None = None) -> list[Scheduled]
         Scheduled("notices", every_minute, tasks.notices),
         Scheduled("mail", every_minute, tasks.mail),
         Scheduled("appointment_reminders", IntervalTrigger(minutes=15), tasks.reminders),
+        Scheduled("lost_calls", IntervalTrigger(minutes=10), tasks.lost_calls),
     ]
     engine = root.policy.message_engine
     if engine == "realtime":  # transcriptions whose end never came

@@ -23,14 +23,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.trusted_proxies:
         # X-Forwarded-* are believed from this many proxies only; with none,
         # a client could name any URL and have a signature for it checked.
+        # X-Forwarded-Prefix never: webhooks live at the root, and a prefix a
+        # client slipped through would land in redirects (Location: //evil…).
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=0
         )
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY,
         MAX_FORM_MEMORY_SIZE=MAX_BODY,
         PUBLIC_BASE_URL=settings.public_base_url,
+        ALLOWED_HOSTS=frozenset(settings.allowed_hosts),
         TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
         TWILIO_PREVIOUS_TOKEN=settings.twilio_previous_token,
     )
@@ -57,16 +60,22 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         logs.get_logger().warning(
             "public_base_url_unset", hint="set PUBLIC_BASE_URL or TRUSTED_PROXIES behind a proxy"
         )
+    if settings.public_base_url is None and not settings.allowed_hosts:
+        # Only loopback names sign then (the demo): a public host is refused with 403.
+        logs.get_logger().warning(
+            "webhooks_signed_for_loopback_only", hint="set PUBLIC_BASE_URL or ALLOWED_HOSTS"
+        )
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 
     from callcenter.web import calendar, console, health
-    from callcenter.web.twilio import queue, recordings, voice
+    from callcenter.web.twilio import queue, recordings, sms, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(recordings.bp)
+    app.register_blueprint(sms.bp)
     app.register_blueprint(calendar.bp)  # doctors' appointment feeds
     try:
         app.register_blueprint(console.bp)  # the practice console; checks its wording

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, text
 
@@ -32,13 +33,31 @@ def readyz() -> ResponseReturnValue:
     return jsonify(status="ready")
 
 
+def _scraper_allowed() -> bool:
+    """The request carries ``Authorization: Bearer <METRICS_TOKEN>``."""
+    expected: str = current_app.extensions["callcenter"].settings.metrics_token or ""
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    right = hmac.compare_digest(sent.strip().encode(), expected.encode())
+    return scheme.lower() == "bearer" and right
+
+
 @bp.get("/metrics")
 def metrics_page() -> ResponseReturnValue:
-    """Prometheus metrics (no personal data); keep it behind the proxy for your scraper."""
+    """Prometheus metrics (no personal data), for the scraper holding ``METRICS_TOKEN``.
+
+    Without a token configured the page is not served (404): the counts tell a
+    stranger how busy the practices are and whether the queues are stuck.
+    """
     from callcenter.core import metrics
     from callcenter.notify import backlog
 
-    db = current_app.extensions["callcenter"].db
+    svc = current_app.extensions["callcenter"]
+    if not svc.settings.metrics_token:
+        abort(404)
+    if not _scraper_allowed():
+        headers = {"WWW-Authenticate": "Bearer", "Content-Type": "text/plain"}
+        return "401 Unauthorized\n", 401, headers
+    db = svc.db
     body = metrics.render(db.session, backlog.gauges, _callers_waiting)
     return Response(body, mimetype=metrics.CONTENT_TYPE.split(";")[0])
 

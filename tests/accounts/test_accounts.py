@@ -11,7 +11,7 @@ from argon2 import PasswordHasher, Type
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.accounts import accounts, sessions
+from callcenter.accounts import accounts, sessions, throttle
 from callcenter.accounts.models import ConsoleSession, ConsoleUser, LoginThrottle
 from callcenter.audit import trail as audit
 from callcenter.audit.models import AuditEntry
@@ -161,8 +161,9 @@ def test_reset_gives_a_new_password_and_second_factor_and_re_enables(app):
         user.totp_enrolled, user.totp_last_step = True, 12345
         sessions.open_session(session, user, "full", OPEN_HOURS)
         accounts.disable_user(session, "lea", now=OPEN_HOURS)
-        key = accounts.account_key("lea")
-        accounts.count_failure(session, key, accounts.ACCOUNT_LIMIT, OPEN_HOURS)
+        key = throttle.second_factor_key(user.id)
+        for _ in range(5):  # the second factor closed for 15 minutes
+            throttle.attempt(session, key, throttle.SECOND_FACTOR, OPEN_HOURS)
         new = accounts.reset_user(session, "lea", now=LATER, actor="cli:admin")
         assert new != old and user.active
         assert accounts.check_password(user, new) and not accounts.check_password(user, old)

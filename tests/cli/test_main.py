@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -221,10 +222,16 @@ def test_serve_and_call_talk_over_http_as_twilio_would(instance: Path):
 
 
 def test_serve_with_workers_answers_through_gunicorn(instance: Path):
-    """`serve --workers 2` hands the port to gunicorn, whose workers build the app."""
+    """`serve --workers 2` hands the port to gunicorn, whose workers build the app;
+    its access log, once turned on, masks a calendar feed's token."""
     CliRunner().invoke(main, ["init", "--demo"])
     port = _free_port()
-    env = {**os.environ, "CALLCENTER_HOME": str(instance)}
+    access_log = instance / "access.log"
+    env = {
+        **os.environ,
+        "CALLCENTER_HOME": str(instance),
+        "GUNICORN_CMD_ARGS": f"--access-logfile {access_log}",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "callcenter.cli", "serve", "--workers", "2", "--port", str(port)],
         env=env,
@@ -240,10 +247,14 @@ def test_serve_with_workers_answers_through_gunicorn(instance: Path):
                 break
             except OSError:
                 time.sleep(0.1)
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/calendar/FeedSecret0123.ics")
     finally:
         server.terminate()
         _, server_log = server.communicate(timeout=20)
     assert status == 200, server_log.decode()[-2000:]
+    written = access_log.read_text()
+    assert "/calendar/[redacted]" in written and "FeedSecret0123" not in written
 
 
 def test_call_to_a_server_that_is_not_running_says_so(instance: Path):

@@ -55,6 +55,11 @@ def test_no_section_means_no_booking_by_phone() -> None:
     assert parse_rules(None, DOCTORS) is None
 
 
+def test_booking_by_phone_works_outside_opening_hours_unless_turned_off() -> None:
+    assert rules().outside_hours is True
+    assert rules(outside_hours=False).outside_hours is False
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
@@ -88,6 +93,8 @@ def test_no_section_means_no_booking_by_phone() -> None:
          "appointments.reminder_time: '6pm' is not a time"),
         ({"colour": 1, "doctors": {"dr-martin": {"week": {}}}},
          "appointments.colour: unknown field"),
+        ({"outside_hours": "la nuit", "doctors": {"dr-martin": {"week": {}}}},
+         "appointments.outside_hours: must be true or false"),
     ],
 )  # fmt: skip
 def test_every_mistake_is_named_precisely(raw: Any, message: str) -> None:
@@ -125,6 +132,9 @@ def test_later_slots_a_day_and_a_half_day() -> None:
     assert slots(r, day=date(2026, 11, 26), half="afternoon")[0] == "Thu 26 14:00"
     assert slots(r, half="morning")[0] == "Thu 26 09:00"
     assert slots(r, day=date(2026, 11, 25)) == []  # no consultation on Wednesdays
+    # From a day on (a day asked had none): never a slot before it.
+    assert slots(r, since=date(2026, 11, 25)) == ["Thu 26 09:00", "Thu 26 09:20", "Thu 26 09:40"]
+    assert slots(r, since=date(2026, 12, 22)) == []  # away until the horizon
 
 
 def test_closures_absences_and_the_horizon_leave_no_slot() -> None:

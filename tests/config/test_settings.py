@@ -293,3 +293,28 @@ def test_a_bad_trusted_proxies_variable_is_refused_by_name(tmp_path: Path, value
 def test_a_bad_trusted_proxies_setting_is_refused_by_name(tmp_path: Path, value: Any) -> None:
     write_settings(tmp_path, trusted_proxies=value)
     assert refusal(tmp_path).startswith("TRUSTED_PROXIES: ")
+
+
+def test_allowed_hosts_come_from_a_list_or_a_comma_separated_variable(tmp_path: Path) -> None:
+    write_settings(tmp_path, allowed_hosts=["Calls.Example.org"])
+    assert load(tmp_path).allowed_hosts == ("calls.example.org",)
+    both = load(tmp_path, ALLOWED_HOSTS="a.example, b.example")
+    assert both.allowed_hosts == ("a.example", "b.example")
+    assert "allowed_hosts" not in load(tmp_path).extra
+
+
+@pytest.mark.parametrize("value", ["https://calls.example.org", "calls.example.org:443"])
+def test_an_allowed_host_with_a_scheme_or_port_is_refused(tmp_path: Path, value: str) -> None:
+    write_settings(tmp_path)
+    assert refusal(tmp_path, ALLOWED_HOSTS=value).startswith("ALLOWED_HOSTS: ")
+
+
+def test_the_metrics_token_comes_from_a_file_and_stays_out_of_extra(tmp_path: Path) -> None:
+    write_settings(tmp_path)
+    assert load(tmp_path).metrics_token is None
+    secret = tmp_path / "metrics-token"
+    secret.write_text("scraper-token\n", encoding="utf-8")
+    assert load(tmp_path, METRICS_TOKEN_FILE=str(secret)).metrics_token == "scraper-token"
+    write_settings(tmp_path, metrics_token="from-file")
+    assert load(tmp_path).metrics_token == "from-file"
+    assert "metrics_token" not in load(tmp_path).extra

@@ -304,7 +304,7 @@ def test_sent_or_failed_notices_go_with_the_calls_period_pending_ones_stay(db: D
 
 
 def test_console_sessions_and_login_throttles_are_purged_once_done(db):
-    from callcenter.accounts import accounts
+    from callcenter.accounts import accounts, throttle
     from callcenter.accounts.models import ConsoleSession, LoginThrottle
 
     with db.session() as session:
@@ -313,8 +313,9 @@ def test_console_sessions_and_login_throttles_are_purged_once_done(db):
         for token, start, ended in (("a", old, old), ("b", old, None), ("c", recent, recent)):
             times = {"created_at": start, "last_seen_at": start, "ended_at": ended}
             session.add(ConsoleSession(token_hash=token, user_id=user.id, stage="full", **times))
-        accounts.count_failure(session, "stale", accounts.ACCOUNT_LIMIT, NOW - timedelta(days=2))
-        accounts.count_failure(session, "fresh", accounts.ACCOUNT_LIMIT, NOW)
+        limit = throttle.ACCOUNT_AT_ADDRESS
+        throttle.attempt(session, "stale", limit, NOW - timedelta(days=2))
+        throttle.attempt(session, "fresh", limit, NOW)
     with db.session() as session:
         report = purge(session, policy(calls=180), NOW)
     assert report.console_sessions == 2

@@ -1,14 +1,28 @@
-"""``/metrics``: webhooks, calls and backlogs in Prometheus format, with no personal data."""
+"""``/metrics``: webhooks, calls and backlogs in Prometheus format, with no personal data,
+for the scraper that holds the bearer token only."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import CALLER
+from callcenter.web.app import create_app
+from tests.conftest import CALLER, services
+
+METRICS_TOKEN = "scraper-token-0123456789"
+BEARER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+@pytest.fixture
+def settings(settings):
+    """The test instance, with a token for the scraper."""
+    return dataclasses.replace(settings, metrics_token=METRICS_TOKEN)
 
 
 def scrape(app) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = app.test_client().get("/metrics")
+    response = app.test_client().get("/metrics", headers=BEARER)
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     body = response.get_data(as_text=True)
@@ -48,3 +62,23 @@ def test_with_the_database_down_metrics_still_answer_and_say_so(
     assert after[("callcenter_database_up", ())] == 0
     errors = ("callcenter_webhooks_total", (("outcome", "error"), ("route", "/twilio/voice")))
     assert after[errors] - before.get(errors, 0) == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {METRICS_TOKEN}"}],
+)
+def test_without_the_token_metrics_answer_401(app, headers):
+    response = app.test_client().get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "callcenter_" not in response.get_data(as_text=True)
+
+
+def test_with_no_token_configured_metrics_are_not_served(settings):
+    app = create_app(dataclasses.replace(settings, metrics_token=None))
+    try:
+        for headers in ({}, BEARER):
+            assert app.test_client().get("/metrics", headers=headers).status_code == 404
+    finally:
+        services(app).db.dispose()

@@ -11,13 +11,14 @@ only, never a personal value.  Key 0 always reaches a person (``on_failure``).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 from callcenter.appointments import booking, sms
 from callcenter.appointments.wishes import DAY_INTENTS, keyed_day, spoken_wish
 from callcenter.config.prompts import fold
 from callcenter.config.schedules import (
+    HALVES,
     BookingRules,
     DoctorSchedule,
     Kind,
@@ -38,8 +39,36 @@ from callcenter.ivr.nodes.asking import (
     say_text,
     when,
 )
-from callcenter.ivr.nodes.base import CallContext, node_type
+from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
+
+
+# -- may appointments be handled now? ------------------------------------------------------
+@node_type("appointments_open")
+class AppointmentsOpen(Node):
+    """Branch on whether booking by phone works now: ``available`` or ``unavailable``.
+
+    Booking is automatic, so it works at any hour unless the practice turns
+    it off (``appointments.outside_hours: false``): then only while open.
+    No ``appointments:`` section at all means no booking by phone.
+    """
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"available", "unavailable"})
+
+    def parse(self) -> None:
+        self.available: str = self.req("available", str)
+        self.unavailable: str = self.req("unavailable", str)
+
+    def targets(self) -> dict[str, str]:
+        return {"available": self.available, "unavailable": self.unavailable}
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        rules = rules_of(ctx)
+        if rules is not None and (
+            rules.outside_hours or ctx.practice.opening_status(ctx.now) == "open"
+        ):
+            return self.available
+        return self.unavailable
 
 
 # -- choose the doctor ---------------------------------------------------------------------
@@ -52,7 +81,9 @@ class ChooseDoctor(AskingNode):
 
     ANY_KEY = "*"
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset({"next", "on_failure", "max_attempts", "timeout"})
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"next", "on_failure", "failure_prompt", "max_attempts", "timeout"}
+    )
 
     def parse(self) -> None:
         self.next: str = self.req("next", str)
@@ -63,7 +94,7 @@ class ChooseDoctor(AskingNode):
 
     def prompts(self) -> dict[str, str]:
         return {"question": "appt_doctor_question", "option": "appt_doctor_option",
-                "any": "appt_doctor_any"}  # fmt: skip
+                "any": "appt_doctor_any", **self.common_prompts()}  # fmt: skip
 
     def intents(self) -> list[str]:
         return ["secretary", "any_doctor"]
@@ -138,21 +169,31 @@ class ChooseDoctor(AskingNode):
 # -- offer slots ---------------------------------------------------------------------------
 @node_type("offer_slots")
 class OfferSlots(AskingNode):
-    """Speak a few free slots; 1-3 picks one, 4 later ones, 5 a given day, 6/7 a half-day.
+    """Speak a few free slots; 1-3 picks one, 4 ("autre choix") opens the other choices.
 
-    By speech: "le premier", "autres créneaux", "jeudi matin", "le 3 décembre".
+    The menu stays short: three slots and one key.  One level down: 1 later
+    slots, 2 a given day, 3 mornings only, 4 afternoons only, 0 the
+    secretariat.  By speech, at either level: "le premier", "autres créneaux",
+    "jeudi matin", "le 3 décembre".  A day asked with no free slot (the doctor
+    away, or full) is said so and the first slots from that day on follow.
     No free slot at all goes to ``none``.
     """
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"next", "none", "on_failure", "max_attempts", "timeout"}
+        {"next", "none", "on_failure", "failure_prompt", "max_attempts", "timeout"}
     )
     TEXTS: ClassVar[dict[str, str]] = {
         "intro": "appt_offer_intro", "slot": "appt_offer_slot", "options": "appt_offer_options",
-        "day_question": "appt_day_question", "day_invalid": "appt_day_invalid",
-        "none_then": "appt_no_slot_then", "no_more": "appt_no_more", "none": "appt_no_slot",
+        "more": "appt_offer_more", "day_question": "appt_day_question",
+        "day_invalid": "appt_day_invalid", "none_then": "appt_no_slot_then",
+        "absent": "appt_doctor_absent", "no_more": "appt_no_more", "none": "appt_no_slot",
     }  # fmt: skip
-    OWN_INTENTS = ("more_slots", "other_day", "secretary", *SLOT_INTENTS, *DAY_INTENTS)
+    OWN_INTENTS = ("more_slots", "other_day", "other_choice", "secretary", *SLOT_INTENTS,
+                   *DAY_INTENTS)  # fmt: skip
+    OTHER_KEY = "4"  # "autre choix", after the (at most three) slots
+    # One level down: the key, what it asks for.
+    MORE_KEYS: ClassVar[dict[str, str]] = {"1": "later", "2": "day", "3": "morning",
+                                           "4": "afternoon"}  # fmt: skip
 
     def parse(self) -> None:
         self.next: str = self.req("next", str)
@@ -163,7 +204,7 @@ class OfferSlots(AskingNode):
         return {"next": self.next, "none": self.none, "on_failure": self.on_failure}
 
     def prompts(self) -> dict[str, str]:
-        return dict(self.TEXTS)
+        return {**self.TEXTS, **self.common_prompts()}
 
     def intents(self) -> list[str]:
         return list(self.OWN_INTENTS)
@@ -175,7 +216,13 @@ class OfferSlots(AskingNode):
             return self.on_failure
         query = self._query(ctx)
         slots = self._find(ctx, query)
-        if not slots and (query.day or query.half):
+        if not slots and query.day is not None:
+            absent = found[0].absent(query.day)
+            reply.say(self._absent(ctx, found[0]) if absent else ctx.text(self.TEXTS["none_then"]))
+            # From the day asked on, never before it: the caller wanted that day or later.
+            since = query.day + timedelta(days=1) if absent else query.day
+            slots = self._find(ctx, SlotQuery(since=since)) or self._find(ctx, SlotQuery())
+        elif not slots and query.half:
             reply.say(ctx.text(self.TEXTS["none_then"]))
             slots = self._find(ctx, SlotQuery())
         elif not slots and query.after:
@@ -190,38 +237,88 @@ class OfferSlots(AskingNode):
         texts = [say_text(ctx, self.TEXTS["intro"], doctor=doctor)]
         texts += [say_text(ctx, self.TEXTS["slot"], when=when(ctx, s), key=i)
                   for i, s in enumerate(slots, start=1)]  # fmt: skip
-        texts.append(ctx.text(self.TEXTS["options"]))
-        self.ask(ctx, reply, texts, hints(ctx, ["more_slots", *SLOT_INTENTS]))
+        texts.append(say_text(ctx, self.TEXTS["options"], key=self.OTHER_KEY))
+        self.ask(ctx, reply, texts, hints(ctx, ["other_choice", "more_slots", *SLOT_INTENTS]))
         return None
+
+    def _absent(self, ctx: CallContext, doctor: DoctorSchedule) -> str:
+        name = next((d.name for d in ctx.practice.doctors if d.id == doctor.doctor_id), "")
+        return say_text(ctx, self.TEXTS["absent"], doctor_name=name)
+
+    def _ask_more(self, ctx: CallContext, reply: Reply, before: list[str]) -> None:
+        ctx.remember(phase=f"{self.key}:more")
+        texts = [*before, ctx.text(self.TEXTS["more"])]
+        self.ask(ctx, reply, texts, hints(ctx, ["more_slots", "other_day", *DAY_INTENTS[:6]]))
 
     # -- the caller's answer ---------------------------------------------------------
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
-        if ctx.state.get("phase") == f"{self.key}:day":
+        phase = ctx.state.get("phase")
+        if phase == f"{self.key}:day":
             return self._on_day(ctx, reply)
-        offered = [datetime.fromisoformat(s) for s in ctx.state.get("appt_offered") or []]
         key, speech = heard(ctx)
         if key == PERSON_KEY or intent(ctx, speech, ["secretary"]):
+            ctx.remember(phase=None)
             return self.on_failure
-        if key.isdigit() and 1 <= int(key) <= len(offered):
+        if phase == f"{self.key}:more":
+            return self._on_more(ctx, reply, key, speech)
+        offered = self._offered(ctx)
+        if key.isdigit() and 1 <= int(key) <= len(offered):  # at most three: never OTHER_KEY
             return self._chosen(ctx, offered[int(key) - 1])
-        if (key == "4" or intent(ctx, speech, ["more_slots"])) and offered:
-            ctx.remember(appt_after=offered[-1].isoformat())
-            return self.enter(ctx, reply)
-        if key in ("6", "7"):
-            ctx.remember(appt_half="morning" if key == "6" else "afternoon", appt_after=None)
-            return self.enter(ctx, reply)
-        wish = spoken_wish(speech, ctx.catalogue, self._today(ctx)) if speech else None
-        if wish is not None:
-            return self._wished(ctx, reply, wish.day, wish.half)
-        if key == "5" or intent(ctx, speech, ["other_day"]):
-            ctx.remember(phase=f"{self.key}:day")
-            texts = [ctx.text(self.TEXTS["day_question"])]
-            self.ask(ctx, reply, texts, hints(ctx, DAY_INTENTS[:8]), digits=4)
+        if key == self.OTHER_KEY or intent(ctx, speech, ["other_choice"]):
+            self._ask_more(ctx, reply, [])
             return None
+        handled, ref = self._spoken_choice(ctx, reply, speech)
+        if handled:
+            return ref
         ordinal = intent(ctx, speech, list(SLOT_INTENTS))
         if ordinal is not None and SLOT_INTENTS.index(ordinal) < len(offered):
             return self._chosen(ctx, offered[SLOT_INTENTS.index(ordinal)])
         return self.retry(ctx, reply)
+
+    def _on_more(self, ctx: CallContext, reply: Reply, key: str, speech: str) -> str | None:
+        """The answer one level down: later slots, a day, a half-day (or the same by speech)."""
+        wanted = self.MORE_KEYS.get(key)
+        if wanted == "later":
+            return self._later(ctx, reply)
+        if wanted == "day":
+            return self._ask_day(ctx, reply)
+        if wanted in HALVES:
+            ctx.remember(appt_half=wanted, appt_after=None)
+            return self.enter(ctx, reply)
+        handled, ref = self._spoken_choice(ctx, reply, "" if key else speech)
+        if handled:
+            return ref
+        if self.gives_up(ctx, reply):
+            return self.on_failure
+        why = "menu_no_match" if key or speech else "menu_no_input"
+        self._ask_more(ctx, reply, [ctx.text(why)])
+        return None
+
+    def _spoken_choice(
+        self, ctx: CallContext, reply: Reply, speech: str
+    ) -> tuple[bool, str | None]:
+        """Later slots, a day or "another day" said in words: (understood, where to go)."""
+        if not speech:
+            return False, None
+        if intent(ctx, speech, ["more_slots"]):
+            return True, self._later(ctx, reply)
+        wish = spoken_wish(speech, ctx.catalogue, self._today(ctx))
+        if wish is not None:
+            return True, self._wished(ctx, reply, wish.day, wish.half)
+        if intent(ctx, speech, ["other_day"]):
+            return True, self._ask_day(ctx, reply)
+        return False, None
+
+    def _later(self, ctx: CallContext, reply: Reply) -> str | None:
+        offered = self._offered(ctx)
+        ctx.remember(appt_after=offered[-1].isoformat() if offered else None, phase=None)
+        return self.enter(ctx, reply)
+
+    def _ask_day(self, ctx: CallContext, reply: Reply) -> str | None:
+        ctx.remember(phase=f"{self.key}:day")
+        texts = [ctx.text(self.TEXTS["day_question"])]
+        self.ask(ctx, reply, texts, hints(ctx, DAY_INTENTS[:8]), digits=4)
+        return None
 
     def _on_day(self, ctx: CallContext, reply: Reply) -> str | None:
         """The answer to "which day?": JJMM on the keypad or a day by speech."""
@@ -234,7 +331,7 @@ class OfferSlots(AskingNode):
             return self._wished(ctx, reply, day, None)
         if wish is not None:
             return self._wished(ctx, reply, wish.day, wish.half)
-        if ctx.count_attempt(self.key) >= self.max_attempts:
+        if self.gives_up(ctx, reply):
             return self.on_failure
         reply.say(ctx.text(self.TEXTS["day_invalid"]))
         return self.enter(ctx, reply)
@@ -242,7 +339,7 @@ class OfferSlots(AskingNode):
     def _wished(
         self, ctx: CallContext, reply: Reply, day: date | None, half: str | None
     ) -> str | None:
-        values: dict[str, Any] = {"appt_after": None, "appt_half": half}
+        values: dict[str, Any] = {"appt_after": None, "appt_half": half, "phase": None}
         if day is not None:
             values["appt_day"] = day.isoformat()
         ctx.remember(**values)
@@ -253,6 +350,10 @@ class OfferSlots(AskingNode):
         return self.next
 
     # -- finding slots -----------------------------------------------------------------
+    @staticmethod
+    def _offered(ctx: CallContext) -> list[datetime]:
+        return [datetime.fromisoformat(s) for s in ctx.state.get("appt_offered") or []]
+
     @staticmethod
     def _today(ctx: CallContext) -> date:
         return ctx.now.astimezone(ctx.practice.tz).date()

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from callcenter.config.schedules import BookingRules
 from callcenter.core.spoken import spoken_datetime
-from callcenter.ivr.nodes.base import CallContext, Node
+from callcenter.ivr.nodes.base import MAX_SILENCES, CallContext, Node
 from callcenter.ivr.twiml import Reply
 
 PERSON_KEY = "0"
@@ -56,6 +56,23 @@ class AskingNode(Node):
         self.on_failure: str = self.req("on_failure", str)
         self.max_attempts = self.int_in("max_attempts", 3, 1, 5)
         self.timeout = self.int_in("timeout", 6, 2, 20)
+        # Said when giving up, so the caller knows where ``on_failure`` takes them.
+        self.failure_prompt: str | None = self.opt("failure_prompt", str)
+
+    def common_prompts(self) -> dict[str, str]:
+        return {"failure_prompt": self.failure_prompt} if self.failure_prompt else {}
+
+    def gives_up(self, ctx: CallContext, reply: Reply) -> bool:
+        """Count this try; True (the failure prompt said) once tries or silences run out."""
+        key, speech = heard(ctx)
+        tries = ctx.count_attempt(self.key)
+        silences = 0 if key or speech else ctx.count_attempt(f"{self.key}:silence")
+        if tries < self.max_attempts and silences < MAX_SILENCES:
+            return False
+        ctx.remember(phase=None)
+        if self.failure_prompt:
+            reply.say(ctx.text(self.failure_prompt))
+        return True
 
     def ask(self, ctx: CallContext, reply: Reply, texts: list[str], words: list[str],
             digits: int = 1) -> None:  # fmt: skip
@@ -65,8 +82,7 @@ class AskingNode(Node):
     def retry(self, ctx: CallContext, reply: Reply) -> str | None:
         """Not understood: say so and ask again, or give up after ``max_attempts``."""
         key, speech = heard(ctx)
-        if ctx.count_attempt(self.key) >= self.max_attempts:
-            ctx.remember(phase=None)
+        if self.gives_up(ctx, reply):
             return self.on_failure
         why = "menu_no_match" if key or speech else "menu_no_input"
         reply.say(ctx.text(why))
@@ -77,7 +93,7 @@ class YesNoNode(AskingNode):
     """A yes / no question: ``next`` once done, ``back`` on "non"; its words in ``TEXTS``."""
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"next", "back", "on_failure", "max_attempts", "timeout"}
+        {"next", "back", "on_failure", "failure_prompt", "max_attempts", "timeout"}
     )
     TEXTS: ClassVar[dict[str, str]] = {}
 
@@ -90,7 +106,7 @@ class YesNoNode(AskingNode):
         return {"next": self.next, "back": self.back, "on_failure": self.on_failure}
 
     def prompts(self) -> dict[str, str]:
-        return dict(self.TEXTS)
+        return {**self.TEXTS, **self.common_prompts()}
 
     def intents(self) -> list[str]:
         return ["yes", "no", "secretary"]

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from callcenter.security.crypto import FieldCipher
 
 
+# Silence twice ends any question, whatever its ``max_attempts`` says: the caller
+# heard it once more, then a person or a message takes over (never a hang-up).
+MAX_SILENCES = 2
+
+
 class FlowError(Exception):
     """A flow file is wrong: the message names the file, the node and the field."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from callcenter.core import routes
-from callcenter.ivr.nodes.base import CallContext, Node, node_type
+from callcenter.ivr.nodes.base import MAX_SILENCES, CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
 from callcenter.messages import desk as messages
 from callcenter.messages import realtime
@@ -135,6 +135,7 @@ class Menu(Node):
             "no_input",
             "no_match",
             "on_failure",
+            "failure_prompt",
             "timeout",
         }
     )
@@ -147,6 +148,8 @@ class Menu(Node):
         self.no_input: str = self.opt("no_input", str, "menu_no_input")
         self.no_match: str = self.opt("no_match", str, "menu_no_match")
         self.on_failure: str = self.req("on_failure", str)
+        # Said when giving up, so the caller knows where ``on_failure`` takes them.
+        self.failure_prompt: str | None = self.opt("failure_prompt", str)
         raw_options = self.req("options", list)
         self.options: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -184,7 +187,10 @@ class Menu(Node):
         return [*chosen, ("on_failure", self.on_failure)]
 
     def prompts(self) -> dict[str, str]:
-        return {"prompt": self.prompt, "no_input": self.no_input, "no_match": self.no_match}
+        refs = {"prompt": self.prompt, "no_input": self.no_input, "no_match": self.no_match}
+        if self.failure_prompt:
+            refs["failure_prompt"] = self.failure_prompt
+        return refs
 
     def intents(self) -> list[str]:
         return [o["intent"] for o in self.options if o["intent"]]
@@ -219,7 +225,11 @@ class Menu(Node):
             ctx.remember(last_choice=f"{self.key}:{chosen}")
             return chosen
         heard_something = bool(ctx.params.get("Digits") or ctx.params.get("SpeechResult"))
-        if ctx.count_attempt(self.key) >= self.max_attempts:
+        tries = ctx.count_attempt(self.key)
+        silences = 0 if heard_something else ctx.count_attempt(f"{self.key}:silence")
+        if tries >= self.max_attempts or silences >= MAX_SILENCES:
+            if self.failure_prompt:
+                reply.say(ctx.text(self.failure_prompt))
             return self.on_failure
         retry = self.no_match if heard_something else self.no_input
         self._ask(ctx, reply, [ctx.text(retry), ctx.text(self.prompt)])
@@ -235,7 +245,7 @@ class Transfer(Node):
     """
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"prompt", "reason", "on_no_answer", "on_busy", "next", "to"}
+        {"prompt", "reason", "on_no_answer", "on_busy", "on_nobody", "next", "to"}
     )
 
     def parse(self) -> None:
@@ -247,10 +257,13 @@ class Transfer(Node):
         self.on_no_answer: str = self.req("on_no_answer", str)
         # Every line rang busy: typically the queue (flows/queue.yaml).
         self.on_busy: str = self.opt("on_busy", str) or self.on_no_answer
+        # Nobody on duty at this hour (the secretariat is closed): nothing rings.
+        self.on_nobody: str = self.opt("on_nobody", str) or self.on_no_answer
         self.next: str | None = self.opt("next", str)
 
     def targets(self) -> dict[str, str]:
-        refs = {"on_no_answer": self.on_no_answer, "on_busy": self.on_busy}
+        refs = {"on_no_answer": self.on_no_answer, "on_busy": self.on_busy,
+                "on_nobody": self.on_nobody}  # fmt: skip
         if self.next:
             refs["next"] = self.next
         return refs
@@ -270,7 +283,7 @@ class Transfer(Node):
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         numbers = self.numbers(ctx)
         if not numbers:
-            return self.on_no_answer
+            return self.on_nobody
         query = {"call": ctx.call.id, "reason": self.reason, "practice": ctx.practice.id}
         whisper = routes.url(routes.WHISPER, query)
         if self.prompt:

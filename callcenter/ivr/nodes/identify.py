@@ -24,13 +24,12 @@ from typing import ClassVar
 
 from callcenter.audit import trail as audit
 from callcenter.core.phone_numbers import normalize
-from callcenter.ivr.nodes.base import CallContext, Node, node_type
+from callcenter.ivr.nodes.base import MAX_SILENCES, CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
 from callcenter.patients import identification as ident
 from callcenter.patients.models import Patient
 
 IDENTIFIED = ("known", "new")
-MAX_SILENCES = 2  # "nothing twice" ends a question, whatever max_attempts says
 MAX_KEYS = 20  # more keys than any answer needs are cut before parsing
 # Re-prompt counters, per question and for silences (kept in ctx.state["attempts"]).
 COUNTERS = ("callback", "callback_silence", "dob", "dob_silence", "register",

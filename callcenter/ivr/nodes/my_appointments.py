@@ -52,7 +52,7 @@ class MyAppointments(AskingNode):
     """
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"cancel", "move", "none", "on_failure", "max_attempts", "timeout"}
+        {"cancel", "move", "none", "on_failure", "failure_prompt", "max_attempts", "timeout"}
     )
     TEXTS: ClassVar[dict[str, str]] = {
         "none": "appt_none_upcoming", "count": "appt_mine_count", "item": "appt_mine_item",
@@ -70,7 +70,7 @@ class MyAppointments(AskingNode):
                 "on_failure": self.on_failure}  # fmt: skip
 
     def prompts(self) -> dict[str, str]:
-        return dict(self.TEXTS)
+        return {**self.TEXTS, **self.common_prompts()}
 
     def intents(self) -> list[str]:
         return ["appt_cancel", "appt_move", "secretary", *SLOT_INTENTS]
@@ -133,8 +133,7 @@ class MyAppointments(AskingNode):
         return None
 
     def _again(self, ctx: CallContext, reply: Reply) -> str | None:
-        if ctx.count_attempt(self.key) >= self.max_attempts:
-            ctx.remember(phase=None)
+        if self.gives_up(ctx, reply):
             return self.on_failure
         key, speech = heard(ctx)
         reply.say(ctx.text("menu_no_match" if key or speech else "menu_no_input"))

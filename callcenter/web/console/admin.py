@@ -22,6 +22,7 @@ from callcenter.accounts.models import ConsoleUser
 from callcenter.audit import trail as audit
 from callcenter.backoffice import settings_view, status
 from callcenter.config.practice import Practice
+from callcenter.core.twilio_stand_in import StandInEntry, read_log
 from callcenter.digests.compose import EXPIRY_WARNING_DAYS
 from callcenter.ivr.diagram.graph import build_graph
 from callcenter.ivr.diagram.svg import to_svg
@@ -169,8 +170,14 @@ def admin_outbox() -> ResponseReturnValue:
     return render(
         "admin_outbox.html", rows=rows, totals=status.outbox_totals(rows), names=names,
         statuses=status.OUTBOX_STATUSES, warn_days=EXPIRY_WARNING_DAYS,
-        smtp=services().settings.smtp is not None,
+        smtp=services().settings.smtp is not None, stand_in=_stand_in(),
     )  # fmt: skip
+
+
+def _stand_in() -> list[StandInEntry] | None:
+    """What a demo would have sent through Twilio (kind, time, masked number); None: real API."""
+    log = services().stand_in_log
+    return read_log(log) if log else None
 
 
 @bp.get("/admin/flows")

@@ -41,6 +41,9 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
+    # HTTPS only for a year once seen: no downgrade to plain HTTP on a hostile network.
+    # Without includeSubDomains: the practice's other hosts are not ours to decide.
+    "Strict-Transport-Security": "max-age=31536000",
 }
 
 

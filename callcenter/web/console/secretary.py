@@ -86,7 +86,9 @@ def message_handled(message_id: str) -> ResponseReturnValue:
 @requires("secretary")
 def live_calls() -> ResponseReturnValue:
     # The whisper's context only (practice, reason, identified, urgent): nothing to audit.
-    calls = inbox.live_calls(db(), practice_ids(), services().engine.runtimes, now())
+    svc = services()
+    max_age = timedelta(minutes=svc.settings.call_max_minutes)
+    calls = inbox.live_calls(db(), practice_ids(), svc.engine.runtimes, now(), max_age)
     return render_template("console/calls.html", calls=calls, names=names())
 
 

@@ -4,9 +4,13 @@ The URL Twilio signed is the public one: ``PUBLIC_BASE_URL`` when it is set,
 else the scheme, host and port the request arrived with, plus the path and the
 *raw* query string.  Behind ``TRUSTED_PROXIES`` reverse proxies, werkzeug's
 ``ProxyFix`` (wired in :func:`callcenter.web.app.create_app`) has already put the
-client's ``X-Forwarded-Proto/Host/Port/Prefix`` in place; with none trusted
-those headers are never read, so a forged ``X-Forwarded-Host`` cannot make a
-signature made for another URL pass.  ``request.url`` is not used: Werkzeug
+client's ``X-Forwarded-Proto/Host/Port`` in place; with none trusted those
+headers are never read, so a forged ``X-Forwarded-Host`` cannot make a
+signature made for another URL pass.  Without ``PUBLIC_BASE_URL`` the host
+must be one of ``ALLOWED_HOSTS`` (or a loopback name): otherwise a request
+Twilio signed for another application of the same account, replayed here with
+that application's Host header, would pass.  ``X-Forwarded-Prefix`` is never
+believed: webhooks are served at the root.  ``request.url`` is not used: Werkzeug
 re-encodes it and valid signatures would fail (docs/operations/twilio.md, The signature).
 """
 
@@ -19,11 +23,28 @@ from typing import Any
 from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
 
+from callcenter.core.logs import get_logger
 
-def public_url() -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or (
-        request.host_url.rstrip("/") + request.script_root  # script_root: X-Forwarded-Prefix
-    )
+log = get_logger("callcenter.twilio")
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def host_allowed(host: str) -> bool:
+    """The request's host (port aside) is ours: a loopback name or one of ALLOWED_HOSTS."""
+    name = host.lower().rsplit(":", 1)[0] if not host.endswith("]") else host.lower()
+    return name in LOOPBACK_HOSTS or name in current_app.config.get("ALLOWED_HOSTS", ())
+
+
+def public_url() -> str | None:
+    """The URL Twilio signed; None when the request names a host that is not ours."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        if not host_allowed(request.host):
+            log.warning("webhook_host_not_allowed", hint="set PUBLIC_BASE_URL or ALLOWED_HOSTS")
+            return None
+        base = request.host_url.rstrip("/")
     query = request.query_string.decode("latin-1")
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 
@@ -32,8 +53,11 @@ def is_valid_signature(auth_token: str) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or len(signature) > 200:
         return False
+    url = public_url()
+    if url is None:
+        return False
     params = request.form if request.method == "POST" else {}
-    return RequestValidator(auth_token).validate(public_url(), params, signature)
+    return RequestValidator(auth_token).validate(url, params, signature)
 
 
 def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:

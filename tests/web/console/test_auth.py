@@ -105,15 +105,85 @@ def test_a_totp_code_is_refused_when_reused_within_its_window(app, make_user, re
 # -- throttling -----------------------------------------------------------------------
 
 
-def test_ten_wrong_passwords_lock_the_account_for_fifteen_minutes(app, make_user, console):
+def test_wrong_passwords_from_one_address_bring_growing_delays(app, make_user, console):
     username, password = make_user("lea", "secretary")
-    for _ in range(10):
+    for _ in range(5):
         assert password_step(console, username, "wrong").status_code == 401
-    locked = password_step(console, username, password)
-    assert locked.status_code == 429
-    assert "Trop de tentatives" in locked.get_data(as_text=True)
-    at(app, timedelta(minutes=16))
+    delayed = password_step(console, username, password)  # even the right one waits
+    assert delayed.status_code == 429
+    assert "Trop de tentatives" in delayed.get_data(as_text=True)
+    at(app, timedelta(seconds=31))
+    assert password_step(console, username, "wrong").status_code == 401  # checked again
+    at(app, timedelta(seconds=31 + 59))
+    assert password_step(console, username, password).status_code == 429  # a minute now
+    at(app, timedelta(seconds=31 + 61))
     assert password_step(console, username, password).status_code == 302
+
+
+def test_no_one_can_keep_an_account_locked_from_another_address(app, make_user):
+    """A stranger's wrong passwords delay the stranger, not the account's owner."""
+    username, password = make_user("lea", "secretary")
+    stranger = Console(app)
+    stranger.client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for _ in range(12):
+        assert password_step(stranger, username, "wrong").status_code in (401, 429)
+    owner = Console(app)
+    owner.client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert password_step(owner, username, password).status_code == 302
+
+
+def proxied_app(settings, hops: int):
+    import dataclasses
+
+    from callcenter.web.app import create_app
+    from tests.conftest import bound, create_tables
+
+    app = bound(create_app(dataclasses.replace(settings, trusted_proxies=hops)))
+    create_tables(services(app).db)
+    return app
+
+
+def from_client(app, client_address: str) -> Console:
+    """A browser whose requests reach the app through a proxy on 127.0.0.1."""
+    console = Console(app)
+    console.client.environ_base.update(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=client_address)
+    return console
+
+
+def test_behind_a_trusted_proxy_a_sprayer_does_not_shut_out_the_others(settings, make_user):
+    app = proxied_app(settings, 1)
+    try:
+        svc = services(app)
+        with svc.db.session() as session:
+            from callcenter.accounts import accounts
+
+            _, password = accounts.create_user(
+                session, "lea", "secretary", ["demo"], now=svc.clock.now()
+            )
+        sprayer = from_client(app, "203.0.113.9")
+        for n in range(50):
+            assert password_step(sprayer, f"made-up-{n}", "wrong").status_code == 401
+        assert password_step(sprayer, "made-up-x", "wrong").status_code == 429
+        assert password_step(from_client(app, "198.51.100.7"), "lea", password).status_code == 302
+    finally:
+        services(app).db.dispose()
+
+
+def test_behind_a_proxy_it_does_not_trust_the_console_refuses_to_sign_in(settings, caplog):
+    """With TRUSTED_PROXIES=0 every client would share the proxy's address, and its limits."""
+    app = proxied_app(settings, 0)
+    try:
+        page = from_client(app, "203.0.113.9").get("/console/login")
+        assert page.status_code == 503
+        assert "TRUSTED_PROXIES" in page.get_data(as_text=True)
+        assert "console_behind_untrusted_proxy" in caplog.text
+        direct = Console(app)  # straight from a client: no proxy, nothing refused
+        direct.client.environ_base.update(
+            REMOTE_ADDR="80.12.34.56", HTTP_X_FORWARDED_FOR="10.0.0.1"
+        )
+        assert direct.get("/console/login").status_code == 200
+    finally:
+        services(app).db.dispose()
 
 
 def test_wrong_codes_lock_the_second_factor(app, make_user, console):
@@ -163,6 +233,23 @@ def test_logout_ends_the_session_for_a_stolen_cookie_too(app, make_user, secreta
     assert secretary.post("/console/logout").status_code == 302
     assert thief.get("/console/messages").location.endswith("/console/login")
     assert secretary.get("/console/messages").location.endswith("/console/login")
+
+
+def test_a_sixth_login_of_one_account_ends_its_least_recently_used_session(app, make_user):
+    username, password = make_user("lea", "secretary")
+    browsers = []
+    for n in range(6):
+        at(app, timedelta(minutes=n))  # each its own TOTP step
+        browser = Console(app)
+        browser.login(username, password)
+        browsers.append(browser)
+    at(app, timedelta(minutes=7))
+    assert browsers[0].get("/console/messages").location.endswith("/console/login")
+    for browser in browsers[1:]:
+        assert browser.get("/console/messages").status_code == 200
+    with services(app).db.session() as session:
+        live = session.scalars(select(ConsoleSession).where(ConsoleSession.ended_at.is_(None)))
+        assert len(list(live)) == 5
 
 
 def test_thirty_minutes_idle_logs_out(app, secretary):
@@ -218,6 +305,12 @@ def test_console_pages_carry_strict_security_headers(secretary):
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Cache-Control"] == "no-store"
     assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_console_answers_ask_browsers_for_https_only(console):
+    """HSTS: after one visit, a browser never sends the session cookie's site over plain HTTP."""
+    for page in (console.get("/console/login"), console.get("/console/messages")):
+        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
 @pytest.mark.parametrize(

@@ -24,14 +24,14 @@ LATER = "mardi 24 novembre à 15 h"  # the first of the next three
 THURSDAY_PM = "jeudi 26 novembre à 14 h"
 THURSDAY_AM = "jeudi 26 novembre à 9 h"
 
-# What the caller does, by keypad and by speech.
+# What the caller does, by keypad and by speech ("4" then a key: one level down, "autre choix").
 MODES: dict[str, dict[str, tuple[str, str]]] = {
     "keypad": {
         "appointments": ("press", "1"), "book": ("press", "1"), "change": ("press", "2"),
         "martin": ("press", "1"), "bernard": ("press", "2"), "first": ("press", "1"),
-        "second": ("press", "2"), "more": ("press", "4"), "yes": ("press", "1"),
+        "second": ("press", "2"), "more": ("press", "4 1"), "yes": ("press", "1"),
         "no": ("press", "2"), "cancel": ("press", "1"), "move": ("press", "2"),
-        "person": ("press", "0"), "thursday_pm": ("press", "7"), "any": ("press", "*"),
+        "person": ("press", "0"), "thursday_pm": ("press", "4 4"), "any": ("press", "*"),
     },
     "speech": {
         "appointments": ("say", "je voudrais un rendez-vous"),
@@ -55,7 +55,8 @@ def mode(request: pytest.FixtureRequest) -> str:
 def act(call: PhoneCall, mode: str, *steps: str) -> PhoneCall:
     for step in steps:
         verb, value = MODES[mode][step]
-        getattr(call, verb)(value)
+        for part in value.split(" ") if verb == "press" else [value]:
+            getattr(call, verb)(part)
     return call
 
 
@@ -128,7 +129,7 @@ def test_a_patient_books_on_a_chosen_half_day(app, twilio, practice_number, mode
     seed(app, "1980-03-15")
     call = act(identified(twilio, practice_number, mode), mode, "book", "martin")
     if mode == "keypad":
-        call.press("5")
+        call.press("4").press("2")
         assert "tapez la date en 4 chiffres" in call.last_heard()
         call.press("2611")
         assert f"Le {THURSDAY_AM} : tapez 1" in call.last_heard()
@@ -318,8 +319,8 @@ def test_an_unknown_doctor_name_is_asked_again(app, twilio, practice_number):
 
 def test_a_day_that_is_not_understood_is_said_so(app, twilio, practice_number):
     seed(app, "1980-03-15")
-    call = identified(twilio, practice_number, "keypad").press("1").press("1").press("5")
-    call.press("3102")  # 31 February
+    call = identified(twilio, practice_number, "keypad").press("1").press("1").press("4")
+    call.press("2").press("3102")  # 31 February
     assert "pas compris ce jour" in call.last_heard() and "tapez 1" in call.last_heard()
 
 
@@ -328,7 +329,9 @@ def test_a_day_without_free_slots_says_so_and_offers_the_next(app, twilio, pract
     call = identified(twilio, practice_number, "speech").press("1").press("1")
     call.say("mercredi")  # docteure Martin does not consult on Wednesdays
     heard = call.last_heard()
-    assert "pas de créneau libre à ce moment-là" in heard and f"Le {FIRST} : tapez 1" in heard
+    assert "pas de créneau libre à ce moment-là" in heard and "absent" not in heard
+    # The next ones from that day on, never before it.
+    assert f"Le {THURSDAY_AM} : tapez 1" in heard and FIRST not in heard
 
 
 def test_asking_past_the_last_slot_starts_again_from_the_first(app, twilio, practice_number,
@@ -344,9 +347,9 @@ def test_asking_past_the_last_slot_starts_again_from_the_first(app, twilio, prac
     seed(app, "1980-03-15")
     call = identified(twilio, practice_number, "keypad").press("1")  # one doctor: no question
     assert f"Le {FIRST} : tapez 1" in call.last_heard()
-    call.press("4")
+    call.press("4").press("1")
     assert "Le mardi 24 novembre à 15 h : tapez 1" in call.last_heard()
-    call.press("4")
+    call.press("4").press("1")
     assert (
         "pas d'autres créneaux" in call.last_heard()
         and f"Le {FIRST} : tapez 1" in call.last_heard()
@@ -411,9 +414,9 @@ def test_silence_at_any_question_ends_with_a_person_never_a_loop(
              "cancel": ["2", "1"]}[where]  # fmt: skip
     for key in steps:
         call.press(key)
-    for _ in range(3):
-        assert call.waiting_for == "Gather"
-        call.silence()
+    call.silence()  # asked once more
+    assert call.waiting_for == "Gather" and "pas entendu" in call.last_heard()
+    call.silence()  # then a person
     assert call.waiting_for == "Dial"
     assert len(booked(app)) == (1 if where in ("mine", "cancel") else 0)
 
@@ -422,9 +425,9 @@ def test_a_day_not_understood_three_times_reaches_a_person(app, twilio, practice
     seed(app, "1980-03-15")
     call = identified(twilio, practice_number, "keypad").press("1").press("1")
     for _ in range(2):
-        call.press("5").press("9999")
+        call.press("4").press("2").press("9999")
         assert "pas compris ce jour" in call.last_heard()
-    call.press("5").press("0000")
+    call.press("4").press("2").press("0000")
     assert call.waiting_for == "Dial"
 
 
@@ -462,3 +465,103 @@ def test_any_doctor_gives_the_soonest_free_slot(app, twilio, practice_number, mo
     # docteur Bernard consults this morning until 12 h 20: his 12 h slot comes first.
     assert "Le mardi 24 novembre à 12 h : tapez 1" in call.last_heard()
     assert "avec docteur Bernard" in call.last_heard()
+
+
+# -- at any hour ---------------------------------------------------------------------------------
+SUNDAY_NIGHT = "2026-11-29T22:00:00+01:00"  # closed; reopens Monday 30 November at 8 h 30
+
+
+def test_key_1_on_a_sunday_night_books_an_appointment(app, twilio, practice_number):
+    """Booking is automatic: the closed menu offers it and it books, nobody needed."""
+    set_clock(app, SUNDAY_NIGHT)
+    seed(app, "1980-03-15")
+    call = twilio.place_call(CALLER, practice_number)
+    assert "actuellement fermé" in call.text and "rendez-vous, tapez 1" in call.last_heard()
+    call.press("1").press(DOB).press("1").press("1")
+    assert "Le lundi 30 novembre à 9 h : tapez 1" in call.last_heard()
+    call.press("1").press("1")
+    assert "confirmé le lundi 30 novembre à 9 h avec docteure Martin" in call.last_heard()
+    [appointment] = booked(app)
+    assert spoken(app, appointment) == "lundi 30 novembre à 9 h"
+
+
+def test_booking_cancelling_and_moving_work_on_a_public_holiday(app, twilio, practice_number):
+    """Christmas Day; docteure Martin is away until 3 January (the demo practice)."""
+    set_clock(app, "2026-12-25T10:00:00+01:00")
+    seed(app, "1980-03-15")
+    call = twilio.place_call(CALLER, practice_number)
+    assert "jour férié" in call.text and "rendez-vous, tapez 1" in call.last_heard()
+    call.press("1").press(DOB).press("1").press("1").press("1").press("1")
+    assert "confirmé le lundi 4 janvier à 9 h" in call.last_heard()
+    call = twilio.place_call(CALLER, practice_number).press("1").press(DOB).press("2")
+    call.press("2").press("1").press("1")  # move it to the next slot
+    assert "déplacé au lundi 4 janvier à 9 h 20" in call.last_heard()
+    call = twilio.place_call(CALLER, practice_number).press("1").press(DOB).press("2")
+    call.press("1").press("1")
+    assert "rendez-vous est annulé" in call.last_heard()
+    assert booked(app) == [] and [a.status for a in appointments(app)] == ["moved", "cancelled"]
+
+
+def test_a_practice_can_keep_booking_to_opening_hours(settings, practice_number):
+    from tests.conftest import write_practice
+
+    demo = write_practice(settings.home)
+    write_practice(settings.home, appointments={**demo["appointments"], "outside_hours": False})  # type: ignore[dict-item]
+    app = restart(settings)
+    set_clock(app, SUNDAY_NIGHT)
+    call = emulator(app).place_call(CALLER, practice_number)
+    assert "tapez 1" not in call.text and "message, tapez 2" in call.last_heard()
+    set_clock(app, OPEN_HOURS.isoformat())
+    call = emulator(app).place_call(CALLER, practice_number)
+    assert "rendez-vous, tapez 1" in call.last_heard()
+    services(app).db.dispose()
+
+
+def test_asking_for_a_person_at_night_leaves_a_message_and_says_so(app, twilio, practice_number):
+    set_clock(app, SUNDAY_NIGHT)
+    seed(app, "1980-03-15")
+    call = twilio.place_call(CALLER, practice_number).press("1").press(DOB).press("1").press("1")
+    call.press("0")  # the secretariat, at night
+    heard = call.last_heard()
+    assert "Le secrétariat est fermé ; il rouvrira lundi 30 novembre à 8 h 30" in heard
+    assert "Vous pouvez laisser un message" in heard and call.waiting_for != "Dial"
+
+
+# -- progressive menus ---------------------------------------------------------------------------
+def test_the_slot_menu_is_three_slots_and_one_other_choice_key(app, twilio, practice_number):
+    seed(app, "1980-03-15")
+    call = identified(twilio, practice_number, "keypad").press("1").press("1")
+    heard = call.last_heard()
+    assert heard.count("tapez") == 4 and heard.endswith("Pour un autre choix, tapez 4.")
+    assert "secrétariat" not in heard and "matin" not in heard
+    call.press("4")  # one level down: the other choices
+    heard = call.last_heard()
+    for choice in ("créneaux suivants, tapez 1", "jour précis, tapez 2",
+                   "matin seulement, tapez 3", "après-midi seulement, tapez 4",
+                   "secrétariat, tapez 0"):  # fmt: skip
+        assert choice in heard
+    call.press("3")  # mornings only
+    assert "Le mercredi" not in call.last_heard() and "à 9 h : tapez 1" in call.last_heard()
+
+
+def test_silence_one_level_down_asks_once_more_then_reaches_a_person(app, twilio, practice_number):
+    seed(app, "1980-03-15")
+    call = identified(twilio, practice_number, "keypad").press("1").press("1").press("4")
+    call.silence()
+    assert "pas entendu" in call.last_heard() and "jour précis, tapez 2" in call.last_heard()
+    call.silence()
+    assert call.waiting_for == "Dial"
+
+
+def test_a_day_the_doctor_is_away_says_so_and_offers_the_slots_after_it(
+    app, twilio, practice_number
+):
+    """docteure Martin is away from 21 December to 3 January (the demo practice)."""
+    set_clock(app, "2026-12-15T10:00:00+01:00")
+    seed(app, "1980-03-15")
+    call = identified(twilio, practice_number, "speech").press("1").press("1")
+    call.say("le 22 décembre")
+    heard = call.last_heard()
+    assert "Le docteur Claire Martin est absent ce jour-là" in heard
+    assert "pas de créneau libre" not in heard and "décembre" not in heard.split("absent")[1]
+    assert "Le lundi 4 janvier à 9 h : tapez 1" in heard  # the first day back, never before

@@ -76,19 +76,37 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
 
 def test_nobody_answering_leads_to_a_message(twilio, practice_number):
     call = twilio.place_call(CALLER, practice_number).press("3").no_answer()
+    # Said before anything is asked: nobody can answer, a message can be left.
+    heard = call.last_heard()
+    assert heard.index("ne peut pas vous répondre") < heard.index("laisser un message")
+    assert heard.index("laisser un message") < heard.index("date de naissance")
     call.press("*")  # skips identification
     assert call.silence().waiting_for == "Record"
 
 
 def test_silence_in_the_menu_reprompts_then_reaches_a_person(twilio, practice_number):
-    """Three silences: two re-prompts, then the secretaries; never a loop, never cut off."""
+    """Two silences: the menu once more, then the secretaries; never a loop, never cut off."""
     call = twilio.place_call(CALLER, practice_number)
     call.silence()
     assert "pas entendu" in call.last_heard() and "tapez 1" in call.last_heard()
     call.silence()
-    assert call.waiting_for == "Gather"
-    call.silence()
     assert call.waiting_for == "Dial"
+    assert "mettons en relation avec le secrétariat" in call.last_heard()
+
+
+def test_a_wrong_key_then_silence_still_asks_once_more(twilio, practice_number):
+    call = twilio.place_call(CALLER, practice_number).press("7").silence()
+    assert call.waiting_for == "Gather" and "pas entendu" in call.last_heard()
+
+
+def test_silence_twice_in_the_closed_menu_says_a_message_can_be_left(app, twilio, practice_number):
+    """At night the menu gives way to a message, said so before the identification."""
+    set_clock(app, "2026-11-29T22:00:00+01:00")
+    call = twilio.place_call(CALLER, practice_number).silence()
+    assert "pas entendu" in call.last_heard()
+    call.silence()
+    heard = call.last_heard()
+    assert heard.index("Vous pouvez laisser un message") < heard.index("date de naissance")
 
 
 def test_a_wrong_key_is_named_as_not_understood(twilio, practice_number):
@@ -125,12 +143,13 @@ def test_urgent_by_key_9(app, twilio, practice_number):
 def test_closed_hours_say_when_the_practice_reopens_and_keep_urgent_and_messages(
     app, twilio, practice_number
 ):
-    """Sunday night: closed, reopening Monday 8:30; 2 (message) and 9 (urgent) remain."""
+    """Sunday night: closed, reopening Monday 8:30; 1 (appointments), 2 (message), 9 (urgent)."""
     set_clock(app, "2026-11-29T22:00:00+01:00")
     call = twilio.place_call(CALLER, practice_number)
     assert "actuellement fermé" in call.text
     assert "lundi 30 novembre à 8 h 30" in call.text
-    assert "tapez 9" in call.text and "tapez 1" not in call.text
+    assert "tapez 9" in call.text and "rendez-vous, tapez 1" in call.text
+    assert "tapez 3" not in call.text  # no secretariat at night
     call.press("2").press("*")  # '*' skips identification
     assert call.silence().waiting_for == "Record"
 

@@ -162,7 +162,11 @@ def behind_proxies(settings):
     apps = []
 
     def client(hops: int, public_base_url: str | None = None):
-        changes = {"trusted_proxies": hops, "public_base_url": public_base_url}
+        changes = {
+            "trusted_proxies": hops,
+            "public_base_url": public_base_url,
+            "allowed_hosts": ("public.example",),
+        }
         app = create_app(dataclasses.replace(settings, **changes))
         create_tables(services(app).db)
         apps.append(app)
@@ -237,11 +241,41 @@ def test_the_public_base_url_wins_over_trusted_proxies(behind_proxies):
     assert post_forwarded(client, "/twilio/voice", configured, FORWARDED).status_code == 200
 
 
-def test_a_forwarded_prefix_is_part_of_the_signed_url(behind_proxies):
-    """X-Forwarded-Prefix (a proxy serving the app under /ivr) is in the URL Twilio used."""
+def test_a_forwarded_prefix_is_never_believed(behind_proxies):
+    """Webhooks live at the root: a client's X-Forwarded-Prefix changes neither URL nor redirect."""
     forwarded = {**FORWARDED, "X-Forwarded-Prefix": "/ivr"}
     client = behind_proxies(1)
-    url = PROXIED_PUBLIC + "/ivr/twilio/voice"
-    assert post_forwarded(client, "/twilio/voice", url, forwarded).status_code == 200
+    prefixed = PROXIED_PUBLIC + "/ivr/twilio/voice"
+    assert post_forwarded(client, "/twilio/voice", prefixed, forwarded).status_code == 403
     root = PROXIED_PUBLIC + "/twilio/voice"
-    assert post_forwarded(client, "/twilio/voice", root, forwarded).status_code == 403
+    assert post_forwarded(client, "/twilio/voice", root, forwarded).status_code == 200
+    evil = client.get(
+        "/console/messages", base_url=INTERNAL,
+        headers={**FORWARDED, "X-Forwarded-Prefix": "//evil.example"},
+    )  # fmt: skip
+    assert evil.status_code == 302
+    assert evil.location.startswith("/console/login"), evil.location
+
+
+# -- without PUBLIC_BASE_URL: the Host header, but only a host of ours ---------------------------
+
+
+def test_without_a_public_base_url_a_signature_for_another_host_is_refused(behind_proxies):
+    """Twilio signed a request for another application of the same account; it is replayed here."""
+    client = behind_proxies(0)
+    other = "https://other-app.example/twilio/voice"
+    response = client.post(
+        "/twilio/voice", base_url="https://other-app.example", data=PARAMS,
+        headers=signed(other, PARAMS),
+    )  # fmt: skip
+    assert response.status_code == 403
+
+
+def test_without_a_public_base_url_the_allowed_hosts_and_loopback_sign(behind_proxies):
+    client = behind_proxies(0)
+    for base in ("https://public.example", "http://localhost:5000", "http://127.0.0.1:8000"):
+        response = client.post(
+            "/twilio/voice", base_url=base, data=PARAMS,
+            headers=signed(base + "/twilio/voice", PARAMS),
+        )  # fmt: skip
+        assert response.status_code == 200, base
