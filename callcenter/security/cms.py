@@ -110,7 +110,7 @@ def decrypt(der: bytes, key: rsa.RSAPrivateKey) -> bytes:
         return unpadder.update(padded) + unpadder.finalize()
     except CmsError:
         raise
-    except ValueError as exc:  # DER, padding or key size problems: one kind of failure
+    except (ValueError, IndexError) as exc:  # DER, padding or key problems: one kind of failure
         raise CmsError(f"cannot decrypt: {exc}") from None
 
 
