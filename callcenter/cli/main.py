@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -226,16 +227,22 @@ def secretaries() -> None:
 
 @secretaries.command("pin")
 def secretaries_pin() -> None:
-    """Ask for a PIN (4 to 8 digits) and print its hash for the practice file.
+    """Ask for a PIN (6 to 12 digits) and print its hash for the practice file.
 
     Paste the line under the secretary in the practice file: ``pin_hash: …``.
-    The PIN itself is never stored.
+    The PIN itself is never stored; the hash is peppered with the instance's
+    key ring, so it only verifies on a server holding that ring.
     """
+    from callcenter.security.keyring import KeyRingError, load_keyring
     from callcenter.security.pins import PinError, hash_pin
 
-    pin = click.prompt("PIN (4 to 8 digits)", hide_input=True, confirmation_prompt=True)
     try:
-        click.echo(f"pin_hash: {hash_pin(pin)}")
+        keyring = load_keyring(home_from_env(), dict(os.environ))
+    except KeyRingError as exc:
+        _fail(str(exc))
+    pin = click.prompt("PIN (6 to 12 digits)", hide_input=True, confirmation_prompt=True)
+    try:
+        click.echo(f"pin_hash: {hash_pin(pin, keyring)}")
     except PinError as exc:
         _fail(str(exc))
 

@@ -276,8 +276,9 @@ class Identify(Node):
         return ctx.cipher.phone_index(e164, practice=practice.id, bits=practice.blind_index_bits)
 
     def _call_index(self, ctx: CallContext) -> int | None:
-        """The guard's key: the number's blind index under the active key."""
-        return self._index(ctx, ctx.call.caller) if ctx.call.caller else None
+        """The guard's key: 32 keyed bits of the whole number, so a lookup bucket shares no lock."""
+        caller = ctx.call.caller
+        return ident.guard_key(ctx.cipher, ctx.call.practice_id, caller) if caller else None
 
     @staticmethod
     def _candidates(ctx: CallContext, e164: str) -> list[Patient]:

@@ -292,7 +292,7 @@ class QueueDesk:
         return reply.to_xml()
 
     def _guard_index(self, caller: str | None) -> int:
-        return self.cipher.phone_index(caller or "", practice=LINE, bits=20) or 0
+        return identification.guard_key(self.cipher, LINE, caller or "")
 
     def _agent_voice(self, desks: Desks) -> tuple[Reply, Callable[[str], str]]:
         """A reply in the (first) practice's voice, and its catalogue's texts."""
