@@ -25,8 +25,13 @@ def client() -> None:
 @client.command("add")
 @click.argument("name")
 @click.option("--practice", "practice_id", help="The practice (default: the only one).")
-@click.option("--scope", type=click.Choice(SCOPES), default=PSEUDONYMOUS, show_default=True,
-              help="identity: patients' names too; pseudonymous: opaque references only.")  # fmt: skip
+@click.option(
+    "--scope",
+    type=click.Choice(SCOPES),
+    default=PSEUDONYMOUS,
+    show_default=True,
+    help="identity: patients' names too; pseudonymous: opaque references only.",
+)
 def client_add(name: str, practice_id: str | None, scope: str) -> None:
     """Create a client and print its bearer token (shown once)."""
     with open_root() as root:

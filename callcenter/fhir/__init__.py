@@ -1,1 +1,1 @@
-"""The FHIR R4 door: practice software reads schedules, slots and appointments, books and cancels."""
+"""The FHIR R4 door: practice software reads agendas and appointments, books and cancels."""

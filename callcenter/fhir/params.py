@@ -1,4 +1,4 @@
-"""FHIR search parameters of type date: ``start=ge2026-12-01``, ``date=le2026-12-24T18:00:00+01:00``.
+"""FHIR date search parameters: ``start=ge2026-12-01``, ``date=le2026-12-24T18:00:00+01:00``.
 
 Each value is a prefix (``eq`` when absent, ``ge``, ``gt``, ``le``, ``lt``) and
 a date or a date-time; a date stands for the whole day in the practice's
@@ -54,17 +54,15 @@ def date_window(values: Iterable[str], tz: ZoneInfo, name: str) -> Window:
     for value in values:
         found = _VALUE.fullmatch(value.strip())
         if found is None:
-            raise SearchError(f"{name}: {value[:40]!r} is not [ge|gt|le|lt|eq]YYYY-MM-DD[Thh:mm:ss+hh:mm]")
+            raise SearchError(
+                f"{name}: {value[:40]!r} is not [ge|gt|le|lt|eq]YYYY-MM-DD[Thh:mm:ss+hh:mm]"
+            )
         prefix = found.group(1) or "eq"
         try:
             lo, hi = _bounds(found.group(2), tz)
         except ValueError as exc:
             raise SearchError(f"{name}: {value[:40]!r} is not a valid date") from exc
-        window = {
-            "eq": lambda: window.narrow(lo, hi),
-            "ge": lambda: window.narrow(lo, None),
-            "gt": lambda: window.narrow(hi, None),
-            "le": lambda: window.narrow(None, hi),
-            "lt": lambda: window.narrow(None, lo),
-        }[prefix]()
+        after = {"eq": lo, "ge": lo, "gt": hi}.get(prefix)
+        before = {"eq": hi, "le": hi, "lt": lo}.get(prefix)
+        window = window.narrow(after, before)
     return window

@@ -124,7 +124,9 @@ def appointments(
     return session.scalars(query.order_by(Appointment.starts_at).limit(MAX_SLOTS)).all()
 
 
-def find_appointment(session: Session, practice: Practice, appointment_id: str) -> Appointment | None:
+def find_appointment(
+    session: Session, practice: Practice, appointment_id: str
+) -> Appointment | None:
     return session.scalar(
         select(Appointment).where(
             Appointment.id == appointment_id, Appointment.practice_id == practice.id

@@ -1,4 +1,4 @@
-"""FHIR R4 resources as plain JSON-ready dicts: Schedule, Slot, Appointment, Bundle, OperationOutcome.
+"""FHIR R4 resources as plain dicts: Schedule, Slot, Appointment, Bundle, OperationOutcome.
 
 Plain dicts, not a model library: the server only writes a few resources, and
 the tests validate every one of them against the R4 models of
@@ -82,7 +82,7 @@ def slot(practice: Practice, doctor_id: str, start: datetime, minutes: int, busy
 
 
 def appointment(practice: Practice, row: Appointment, patient_name: str | None = None) -> Resource:
-    """An appointment; the patient by opaque reference, named only when ``patient_name`` is given."""
+    """An appointment; the patient by opaque reference, named only with ``patient_name``."""
     participants: list[Resource] = [
         {"actor": practitioner(practice, row.doctor_id), "required": "required",
          "status": "accepted"},

@@ -25,7 +25,7 @@ from callcenter.patients.models import Patient
 
 
 class Refused(Exception):
-    """A write the door refuses: ``code`` is the OperationOutcome's issue code, ``status`` HTTP's."""
+    """A refused write: ``code`` is the OperationOutcome's issue code, ``status`` HTTP's."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -61,7 +61,10 @@ def read_request(resource: Any) -> Request:
     participants = resource.get("participant")
     if not isinstance(participants, list):
         raise Refused(422, "required", "participant: a Practitioner and a Patient are required")
-    doctor_id, patient_id = _reference(participants, "Practitioner"), _reference(participants, "Patient")
+    doctor_id, patient_id = (
+        _reference(participants, "Practitioner"),
+        _reference(participants, "Patient"),
+    )
     if doctor_id is None or patient_id is None:
         raise Refused(422, "required", "participant: a Practitioner and a Patient are required")
     try:
@@ -76,7 +79,9 @@ def read_request(resource: Any) -> Request:
         kind = service.get("text") or next((c.get("code") for c in codings), None)
         break
     minutes = resource.get("minutesDuration")
-    return Request(doctor_id, patient_id, start, kind, minutes if isinstance(minutes, int) else None)
+    return Request(
+        doctor_id, patient_id, start, kind, minutes if isinstance(minutes, int) else None
+    )
 
 
 def create(session: Session, practice: Practice, resource: Any, now: datetime) -> Appointment:

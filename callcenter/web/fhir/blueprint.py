@@ -178,7 +178,10 @@ def appointment_search() -> Response:
         statuses = _listed(request.args.getlist("status")) or None
         actor = request.args.get("actor") or request.args.get("practitioner")
         rows = reads.appointments(
-            session, practice, window if window != Window() else Window(after=now), statuses,
+            session,
+            practice,
+            window if window != Window() else Window(after=now),
+            statuses,
             _ref(_ref(actor, "Practitioner"), "Schedule"),
             _ref(request.args.get("patient"), "Patient"),
         )

@@ -56,7 +56,10 @@ def door(app: Flask) -> Door:
 
 def actions(app: Flask) -> list[tuple[str, str]]:
     with services(app).db.session() as session:
-        return [(e.actor, e.action) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+        return [
+            (e.actor, e.action)
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))
+        ]
 
 
 def test_slots_of_a_day_are_a_valid_bundle_free_and_busy_and_audited(app, door) -> None:
@@ -71,7 +74,9 @@ def test_slots_of_a_day_are_a_valid_bundle_free_and_busy_and_audited(app, door) 
     assert len(slots) == 21  # Tuesday 9-12 and 14-18, 20-minute cells
     assert slots[0]["start"] == "2026-12-01T09:00:00+01:00" and slots[0]["status"] == "free"
     assert slots[1]["status"] == "busy" and slots[1]["id"] == "dr-martin.202612010820"
-    assert slots[0]["meta"]["profile"] == ["https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-slot"]
+    assert slots[0]["meta"]["profile"] == [
+        "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-slot"
+    ]
     busy = door.call("GET", SLOTS + "&status=busy")
     assert [e["resource"]["start"] for e in busy["entry"]] == ["2026-12-01T09:20:00+01:00"]
     assert door.call("GET", "/fhir/Slot/dr-martin.202612010820")["status"] == "busy"
@@ -110,7 +115,9 @@ def test_appointments_show_patients_as_opaque_references_unless_the_scope_allows
     patient = seed(app, "1980-03-15")
     with services(app).db.session() as session:
         take(session, patient)
-    opaque = Door(app.test_client(), token_for(app)).call("GET", "/fhir/Appointment?date=2026-11-24")
+    opaque = Door(app.test_client(), token_for(app)).call(
+        "GET", "/fhir/Appointment?date=2026-11-24"
+    )
     [entry] = opaque["entry"]
     actor = entry["resource"]["participant"][1]["actor"]
     assert actor == {"reference": f"Patient/{patient}"}
@@ -119,7 +126,9 @@ def test_appointments_show_patients_as_opaque_references_unless_the_scope_allows
     )
     assert named["participant"][1]["actor"]["display"] == NAME
     with services(app).db.session() as session:
-        details = session.scalars(select(AuditEntry.details).where(AuditEntry.action == "fhir.read")).one()
+        details = session.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "fhir.read")
+        ).one()
     assert '"names":1' in details and NAME not in details
 
 
@@ -150,7 +159,9 @@ def test_a_booking_through_fhir_takes_the_slot_once_and_a_cancel_frees_it(app, d
     second = door.call("POST", "/fhir/Appointment", new, status=201)
     patch = [{"op": "replace", "path": "/status", "value": "cancelled"}]
     assert door.call("PATCH", f"/fhir/Appointment/{second['id']}", patch)["status"] == "cancelled"
-    door.call("PUT", f"/fhir/Appointment/{second['id']}", {**second, "status": "booked"}, status=422)
+    door.call(
+        "PUT", f"/fhir/Appointment/{second['id']}", {**second, "status": "booked"}, status=422
+    )
     kinds = [a for _, a in actions(app)]
     assert kinds.count("fhir.create") == 5 and kinds.count("fhir.cancel") == 3
     assert "fhir.delete" in kinds
