@@ -5,6 +5,8 @@ and every call lands in the audit trail."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -65,8 +67,6 @@ def actions(app: Flask) -> list[tuple[str, str]]:
 def test_slots_of_a_day_are_a_valid_bundle_free_and_busy_and_audited(app, door) -> None:
     patient = seed(app, "1980-03-15")
     with services(app).db.session() as session:
-        from datetime import datetime
-
         assert take(session, patient, datetime.fromisoformat("2026-12-01T09:20:00+01:00"))
     bundle = door.call("GET", SLOTS)
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "searchset"
@@ -162,8 +162,10 @@ def test_a_booking_through_fhir_takes_the_slot_once_and_a_cancel_frees_it(app, d
     door.call(
         "PUT", f"/fhir/Appointment/{second['id']}", {**second, "status": "booked"}, status=422
     )
+    again = door.call("PUT", f"/fhir/Appointment/{second['id']}", {**second, "status": "cancelled"})
+    assert again["status"] == "cancelled"  # a repeated cancel changes nothing
     kinds = [a for _, a in actions(app)]
-    assert kinds.count("fhir.create") == 5 and kinds.count("fhir.cancel") == 3
+    assert kinds.count("fhir.create") == 5 and kinds.count("fhir.cancel") == 4
     assert "fhir.delete" in kinds
 
 
@@ -178,3 +180,19 @@ def test_another_practices_client_sees_none_of_the_demo_appointments(app) -> Non
         appointment = take(session, patient)
     door = Door(app.test_client(), token_for(app, practice="elsewhere"))
     door.call("GET", f"/fhir/Appointment/{appointment}", status=401)  # no such practice here
+
+
+def test_a_json_patch_sent_as_such_cancels_and_a_slot_search_spans_every_doctor(app, door) -> None:
+    patient = seed(app, "1980-03-15")
+    with services(app).db.session() as session:
+        appointment = take(session, patient)
+    answer = app.test_client().patch(
+        f"/fhir/Appointment/{appointment}",
+        data=json.dumps([{"op": "replace", "path": "/status", "value": "cancelled"}]),
+        headers={"Authorization": f"Bearer {door.token}",
+                 "Content-Type": "application/json-patch+json"},
+    )  # fmt: skip
+    assert answer.status_code == 200 and valid(answer.get_json())["status"] == "cancelled"
+    bundle = door.call("GET", "/fhir/Slot?start=2026-12-01&status=free")
+    schedules = {e["resource"]["schedule"]["reference"] for e in bundle["entry"]}
+    assert schedules == {"Schedule/dr-martin", "Schedule/dr-bernard"}
