@@ -74,10 +74,10 @@ def read_request(resource: Any) -> Request:
     if start.tzinfo is None:
         raise Refused(422, "invalid", "start: the instant needs its offset")
     kind = None
-    for service in resource.get("serviceType") or []:
-        codings = service.get("coding") or [] if isinstance(service, dict) else []
-        kind = service.get("text") or next((c.get("code") for c in codings), None)
-        break
+    services = resource.get("serviceType")
+    if isinstance(services, list) and services and isinstance(services[0], dict):
+        codings = [c for c in services[0].get("coding") or [] if isinstance(c, dict)]
+        kind = services[0].get("text") or next((c.get("code") for c in codings), None)
     minutes = resource.get("minutesDuration")
     return Request(
         doctor_id, patient_id, start, kind, minutes if isinstance(minutes, int) else None
