@@ -313,6 +313,7 @@ def _register() -> None:
     from callcenter.cli.audit_cmd import audit_group
     from callcenter.cli.db_cmd import db_group
     from callcenter.cli.digest_cmd import digest
+    from callcenter.cli.fhir_cmd import fhir_group
     from callcenter.cli.keys_cmd import keys
     from callcenter.cli.patient_cmd import patient
     from callcenter.cli.purge_cmd import purge
@@ -322,7 +323,7 @@ def _register() -> None:
     from callcenter.cli.worker_cmd import worker
 
     for command in (keys, audit_group, purge, patient, worker, digest, db_group, users,
-                    appointments, understand_cmd, twilio_group):  # fmt: skip
+                    appointments, understand_cmd, twilio_group, fhir_group):  # fmt: skip
         main.add_command(command)
 
 

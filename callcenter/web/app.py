@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 
-    from callcenter.web import calendar, console, health
+    from callcenter.web import calendar, console, fhir, health
     from callcenter.web.twilio import queue, recordings, sms, voice
 
     app.register_blueprint(health.bp)
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(recordings.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(calendar.bp)  # doctors' appointment feeds
+    app.register_blueprint(fhir.bp)  # practice software: schedules, slots, appointments
     try:
         app.register_blueprint(console.bp)  # the practice console; checks its wording
     except Exception:
