@@ -73,8 +73,8 @@ def by_number(
         indexes = cipher.phone_index_all(e164, practice=practice_id, bits=bits_for[practice_id])
         messages += _messages(session, practice_id, e164, indexes, patient_ids)
         calls += _calls(session, practice_id, e164, indexes, patient_ids)
-    messages.sort(key=lambda m: m.created_at, reverse=True)
-    calls.sort(key=lambda c: c.started_at, reverse=True)
+    messages.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+    calls.sort(key=lambda c: (c.started_at, c.id), reverse=True)
     upcoming = diary.between(
         session, practice_ids, now, now + AHEAD,
         patient_ids=patient_ids, call_ids=[c.id for c in calls],
