@@ -237,22 +237,6 @@ def by_phone(
     return found
 
 
-def messages_from(
-    session: Session, practice_ids: Sequence[str], patient_ids: Sequence[str]
-) -> list[MessageView]:
-    """The messages of these patients (the search page's second half)."""
-    if not patient_ids:  # nobody found: no query at all (not an unjoined one)
-        return []
-    query = (
-        select(Message, Patient)
-        .join(Patient, Patient.id == Message.patient_id)
-        .where(Message.practice_id.in_(practice_ids), Message.patient_id.in_(patient_ids))
-        .order_by(Message.created_at.desc())
-        .limit(50)
-    )
-    return [view(m, p) for m, p in session.execute(query)]
-
-
 @dataclass(frozen=True)
 class UrgentCall:
     practice_id: str

@@ -187,17 +187,6 @@ def test_by_phone_filters_out_another_number_in_the_same_index_bucket(app):
     assert [p.name for p in found] == [CALLER]
 
 
-def test_messages_from_lists_the_patients_messages_in_the_practices_given(app):
-    with session_of(app) as session:
-        mine = patient(app, session, CALLER)
-        theirs = patient(app, session, CALLER, practice="port")
-        ident = message(session, patient_id=mine)
-        message(session, practice="port", patient_id=theirs)
-        message(session)  # nobody's
-        assert [m.id for m in inbox.messages_from(session, ["demo"], [mine, theirs])] == [ident]
-        assert inbox.messages_from(session, ["demo"], []) == []
-
-
 def test_messages_before_a_moment_and_without_a_limit(app):
     with session_of(app) as session:
         for days in range(1, 4):
