@@ -106,8 +106,10 @@ JOURNEYS = (
     Journey("Dimanche soir : silence au menu", SUNDAY_NIGHT,
             steps("silence", "silence", DOB, "say:Rappelez-moi demain")),
     Journey("Numéro masqué", OPEN,
-            steps("2", "0612345678", DOB, "say:Je rappellerai", "1"),
-            caller="anonymous", note="Le numéro n'est pas présenté : l'appelant le tape."),
+            steps("2", "0612345678", DOB, "#", "say:Je rappellerai", "1"),
+            caller="anonymous",
+            note="Le numéro n'est pas présenté : l'appelant le tape. Un numéro tapé ne prouve "
+                 "rien : toujours une nouvelle fiche, jamais celle d'un patient existant."),
     Journey("Jour férié : prendre rendez-vous", CHRISTMAS, steps("1", DOB, "1", "2", "1", "1")),
 )  # fmt: skip
 

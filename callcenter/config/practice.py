@@ -66,6 +66,9 @@ class Practice:
     minutes_per_caller: int = 3  # for the expected wait announced in the queue
     hold_music: str | None = None  # an https URL played while waiting; silence otherwise
     calls_per_minute: int = 10  # from one number; more are turned away politely (0: no limit)
+    # Withheld numbers share one count per practice (no number to count by):
+    # past it, a withheld caller hears the emergency advice and leaves a message.
+    withheld_calls_per_hour: int = 30  # 0: no limit
     # The identification guard: this many wrong dates of birth for one number
     # within an hour lock identification for that number this long (a person
     # still answers).  The defaults are callcenter.patients.identification's.
@@ -256,6 +259,7 @@ def load_practice(path: Path) -> Practice:
         ring_seconds=ring,
         present_caller=present == "caller",
         calls_per_minute=limits["calls_per_minute"],
+        withheld_calls_per_hour=limits["withheld_calls_per_hour"],
         identification_failures=limits["identification_failures"],
         identification_lock_minutes=limits["identification_lock_minutes"],
         signing_certificate=(path.parent / str(signing["certificate"])).resolve()
@@ -277,13 +281,14 @@ def load_practice(path: Path) -> Practice:
 #: ``limits`` fields: (default, lowest, highest, what the error says besides the range).
 LIMITS = {
     "calls_per_minute": (10, 0, 600, " (0: no limit)"),
+    "withheld_calls_per_hour": (30, 0, 10000, " (0: no limit)"),
     "identification_failures": (5, 1, 20, ""),
     "identification_lock_minutes": (60, 1, 1440, ""),
 }
 
 
 def _limits(top: Fields) -> dict[str, int]:
-    """``limits``: calls per minute from one number, and the identification guard."""
+    """``limits``: calls per number, withheld calls per practice, the identification guard."""
     limits = top.section("limits", f"a mapping ({', '.join(LIMITS)})")
     limits.refuse_unknown(LIMITS)
     return {

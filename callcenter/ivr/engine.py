@@ -37,6 +37,7 @@ from callcenter.security.crypto import FieldCipher
 __all__ = ["Answer", "CallEngine", "PracticeRuntime"]
 
 MAX_REQUESTS = 80  # answers in one call; a booking takes about twenty
+WITHHELD = "withheld"  # in a call's state: the caller's number was withheld on arrival
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -82,6 +83,7 @@ class CallEngine:
             else None
         )
         throttled = self._too_many_calls(session, practice, caller, index, now)
+        withheld_over = caller is None and self._too_many_withheld(session, practice, now)
         call = Call(
             practice_id=practice.id,
             call_sid=call_sid,
@@ -91,7 +93,9 @@ class CallEngine:
             flow=flow.name,
             node=flow.start,
             seq=0,
-            state={},
+            # Marked at once: a number keyed later replaces ``caller``, and the
+            # per-practice count of withheld calls must still find this call.
+            state={WITHHELD: True} if caller is None else {},
         )
         ctx = CallContext(
             practice,
@@ -112,6 +116,12 @@ class CallEngine:
             # (outcome "throttled") so the count goes on while the calls go on.
             call.outcome = "throttled"
             reply.say(ctx.text("emergency_advice"), ctx.text("throttled")).hangup()
+        elif withheld_over:
+            # Too many withheld calls for this practice (someone testing numbers):
+            # no identification at all, but the advice and a message, never a bare hang-up.
+            call.outcome = "throttled"
+            reply.say(ctx.text("emergency_advice"), ctx.text("withheld_throttled"))
+            self.safe.leave_message(practice, reply)
         else:
             self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
         return self._store(session, call, 0, reply, now)
@@ -138,6 +148,26 @@ class CallEngine:
             )
         )
         return sum(1 for c in recent if c.caller == caller) >= practice.calls_per_minute
+
+    @staticmethod
+    def _too_many_withheld(session: Session, practice: Practice, now: datetime) -> bool:
+        """This practice's withheld calls of the last hour reached its limit.
+
+        A withheld caller has no number to be counted by, and a keyed number is
+        theirs to choose: they are counted together, per practice.  Only the
+        hour's states are read (a practice takes a few hundred calls an hour).
+        """
+        if not practice.withheld_calls_per_hour:
+            return False
+        states = session.scalars(
+            select(Call.state).where(
+                Call.practice_id == practice.id,
+                Call.started_at > now - timedelta(hours=1),
+                Call.started_at <= now,
+            )
+        )
+        withheld = sum(1 for state in states if state and state.get(WITHHELD))
+        return withheld >= practice.withheld_calls_per_hour
 
     def step(self, session: Session, params: Mapping[str, str], seq: int, now: datetime) -> Answer:
         """Twilio's request back to the waiting node (Gather, Record or Dial action)."""

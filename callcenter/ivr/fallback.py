@@ -25,6 +25,7 @@ REQUIRED_PROMPTS = (
     "unknown_number", "technical_difficulty", "fallback_leave_message", "goodbye",
     "whisper_intro", "whisper_urgent", "whisper_accept", "whisper_known", "whisper_new",
     "reason_other", "sms_urgent_call", "sms_urgent_message", "emergency_advice", "throttled",
+    "withheld_throttled",
     # The queue and the secretaries' line (callcenter.ivr.nodes.waiting) speak outside flows.
     "queue_position", "queue_wait", "queue_wait_one", "queue_options", "queue_options_message",
     "queue_choice_invalid", "queue_connecting", "agent_unknown", "agent_pin", "agent_pin_wrong",

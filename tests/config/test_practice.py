@@ -429,6 +429,7 @@ def test_the_identification_guard_defaults_to_the_domains(tmp_path: Path) -> Non
     assert practice.identification_failures == identification.MAX_FAILURES
     assert timedelta(minutes=practice.identification_lock_minutes) == identification.LOCK
     assert practice.calls_per_minute == 10
+    assert practice.withheld_calls_per_hour == 30
 
 
 def test_the_limits_are_read(tmp_path: Path) -> None:
@@ -436,9 +437,10 @@ def test_the_limits_are_read(tmp_path: Path) -> None:
         "calls_per_minute": 0,
         "identification_failures": 2,
         "identification_lock_minutes": 15,
+        "withheld_calls_per_hour": 0,
     }
     practice = demo(tmp_path, limits=limits)
-    assert practice.calls_per_minute == 0
+    assert practice.calls_per_minute == 0 and practice.withheld_calls_per_hour == 0
     assert (practice.identification_failures, practice.identification_lock_minutes) == (2, 15)
 
 
@@ -455,6 +457,8 @@ def test_the_limits_are_read(tmp_path: Path) -> None:
         ({"identification_lock_minutes": 1441}, "limits.identification_lock_minutes"),
         ({"identification_lock_minutes": None}, "limits.identification_lock_minutes"),
         ({"calls_per_minute": -1}, "limits.calls_per_minute"),
+        ({"withheld_calls_per_hour": -1}, "limits.withheld_calls_per_hour"),
+        ({"withheld_calls_per_hour": 10001}, "limits.withheld_calls_per_hour"),
         ({"identification_lockout": 30}, "limits.identification_lockout"),
         ([5], "limits"),
     ],

@@ -268,12 +268,48 @@ def test_a_withheld_caller_keys_a_call_back_number_that_the_message_keeps(
         assert message.callback_number == CALLER and message.callback_index == row.caller_index
 
 
-def test_a_withheld_patient_is_identified_through_the_number_keyed(app, twilio, practice_number):
+def withheld_transcript(twilio: TwilioEmulator, practice_number: str, keyed: str) -> str:
+    """All a withheld caller hears leaving a message after keying ``keyed`` and a birth date."""
+    call = twilio.place_call("anonymous", practice_number).press("2").press(keyed)
+    call.press(DOB).press("#").silence().record(seconds=5)
+    return call.text
+
+
+def test_a_keyed_number_sounds_the_same_whether_it_is_a_patients_or_not(
+    app, twilio, practice_number
+):
+    """Being a patient of the practice is health data: typing a number must not reveal it."""
+    patient = seed(app, "1980-03-15")
+    known = withheld_transcript(twilio, practice_number, "0612345678")
+    unknown = withheld_transcript(twilio, practice_number, "0698765432")
+    # The call-back offer reads the keyed number back: that is the only difference.
+    assert "06 12 34 56 78" in known and "06 98 76 54 32" in unknown
+    assert known.replace("06 12 34 56 78", "N") == unknown.replace("06 98 76 54 32", "N")
+    assert ASKS_DOB in known and "Pour confirmer votre identité" not in known
+    # The patient's number and date of birth did not link the call to the patient.
+    calls = [stored_call(app, sid) for sid in _sids(app)]
+    assert all(call.patient_id != patient for call in calls)
+    with services(app).db.session() as session:
+        linked = {m.patient_id for m in session.scalars(select(Message))}
+    assert patient not in linked and None not in linked
+
+
+def _sids(app: Flask) -> list[str]:
+    with services(app).db.session() as session:
+        return list(session.scalars(select(Call.call_sid)))
+
+
+def test_a_keyed_number_registers_a_new_record_never_the_existing_patient(
+    app, twilio, practice_number
+):
     patient = seed(app, "1980-03-15")
     call = twilio.place_call("anonymous", practice_number).press("2").press("0612345678")
-    assert ASKS_DOB in call.last_heard()
+    assert "Pour créer votre fiche" in call.last_heard()
     call.press(DOB)
-    assert stored_call(app, call.sid).patient_id == patient
+    row = stored_call(app, call.sid)
+    assert row.patient_id is not None and row.patient_id != patient
+    assert row.caller == CALLER and row.state["identity"] == "new"
+    assert [p.phone for p in patients(app)] == [CALLER, CALLER]  # a second record, same number
 
 
 def test_an_invalid_call_back_number_is_asked_again_a_bounded_number_of_times(
@@ -286,6 +322,40 @@ def test_an_invalid_call_back_number_is_asked_again_a_bounded_number_of_times(
     call.press("0612")
     assert "pas pu vous identifier" in call.last_heard() and "Après le bip" in call.last_heard()
     assert stored_call(app, call.sid).caller is None
+
+
+@pytest.fixture
+def few_withheld(settings: Settings) -> Iterator[tuple[Flask, TwilioEmulator]]:
+    """The demo practice taking two withheld calls an hour."""
+    write_practice(settings.home, limits={"withheld_calls_per_hour": 2})
+    app = bound(create_app(settings))
+    create_tables(services(app).db)
+    transport = FlaskTransport(app.test_client())
+    yield app, TwilioEmulator(transport, AUTH_TOKEN, PUBLIC_BASE, account_sid=ACCOUNT_SID)
+    services(app).db.dispose()
+
+
+def test_withheld_calls_past_the_practice_limit_hear_the_advice_and_leave_a_message(
+    few_withheld, practice_number
+):
+    """Counted per practice (a withheld caller has no number of their own), never a bare hang-up."""
+    app, twilio = few_withheld
+    for _ in range(2):  # keying a number does not take a call out of the count
+        call = twilio.place_call("anonymous", practice_number).press("2")
+        assert "n'est pas présenté" in call.last_heard()
+        call.press("0612345678")
+    turned = twilio.place_call("anonymous", practice_number)
+    assert "15 ou le 112" in turned.text and "numéro masqué" in turned.text
+    assert turned.waiting_for == "Record" and "n'est pas présenté" not in turned.text
+    assert stored_call(app, turned.sid).outcome == "throttled"
+    turned.record(seconds=5)
+    with services(app).db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 1
+    # A caller showing their number is not affected.
+    assert twilio.place_call(CALLER, practice_number).waiting_for == "Gather"
+    set_clock(app, (OPEN_HOURS + timedelta(hours=1, minutes=1)).isoformat())
+    later = twilio.place_call("anonymous", practice_number).press("2")
+    assert "n'est pas présenté" in later.last_heard()
 
 
 # -- the brute-force guard ----------------------------------------------------------------

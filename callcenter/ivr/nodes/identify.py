@@ -9,6 +9,12 @@ a new one: date of birth first, so the row is created whole in one step
 (``ctx.state`` may not carry a name or a date between two requests), then the
 name by speech, written onto that row.
 
+A keyed number proves nothing: anyone can type anyone's number, and whether
+it is a patient's is itself health data.  So a withheld caller is never
+looked up: whatever number they key, they hear the same registration
+question, and what they book or say is linked to a new record holding that
+number, never to an existing patient (``my_appointments`` refuses them too).
+
 Every way out of identification goes on: ``next`` once identified or
 registered, ``on_failure`` otherwise (wrong dates, lockout, a caller who
 skips), and the flows send both to a person or a message.  ``ctx.state``
@@ -124,7 +130,8 @@ class Identify(Node):
         if e164 is not None and (index := self._index(ctx, e164)) is not None:
             ctx.call.caller, ctx.call.caller_index = e164, index
             ctx.remember(caller_keyed=True)  # offers read this number, not "d'où vous appelez"
-            return self._lookup(ctx, reply)
+            # Never a lookup (nor a lock check): the same words for every number.
+            return self._ask(ctx, reply, "register")
         if not keys:
             return self._retry(ctx, reply, "callback", "no_input", limit=MAX_SILENCES)
         return self._retry(ctx, reply, "callback", "callback_invalid", limit=self.max_attempts)
@@ -132,8 +139,8 @@ class Identify(Node):
     def _on_dob(self, ctx: CallContext, reply: Reply) -> str | None:
         """A number with patients: the date of birth confirms one of them."""
         e164, index = ctx.call.caller, self._call_index(ctx)
-        if e164 is None or index is None:
-            return self._fail(ctx, reply, "unverified")
+        if e164 is None or index is None or ctx.state.get("caller_keyed"):
+            return self._fail(ctx, reply, "unverified")  # a keyed number is never matched
         if ident.is_locked(ctx.session, ctx.call.practice_id, index, ctx.now):
             return self._fail(ctx, reply, "locked")
         keys = self._keys(ctx)

@@ -5,6 +5,9 @@ doctor only), lets them pick one and choose cancel or move;
 ``cancel_appointment`` confirms, then cancels and frees the slot at once.
 Moving hands over to ``offer_slots`` with the same doctor and kind; the new
 slot is booked before the old one is freed (``confirm_booking``).
+
+A withheld caller who keyed a number is told to call from their own number:
+typing a number proves nothing, so it never reaches anyone's appointments.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class MyAppointments(AskingNode):
     )
     TEXTS: ClassVar[dict[str, str]] = {
         "none": "appt_none_upcoming", "count": "appt_mine_count", "item": "appt_mine_item",
-        "one": "appt_mine_one", "action": "appt_mine_action",
+        "one": "appt_mine_one", "action": "appt_mine_action", "own_number": "appt_mine_own_number",
     }  # fmt: skip
 
     def parse(self) -> None:
@@ -76,6 +79,12 @@ class MyAppointments(AskingNode):
         return ["appt_cancel", "appt_move", "secretary", *SLOT_INTENTS]
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        if ctx.state.get("caller_keyed"):
+            # A number typed by a withheld caller proves nothing: cancelling or
+            # moving needs the call to come from the patient's own number.
+            ctx.remember(phase=None)
+            reply.say(ctx.text(self.TEXTS["own_number"]))
+            return self.none
         patient_id = ctx.call.patient_id
         if patient_id is None:
             return self.on_failure
@@ -161,7 +170,7 @@ class CancelAppointment(YesNoNode):
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         row = own_appointment(ctx, ctx.state.get("appt_target"))
-        if row is None:
+        if row is None or ctx.state.get("caller_keyed"):
             return self.on_failure
         text = say_text(ctx, self.TEXTS["confirm"], when=when(ctx, row.starts_at),
                         doctor=doctor_called(ctx, row.doctor_id))  # fmt: skip

@@ -229,6 +229,29 @@ def test_a_patient_cancels_and_the_slot_is_free_at_once(app, twilio, practice_nu
     assert f"Le {FIRST} : tapez 1" in again.last_heard()
 
 
+def test_a_withheld_caller_keying_a_patients_number_cannot_reach_their_appointments(
+    app, twilio, practice_number
+):
+    """Number and date of birth typed: a new record, and cancelling needs the own number."""
+    patient = seed(app, "1980-03-15")
+    book_first(twilio, practice_number)
+    call = twilio.place_call("anonymous", practice_number).press("1").press("0612345678")
+    call.press(DOB).press("#")
+    assert "Pour prendre un rendez-vous, tapez 1" in call.last_heard()
+    call.press("2")
+    assert "depuis votre propre numéro" in call.last_heard()
+    assert FIRST not in call.text and "Martin" not in call.text
+    assert stored_call_patient(app, call.sid) != patient
+    call.press("2")  # asking again changes nothing
+    assert "depuis votre propre numéro" in call.last_heard() and FIRST not in call.text
+    assert [a.status for a in appointments(app)] == ["booked"]
+
+
+def stored_call_patient(app: Flask, sid: str) -> str | None:
+    with services(app).db.session() as session:
+        return session.scalars(select(Call.patient_id).where(Call.call_sid == sid)).one()
+
+
 def test_a_patient_who_keeps_the_appointment_cancels_nothing(app, twilio, practice_number):
     seed(app, "1980-03-15")
     book_first(twilio, practice_number)
