@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from callcenter.agenda import sync as agenda
 from callcenter.appointments import booking, sms
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.config.practice import Practice
@@ -114,9 +115,10 @@ def free_starts(
         return []
     _, horizon = booking_window(rules, now, practice.tz)
     taken = booking.taken_cells(session, practice.id, doctor.doctor_id, now, horizon)
+    busy = agenda.busy_between(session, practice.id, doctor.doctor_id, now, horizon)
     return free_slots(
         rules, doctor, kind, now=now, tz=practice.tz, closed=practice.closed_on,
-        taken=taken, query=SlotQuery(day=day), limit=limit,
+        taken=taken, query=SlotQuery(day=day), limit=limit, busy=busy,
     )  # fmt: skip
 
 
