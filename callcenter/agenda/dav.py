@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
-from caldav import DAVClient
+from caldav.davclient import DAVClient
 from icalendar import Calendar
 
 from callcenter.config.calendar_link import CalendarLink
@@ -58,7 +58,7 @@ def _stamp(moment: datetime) -> str:
 class Dav:
     """One calendar collection on one server, logged in with its account."""
 
-    def __init__(self, link: CalendarLink, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, link: CalendarLink, timeout: int = TIMEOUT_SECONDS) -> None:
         self.url = link.url
         self._path = urlparse(link.url).path
         self._client = DAVClient(url=link.url, username=link.username,
@@ -100,8 +100,12 @@ class Dav:
 
     def changes(self, token: str) -> Delta:
         """What changed since ``token``; :class:`TokenRefused` when it is no longer valid."""
-        answer = self._request(self.url, "REPORT", _SYNC_QUERY.format(token=token),
-                               {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
+        answer = self._request(
+            self.url,
+            "REPORT",
+            _SYNC_QUERY.format(token=token),
+            {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+        )
         if answer.status in (403, 409, 412, 400):
             raise TokenRefused(str(answer.status))
         if answer.status != 207:
@@ -118,8 +122,12 @@ class Dav:
 
     def listing(self) -> Delta:
         """Every event's href and ETag, and the collection's sync token when it has one."""
-        answer = self._request(self.url, "PROPFIND", _ETAGS,
-                               {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
+        answer = self._request(
+            self.url,
+            "PROPFIND",
+            _ETAGS,
+            {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+        )
         if answer.status != 207:
             raise DavError(str(answer.status))
         delta = Delta()
@@ -158,9 +166,12 @@ class Dav:
 
     def freebusy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The busy periods the server reports for the collection (a free-busy-query)."""
-        answer = self._request(self.url, "REPORT",
-                               _FREEBUSY.format(start=_stamp(start), end=_stamp(end)),
-                               {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
+        answer = self._request(
+            self.url,
+            "REPORT",
+            _FREEBUSY.format(start=_stamp(start), end=_stamp(end)),
+            {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+        )
         if answer.status != 200:
             raise DavError(str(answer.status))
         periods = []

@@ -84,6 +84,16 @@ def _forget(session: Session, practice_id: str, doctor_id: str, href: str | None
         session.execute(delete(model).where(*conditions))
 
 
+def _forget_busy(session: Session, practice_id: str, doctor_id: str, href: str) -> None:
+    session.execute(
+        delete(BusyTime).where(
+            BusyTime.practice_id == practice_id,
+            BusyTime.doctor_id == doctor_id,
+            BusyTime.href == href,
+        )
+    )
+
+
 def busy_between(
     session: Session, practice_id: str, doctor_id: str, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
@@ -112,8 +122,11 @@ def sync_calendar(
     if link.busy == "freebusy":  # no events to follow: the server's answer replaces ours
         periods = dav.freebusy(now - timedelta(days=1), now + EXPAND_AHEAD)
         _forget(session, practice.id, doctor_id)
-        session.add_all(BusyTime(practice_id=practice.id, doctor_id=doctor_id, href="",
-                                 starts_at=first, ends_at=last) for first, last in periods)  # fmt: skip
+        session.add_all(
+            BusyTime(practice_id=practice.id, doctor_id=doctor_id, href="", starts_at=first,
+                     ends_at=last)
+            for first, last in periods
+        )  # fmt: skip
         calendar.synced_at = now
         return []
     known = {
@@ -175,8 +188,7 @@ def _store(
     window: tuple[datetime, datetime],
 ) -> list[Change]:
     """Record one fetched event resource: its busy time, or the move of one of ours."""
-    session.execute(delete(BusyTime).where(BusyTime.practice_id == practice.id,
-                                           BusyTime.doctor_id == doctor_id, BusyTime.href == href))  # fmt: skip
+    _forget_busy(session, practice.id, doctor_id, href)
     if event is None:
         event = CalendarEvent(practice_id=practice.id, doctor_id=doctor_id, href=href)
         session.add(event)

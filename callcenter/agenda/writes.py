@@ -55,7 +55,9 @@ def queue(
     doctor has no linked calendar.  A row already queued is rewritten: the latest wins."""
     if not has_calendar(session, practice_id, doctor_id):
         return False
-    row = session.scalar(select(CalendarWrite).where(CalendarWrite.appointment_id == appointment_id))
+    row = session.scalar(
+        select(CalendarWrite).where(CalendarWrite.appointment_id == appointment_id)
+    )
     if row is None:
         row = CalendarWrite(practice_id=practice_id, doctor_id=doctor_id,
                             appointment_id=appointment_id)  # fmt: skip
@@ -128,7 +130,8 @@ class _Writes(WorkQueue[CalendarWrite]):
             raise Failed(exc.code if isinstance(exc, DavError) else "password") from None
         if name:
             audit.append(session, actor="system:calendar", action="agenda.event_name",
-                         practice_id=row.practice_id, object_ref=row.appointment_id, now=now)  # fmt: skip
+                         practice_id=row.practice_id, object_ref=row.appointment_id,
+                         now=now)  # fmt: skip
         row.status, row.sent_at = SENT, now
         return SENT
 
@@ -158,4 +161,3 @@ def send_due(db: Database, practices: PracticeDirectory, now: datetime, limit: i
     with db.session() as session:
         outcomes = writes.process(session, writes.due(session, now, limit), now)
     return WriteReport(sent=outcomes[SENT], failed=outcomes[FAILED])
-

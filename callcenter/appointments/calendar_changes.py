@@ -72,7 +72,11 @@ def _move(
     session: Session, practice: Practice, appointment: Appointment, start: datetime, now: datetime
 ) -> bool:
     rules = practice.appointments
-    if rules is None or appointment.patient_id is None or not _on_grid(practice, appointment, start):
+    if (
+        rules is None
+        or appointment.patient_id is None
+        or not _on_grid(practice, appointment, start)
+    ):
         return False
     doctor = rules.doctors[appointment.doctor_id]
     minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)

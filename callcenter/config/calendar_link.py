@@ -62,8 +62,9 @@ def parse_calendar(where: str, raw: Any, base: Path | None) -> CalendarLink | No
     if not url.startswith(("https://", "http://")):
         raise StaffError(f"{where}.url", f"{url!r} is not an http(s) URL")
     username = str(fields.text("username"))
-    password_file, password_env = fields.text("password_file", required=False), fields.text(
-        "password_env", required=False
+    password_file, password_env = (
+        fields.text("password_file", required=False),
+        fields.text("password_env", required=False),
     )
     if (password_file is None) == (password_env is None):
         raise StaffError(where, "needs exactly one of password_file and password_env "

@@ -166,9 +166,11 @@ def _doctor(
                 f"{where}.kinds[{i}]",
                 f"{name} lasts {kinds[name].minutes} min, not a multiple of slot_minutes ({slot})",
             )
-    return DoctorSchedule(doctor_id, slot, week, tuple(str(n) for n in names),
-                          _absences(f"{where}.absences", raw.get("absences")),
-                          parse_calendar(f"{where}.calendar", raw.get("calendar"), base))  # fmt: skip
+    return DoctorSchedule(
+        doctor_id, slot, week, tuple(str(n) for n in names),
+        _absences(f"{where}.absences", raw.get("absences")),
+        parse_calendar(f"{where}.calendar", raw.get("calendar"), base),
+    )  # fmt: skip
 
 
 def parse_rules(

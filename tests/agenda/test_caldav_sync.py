@@ -23,9 +23,9 @@ from callcenter.backoffice import diary
 from callcenter.instance import DEMO_PRACTICE
 from callcenter.jobs import tasks
 from callcenter.security.keyring import KeyRing
-from tests.caldav_server import PASSWORD, USER, RadicaleServer, caldav_server  # noqa: F401
+from tests.caldav_server import PASSWORD, USER, RadicaleServer
 from tests.conftest import services, set_clock, write_practice
-from tests.ivr.test_identify import DOB, seed
+from tests.ivr.test_identify import seed
 from tests.web.twilio.test_appointments import act, booked, identified
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -70,7 +70,7 @@ END:VCALENDAR
 
 
 @pytest.fixture
-def home(tmp_path: Path, caldav_server: RadicaleServer, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: F811
+def home(tmp_path: Path, caldav_server: RadicaleServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The demo practice, docteure Martin's calendar on the Radicale server."""
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     appointments = copy.deepcopy(DEMO_PRACTICE["appointments"])
@@ -122,7 +122,9 @@ def test_busy_events_single_weekly_and_all_day_remove_slots(app, caldav_server):
         tuesday = at("2026-11-24T14:00") + timedelta(weeks=week)
         for minutes in (0, 20, 40):
             assert tuesday + timedelta(minutes=minutes) not in after
-        assert tuesday + timedelta(hours=1) in after or tuesday.date() >= datetime(2026, 12, 21).date()
+        assert (
+            tuesday + timedelta(hours=1) in after or tuesday.date() >= datetime(2026, 12, 21).date()
+        )
     assert at("2026-11-26T14:00") not in after and at("2026-11-26T14:20") not in after
     assert at("2026-11-26T14:40") in after
     assert not [s for s in after if s.astimezone(PARIS).date() == at("2026-11-30T00:00").date()]
@@ -222,7 +224,11 @@ def test_the_server_stopped_mid_booking_loses_nothing_and_catches_up(
     [appointment] = booked(app)
     with services(app).db.session() as session:
         [write] = session.scalars(select(CalendarWrite)).all()
-        assert (write.status, write.attempts, write.appointment_id) == ("pending", 1, appointment.id)
+        assert (write.status, write.attempts, write.appointment_id) == (
+            "pending",
+            1,
+            appointment.id,
+        )
         assert write.last_error
     assert sync(app).failed == 1  # still down: tried again later
     caldav_server.start()
