@@ -177,9 +177,10 @@ class Dav:
         periods = []
         for component in Calendar.from_ical(answer.raw).walk("VFREEBUSY"):
             values = component.get("FREEBUSY", [])
-            for value in values if isinstance(values, list) else [values]:
-                for period in value.dts:
-                    first, second = period.dt
-                    last = second if isinstance(second, datetime) else first + second
-                    periods.append((first.astimezone(UTC), last.astimezone(UTC)))
+            for period in values if isinstance(values, list) else [values]:
+                if str(period.params.get("FBTYPE", "BUSY")).upper() == "FREE":
+                    continue
+                first, second = period.dt
+                last = second if isinstance(second, datetime) else first + second
+                periods.append((first.astimezone(UTC), last.astimezone(UTC)))
         return periods

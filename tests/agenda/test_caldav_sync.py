@@ -252,3 +252,59 @@ def test_a_cancellation_by_phone_removes_the_event(app, twilio, practice_number,
         assert diary.cancel(work.session, row, root.clock.now())
     root.after_commit(work.tasks)
     assert ours(caldav_server) == []
+
+
+# -- the practice's choices --------------------------------------------------------------------
+def practice_with(home: Path, url: str, **calendar: object) -> None:
+    """Rewrite the practice file: docteure Martin's calendar with ``calendar``'s fields."""
+    appointments = copy.deepcopy(DEMO_PRACTICE["appointments"])
+    assert isinstance(appointments, dict)
+    names = bool(calendar.pop("patient_names", False))
+    appointments["calendar_patient_names"] = names
+    appointments["doctors"]["dr-martin"]["calendar"] = {
+        "url": url, "username": USER, "password_env": PASSWORD_ENV, **calendar,
+    }  # fmt: skip
+    write_practice(home, appointments=appointments)
+
+
+@pytest.fixture
+def named(home: Path, caldav_server: RadicaleServer) -> Path:
+    practice_with(home, caldav_server.calendar_url, patient_names=True)
+    return home
+
+
+def test_the_patients_name_is_written_only_when_the_practice_turns_it_on(
+    named, app, twilio, practice_number, caldav_server
+):
+    from callcenter.audit.models import AuditEntry
+
+    seed(app, "1980-03-15")
+    sync(app)
+    act(identified(twilio, practice_number, "keypad"), "keypad", "book", "martin", "first", "yes")
+    [appointment] = booked(app)
+    [event] = caldav_server.event(f"callcenter-{appointment.id}.ics").walk("VEVENT")
+    assert str(event["SUMMARY"]).startswith("Rendez-vous (téléphone) — ")
+    assert len(str(event["SUMMARY"])) > len("Rendez-vous (téléphone) — ")
+    with services(app).db.session() as session:
+        actions = list(session.scalars(select(AuditEntry.action)))
+    assert "agenda.event_name" in actions
+
+
+@pytest.fixture
+def freebusy(home: Path, caldav_server: RadicaleServer) -> Path:
+    practice_with(home, caldav_server.calendar_url, busy="freebusy")
+    return home
+
+
+def test_the_servers_free_busy_answer_is_busy_time(freebusy, app, caldav_server):
+    caldav_server.put("weekly.ics", WEEKLY)
+    assert sync(app).failed == 0
+    after = free(app)
+    assert at("2026-11-24T14:00") not in after and at("2026-12-01T14:40") not in after
+    assert at("2026-11-24T15:00") in after
+
+
+def test_a_wrong_password_fails_the_sync_without_stopping_the_line(app, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
+    assert sync(app).failed == 1
+    assert at("2026-11-24T14:00") in free(app)
