@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
+from xml.sax.saxutils import escape
 
 from caldav.davclient import DAVClient
 from icalendar import Calendar
@@ -51,6 +52,12 @@ class Delta:
     token: str | None = None
 
 
+def _path_of(href: str | None) -> str:
+    """An href as a path: some servers answer with absolute URLs, most with paths."""
+    text = unquote((href or "").strip())
+    return urlparse(text).path if "://" in text else text
+
+
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -61,8 +68,11 @@ class Dav:
     def __init__(self, link: CalendarLink, timeout: int = TIMEOUT_SECONDS) -> None:
         self.url = link.url
         self._path = urlparse(link.url).path
-        self._client = DAVClient(url=link.url, username=link.username,
-                                 password=link.password(), timeout=timeout)  # fmt: skip
+        # No discovery (the URL is the collection's) and no sleeping on a 429 or 503:
+        # the sync runs again in a minute and the writes queue backs off on its own.
+        self._client = DAVClient(url=link.url, username=link.username, password=link.password(),
+                                 timeout=timeout, enable_rfc6764=False,
+                                 rate_limit_handle=False)  # fmt: skip
 
     def close(self) -> None:
         self._client.close()
@@ -92,7 +102,7 @@ class Dav:
         """(href, ETag, status) of each ``response`` of a multistatus."""
         found = []
         for response in answer.tree.iter(f"{_DAV}response"):
-            href = unquote((response.findtext(f"{_DAV}href") or "").strip())
+            href = _path_of(response.findtext(f"{_DAV}href"))
             etag = response.findtext(f".//{_DAV}getetag")
             status = response.findtext(f"{_DAV}status") or response.findtext(f".//{_DAV}status")
             found.append((href, etag.strip() if etag else None, status or ""))
@@ -100,12 +110,17 @@ class Dav:
 
     def changes(self, token: str) -> Delta:
         """What changed since ``token``; :class:`TokenRefused` when it is no longer valid."""
-        answer = self._request(
-            self.url,
-            "REPORT",
-            _SYNC_QUERY.format(token=token),
-            {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
-        )
+        try:
+            answer = self._request(
+                self.url,
+                "REPORT",
+                _SYNC_QUERY.format(token=escape(token)),
+                {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+            )
+        except DavError as exc:  # the client raises on a 403 (valid-sync-token refused)
+            if exc.code == "AuthorizationError":
+                raise TokenRefused(exc.code) from None
+            raise
         if answer.status in (403, 409, 412, 400):
             raise TokenRefused(str(answer.status))
         if answer.status != 207:
@@ -132,7 +147,7 @@ class Dav:
             raise DavError(str(answer.status))
         delta = Delta()
         for response in answer.tree.iter(f"{_DAV}response"):
-            href = unquote((response.findtext(f"{_DAV}href") or "").strip())
+            href = _path_of(response.findtext(f"{_DAV}href"))
             if href.rstrip("/") == self._path.rstrip("/"):
                 delta.token = response.findtext(f".//{_DAV}sync-token") or None
                 continue

@@ -308,3 +308,18 @@ def test_a_wrong_password_fails_the_sync_without_stopping_the_line(app, monkeypa
     monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
     assert sync(app).failed == 1
     assert at("2026-11-24T14:00") in free(app)
+
+
+def test_a_token_the_server_forgot_falls_back_to_etags(app, caldav_server):
+    from callcenter.agenda.models import LinkedCalendar
+
+    caldav_server.put("weekly.ics", WEEKLY)
+    sync(app)
+    with services(app).db.session() as session:
+        for row in session.scalars(select(LinkedCalendar)):
+            row.sync_token = "http://radicale.org/ns/sync/forgotten"
+    caldav_server.delete("weekly.ics")
+    caldav_server.put("dentist.ics", SINGLE)
+    assert sync(app).failed == 0
+    after = free(app)
+    assert at("2026-11-24T14:00") in after and at("2026-11-26T14:00") not in after
