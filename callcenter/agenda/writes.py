@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from callcenter.agenda.dav import Dav, DavError
@@ -67,6 +67,11 @@ def queue(
     row.last_error = None
     after_commit(session, Task.WRITE_CALENDAR)
     return True
+
+
+def unqueue(session: Session, appointment_id: str) -> None:
+    """Drop the write queued for a booking undone in the same transaction: nothing to send."""
+    session.execute(delete(CalendarWrite).where(CalendarWrite.appointment_id == appointment_id))
 
 
 def event_name(appointment_id: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from callcenter.agenda import sync as agenda
+from callcenter.agenda import writes as calendar_writes
 from callcenter.appointments import booking, sms
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.config.practice import Practice
@@ -150,6 +151,7 @@ def move(
         # Cancelled (by the patient's call, say) since it was read: no move, no new booking.
         session.execute(delete(AppointmentSlot).where(AppointmentSlot.appointment_id == new_id))
         session.execute(delete(Appointment).where(Appointment.id == new_id))
+        calendar_writes.unqueue(session, new_id)
         return None
     if rules.sms_confirmation:  # the patient hears of it as when they move it by phone
         sms.queue(session, practice.id, new_id, sms.CONFIRMATION, now)

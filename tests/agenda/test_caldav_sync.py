@@ -323,3 +323,23 @@ def test_a_token_the_server_forgot_falls_back_to_etags(app, caldav_server):
     assert sync(app).failed == 0
     after = free(app)
     assert at("2026-11-24T14:00") in after and at("2026-11-26T14:00") not in after
+
+
+def test_a_move_in_the_console_replaces_the_event(app, twilio, practice_number, caldav_server):
+    seed(app, "1980-03-15")
+    sync(app)
+    act(identified(twilio, practice_number, "keypad"), "keypad", "book", "martin", "first", "yes")
+    [appointment] = booked(app)
+    root = services(app)
+    practice = root.practices.by_id("demo")
+    assert practice is not None
+    with root.unit_of_work() as work:
+        row = work.session.get_one(Appointment, appointment.id)
+        new_id = diary.move(work.session, practice, row, at("2026-11-26T09:00"), root.clock.now())
+    root.after_commit(work.tasks)
+    assert new_id is not None
+    assert ours(caldav_server) == [f"callcenter-{new_id}.ics"]
+    [event] = caldav_server.event(f"callcenter-{new_id}.ics").walk("VEVENT")
+    assert event.decoded("DTSTART") == at("2026-11-26T09:00")
+    sync(app)  # the calendar's own view of the move changes nothing more
+    assert [a.id for a in booked(app)] == [new_id]
