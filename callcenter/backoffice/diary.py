@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from callcenter.agenda import sync as agenda
@@ -44,8 +44,13 @@ def between(
     end: datetime,
     doctor_id: str | None = None,
     patient_ids: Sequence[str] | None = None,
+    call_ids: Sequence[str] = (),
 ) -> list[AppointmentView]:
-    """Booked appointments starting in [start, end), in time order."""
+    """Booked appointments starting in [start, end), in time order.
+
+    ``patient_ids`` keeps to these patients' appointments, and to those booked
+    on ``call_ids`` (a call from a number searched for).
+    """
     query = (
         select(Appointment, Patient)
         .outerjoin(Patient, Patient.id == Appointment.patient_id)
@@ -60,7 +65,9 @@ def between(
     if doctor_id is not None:
         query = query.where(Appointment.doctor_id == doctor_id)
     if patient_ids is not None:
-        query = query.where(Appointment.patient_id.in_(patient_ids))
+        query = query.where(
+            or_(Appointment.patient_id.in_(patient_ids), Appointment.call_id.in_(call_ids))
+        )
     return [_view(a, p) for a, p in session.execute(query)]
 
 

@@ -8,9 +8,9 @@ takes from the signed-in account and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
@@ -44,7 +44,8 @@ class MessageView:
     handled_at: datetime | None
 
 
-def _view(message: Message, patient: Patient | None) -> MessageView:
+def view(message: Message, patient: Patient | None) -> MessageView:
+    """A message as the console shows it (decrypted), with its patient's name if known."""
     return MessageView(
         id=message.id, practice_id=message.practice_id, created_at=message.created_at,
         urgent=message.urgent, callback_requested=message.callback_requested,
@@ -65,13 +66,15 @@ def messages(
     *,
     doctor_id: str | None = None,
     include_handled: bool = True,
-    limit: int = 200,
+    limit: int | None = 200,
+    before: datetime | None = None,
 ) -> list[MessageView]:
-    """Messages left since ``since``, urgent first, then newest first.
+    """Messages left since ``since`` (and before ``before``), urgent first, then newest first.
 
     ``doctor_id`` keeps to what a doctor sees: the messages addressed to them
     and those addressed to nobody in particular (filtered in the query, so that
-    other doctors' messages never use up the ``limit``).
+    other doctors' messages never use up the ``limit``).  ``limit=None`` lists
+    them all (the unhandled backlog, which must never be cut).
     """
     query = (
         select(Message, Patient)
@@ -80,11 +83,25 @@ def messages(
         .order_by(Message.urgent.desc(), Message.created_at.desc())
         .limit(limit)
     )
+    if before is not None:
+        query = query.where(Message.created_at < before)
     if doctor_id is not None:
         query = query.where(_for_doctor(doctor_id))
     if not include_handled:
         query = query.where(Message.handled_at.is_(None))
-    return [_view(m, p) for m, p in session.execute(query)]
+    return [view(m, p) for m, p in session.execute(query)]
+
+
+def by_week(
+    shown: Iterable[MessageView], tz: tzinfo | None
+) -> list[tuple[date, list[MessageView]]]:
+    """Messages grouped by the Monday of their week (in the practice's time zone), newest
+    week first; each group keeps the order it was given."""
+    weeks: dict[date, list[MessageView]] = {}
+    for message in shown:
+        day = message.created_at.astimezone(tz).date()
+        weeks.setdefault(day - timedelta(days=day.weekday()), []).append(message)
+    return sorted(weeks.items(), reverse=True)
 
 
 @dataclass(frozen=True)
@@ -218,22 +235,6 @@ def by_phone(
                     )
                 )  # fmt: skip
     return found
-
-
-def messages_from(
-    session: Session, practice_ids: Sequence[str], patient_ids: Sequence[str]
-) -> list[MessageView]:
-    """The messages of these patients (the search page's second half)."""
-    if not patient_ids:  # nobody found: no query at all (not an unjoined one)
-        return []
-    query = (
-        select(Message, Patient)
-        .join(Patient, Patient.id == Message.patient_id)
-        .where(Message.practice_id.in_(practice_ids), Message.patient_id.in_(patient_ids))
-        .order_by(Message.created_at.desc())
-        .limit(50)
-    )
-    return [_view(m, p) for m, p in session.execute(query)]
 
 
 @dataclass(frozen=True)

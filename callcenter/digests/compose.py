@@ -85,14 +85,19 @@ def build(
     names = _patient_names(session, [m.patient_id for m in messages] +
                            [a.patient_id for _, a in appointments])  # fmt: skip
 
-    urgent_lines: list[str] = []
+    # Each section in time order: urgent calls and urgent messages interleaved.
+    urgent: list[tuple[datetime, list[str]]] = [(c.started_at, [t.urgent_call(c)]) for c in calls
+                                                if c.urgent]  # fmt: skip
     message_lines: list[str] = []
-    for message in sorted(messages, key=lambda m: (not m.urgent, m.created_at)):
+    for message in messages:  # already in time order
         lines = t.message(message, names.get(message.patient_id or ""))
-        (urgent_lines if message.urgent else message_lines).extend(lines)
-    for call in (c for c in calls if c.urgent):
-        urgent_lines.append(t.urgent_call(call))
+        if message.urgent:
+            urgent.append((message.created_at, lines))
+        else:
+            message_lines.extend(lines)
+    urgent_lines = [line for _, lines in sorted(urgent, key=lambda u: u[0]) for line in lines]
     missed = [c for c in calls if c.outcome in MISSED and not c.urgent]
+    appointments.sort(key=lambda ca: (ca[1].starts_at, ca[1].id))
     appointment_lines = [
         t.appointment(change, a, names.get(a.patient_id or "")) for change, a in appointments
     ]
@@ -111,7 +116,7 @@ def build(
         "end": t.moment(period.end),
         **counts,
     }
-    out = [t.text("digest_title", variables), t.text("digest_period", variables), ""]
+    out = [_capitalised(t.text("digest_title", variables)), t.text("digest_period", variables), ""]
     sections: list[tuple[str, list[str]]] = [
         ("digest_urgent", urgent_lines),
         ("digest_messages", message_lines),
@@ -124,7 +129,10 @@ def build(
             out += [t.text(key).upper(), *lines, ""]
             items += sum(1 for line in lines if line.startswith("- "))
     if not items:
-        out += [t.text("digest_nothing"), ""]
+        # "No call" only when the totals below say none too; else nothing to report.
+        quiet = "digest_nothing" if not calls else "digest_nothing_to_report"
+        if t.catalogue.has(quiet):
+            out += [t.text(quiet), ""]
     out += [t.text("digest_totals", variables), "", t.text("digest_footer", variables)]
     return Digest(text="\n".join(out) + "\n", items=items, counts=counts)
 
@@ -142,7 +150,7 @@ def build_urgent(
         for message in messages:
             lines += t.message(message, names.get(message.patient_id or ""))
     variables = {"practice_name": practice.name, "reference": notice.reference}
-    text = [t.text("digest_urgent_title", variables), "", *lines, "",
+    text = [_capitalised(t.text("digest_urgent_title", variables)), "", *lines, "",
             t.text("digest_footer", variables)]  # fmt: skip
     return Digest(text="\n".join(text) + "\n", items=len(lines))
 
@@ -157,7 +165,9 @@ def certificate_problem(practice: Practice, doctor: Doctor, now: datetime) -> st
     if practice.signing_certificate is None or practice.signing_key is None:
         return "the practice has no signing certificate"
     try:
-        problem = smime.certificate_problem(smime.load_certificate(doctor.certificate), now)
+        certificate = smime.load_certificate(doctor.certificate)
+        # The doctor's own certificate only: one naming another address is refused.
+        problem = smime.certificate_problem(certificate, now, address=doctor.email)
         smime.load_signer(practice.signing_certificate, practice.signing_key)
     except smime.SmimeError as exc:
         return str(exc)
@@ -319,6 +329,11 @@ def _last_end(session: Session, practice_id: str, doctor_id: str) -> datetime | 
         .order_by(outbox.OutboxMail.period_end.desc())
         .limit(1)
     ).first()
+
+
+def _capitalised(line: str) -> str:
+    """A header starts with a capital, whatever the practice's name starts with."""
+    return line[:1].upper() + line[1:]
 
 
 def _patient_names(session: Session, ids: Iterable[str | None]) -> dict[str, str]:

@@ -187,12 +187,24 @@ def test_by_phone_filters_out_another_number_in_the_same_index_bucket(app):
     assert [p.name for p in found] == [CALLER]
 
 
-def test_messages_from_lists_the_patients_messages_in_the_practices_given(app):
+def test_messages_before_a_moment_and_without_a_limit(app):
     with session_of(app) as session:
-        mine = patient(app, session, CALLER)
-        theirs = patient(app, session, CALLER, practice="port")
-        ident = message(session, patient_id=mine)
-        message(session, practice="port", patient_id=theirs)
-        message(session)  # nobody's
-        assert [m.id for m in inbox.messages_from(session, ["demo"], [mine, theirs])] == [ident]
-        assert inbox.messages_from(session, ["demo"], []) == []
+        for days in range(1, 4):
+            message(session, created_at=OPEN_HOURS - timedelta(days=days))
+        since = OPEN_HOURS - timedelta(days=10)
+        before = OPEN_HOURS - timedelta(days=1, hours=1)
+        assert len(inbox.messages(session, ["demo"], since, limit=None, before=before)) == 2
+        assert len(inbox.messages(session, ["demo"], since, limit=None)) == 3
+
+
+def test_by_week_groups_by_the_monday_in_the_practices_time_zone_newest_week_first(app):
+    paris = services(app).practices.by_id("demo").tz
+    with session_of(app) as session:
+        # Tuesday 24 November; Monday 16 November 00:30 in Paris (still Sunday in UTC).
+        for moment in (OPEN_HOURS, OPEN_HOURS - timedelta(days=8, hours=9, minutes=30)):
+            message(session, created_at=moment)
+        shown = inbox.messages(session, ["demo"], OPEN_HOURS - timedelta(days=30))
+    weeks = inbox.by_week(shown, paris)
+    assert [(str(monday), len(group)) for monday, group in weeks] == [
+        ("2026-11-23", 1), ("2026-11-16", 1),
+    ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -145,7 +146,8 @@ def test_a_digest_lists_the_doctors_items_urgent_first_with_totals(db, practice,
     with db.session() as s:
         digest = build(s, practice, martin(practice), catalogue, Period(START, END))
     text = digest.text
-    assert text.startswith("cabinet médical des Tilleuls — synthèse des appels pour docteure")
+    # The practice's name starts the header, capitalised as a header is.
+    assert text.startswith("Cabinet médical des Tilleuls — synthèse des appels pour docteure")
     assert "du 24/11 12:30 au 24/11 18:30" in text
     urgent, rest = text.split("MESSAGES")
     assert "Fièvre depuis trois jours" in urgent and "appel urgent du +33698765432" in urgent
@@ -168,6 +170,48 @@ def test_an_empty_period_says_so(db, practice, catalogue):
     with db.session() as s:
         digest = build(s, practice, martin(practice), catalogue, Period(START, END))
     assert digest.items == 0 and "Aucun appel sur cette période." in digest.text
+
+
+def test_each_section_lists_its_items_in_time_order(db, practice, catalogue):
+    """Urgent calls and urgent messages interleave by time; appointments by their time,
+    whether booked, cancelled or moved."""
+    a_day(db)
+    with db.session() as s:
+        s.add(
+            Message(
+                practice_id="demo",
+                callback_number="+33677889900",
+                urgent=True,
+                transcript="Douleur thoracique",
+                created_at=INSIDE - timedelta(minutes=5),
+            )
+        )
+        starts = datetime(2026, 11, 28, 8, 0, tzinfo=PARIS)  # booked: after the cancelled one
+        s.add(Appointment(practice_id="demo", doctor_id="dr-martin", starts_at=starts,
+                          ends_at=starts + timedelta(minutes=20), created_at=INSIDE,
+                          updated_at=INSIDE + timedelta(minutes=1)))  # fmt: skip
+    with db.session() as s:
+        text = build(s, practice, martin(practice), catalogue, Period(START, END)).text
+    urgent, rest = text.split("MESSAGES")
+    order = [urgent.index(s) for s in ("Douleur thoracique", "appel urgent du", "Fièvre depuis")]
+    assert order == sorted(order)  # 14:55, 15:00, 15:30
+    days = re.findall(r"^- (\d\d/11) 0\d:\d\d — ", rest.split("RENDEZ-VOUS")[1], re.M)
+    assert days == ["26/11", "27/11", "28/11", "30/11"]
+
+
+def test_calls_with_nothing_to_list_are_not_called_no_call(db, practice, catalogue):
+    """Two calls put through to the secretaries: no item, but never "no call" above
+    totals that count two."""
+    with db.session() as s:
+        for n, minutes in (("5", 0), ("6", 10)):
+            s.add(Call(practice_id="demo", call_sid="CA" + n * 32, flow="main", node="x",
+                       started_at=INSIDE + timedelta(minutes=minutes), seq=1, state={},
+                       caller="+33698765432", outcome="transferred"))  # fmt: skip
+    with db.session() as s:
+        digest = build(s, practice, martin(practice), catalogue, Period(START, END))
+    assert digest.items == 0 and digest.counts["calls"] == 2
+    assert "Aucun appel" not in digest.text
+    assert "Rien à signaler" in digest.text and "Totaux : 2 appels" in digest.text
 
 
 def test_a_digest_dropped_by_an_erasure_is_built_again_without_the_erased_rows(

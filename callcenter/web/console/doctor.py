@@ -23,14 +23,13 @@ from callcenter.web.console.guard import (
     audit_view,
     db,
     now,
+    outcome_label,
     practices,
     requires,
     services,
-    text,
     user,
 )
 from callcenter.web.console.secretary import names
-from callcenter.web.console.text import DEFAULT_LANGUAGE, catalogue
 
 RECENT = timedelta(days=14)
 AHEAD = timedelta(days=7)
@@ -40,12 +39,6 @@ def _mine() -> list[tuple[Practice, Doctor]]:
     """(practice, doctor) pairs of the signed-in doctor."""
     me = user()
     return [(p, d) for p in practices() for d in p.doctors if d.id == me.doctor_id]
-
-
-def _outcome(code: str | None) -> str:
-    """An urgent call's outcome in the console's words (the code itself when unnamed)."""
-    key = f"outcome.{code or 'none'}"
-    return text(key) if key in catalogue(DEFAULT_LANGUAGE) else str(code)
 
 
 def _page(feed_links: list[tuple[str, str]] | None = None) -> ResponseReturnValue:
@@ -67,7 +60,7 @@ def _page(feed_links: list[tuple[str, str]] | None = None) -> ResponseReturnValu
     audit_view("doctor", [m.practice_id for m in shown] + [a.practice_id for a in rows])
     return render_template(
         "console/doctor.html", messages=shown, rows=rows, urgent=urgent, digests=digests,
-        names=names(), feed_links=feed_links or [], pairs=pairs, outcome=_outcome,
+        names=names(), feed_links=feed_links or [], pairs=pairs, outcome=outcome_label,
     )  # fmt: skip
 
 

@@ -76,6 +76,12 @@ def text(key: str, **values: Any) -> str:
     return wording.format(**values) if values else wording
 
 
+def outcome_label(code: str | None) -> str:
+    """A call's outcome in the console's words (the code itself when unnamed)."""
+    key = f"outcome.{code or 'none'}"
+    return text(key) if key in catalogue(DEFAULT_LANGUAGE) else str(code)
+
+
 def set_cookie_token(token: str) -> None:
     """Send this token as the session cookie with the response (a new id at each login step)."""
     g.console_new_token = token

@@ -2,7 +2,7 @@
 
 Each page that shows decrypted data writes one audit entry per practice
 shown; every search writes one per practice searched, found or not, with the
-row ids of the patients, messages and appointments shown; each change
+row ids of the patients, messages, appointments and calls shown; each change
 (handled, cancelled, moved) writes its own.  Ids in paths are random row
 ids, never a name or a number; a phone number searched for travels in a POST
 body, never in a URL.
@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from callcenter.backoffice import diary, inbox
+from callcenter.backoffice import diary, inbox, lookup
 from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import (
     audit_action,
@@ -23,6 +23,7 @@ from callcenter.web.console.guard import (
     audit_view,
     db,
     now,
+    outcome_label,
     practice,
     practice_ids,
     practices,
@@ -32,7 +33,7 @@ from callcenter.web.console.guard import (
     user,
 )
 
-BACKLOG_DAYS = 7  # unhandled messages stay on the list this long
+BACKLOG_DAYS = 7  # unhandled messages this recent share today's list; older ones are grouped
 
 
 def _midnight(day: date) -> datetime:
@@ -57,17 +58,31 @@ def names() -> dict[str, str]:
 @bp.get("/messages")
 @requires("secretary")
 def messages() -> ResponseReturnValue:
+    """Today's messages, and every unhandled one until it is handled or purged.
+
+    An unhandled message must stay in front of the secretaries: those of the
+    last days share today's list, older ones follow grouped by week, all of
+    them (no limit) back to the messages' retention, when the purge deletes them.
+    """
     today = _midnight(_today())
     allowed = practice_ids()
     shown = inbox.messages(db(), allowed, today)
     seen = {m.id for m in shown}
-    older = inbox.messages(
-        db(), allowed, today - timedelta(days=BACKLOG_DAYS), include_handled=False
-    )
-    shown += [m for m in older if m.id not in seen]
+    recent_start = today - timedelta(days=BACKLOG_DAYS)
+    recent = inbox.messages(db(), allowed, recent_start, include_handled=False, limit=None)
+    shown += [m for m in recent if m.id not in seen]
     shown.sort(key=lambda m: (not m.urgent, m.handled_at is not None, -m.created_at.timestamp()))
-    audit_view("messages", (m.practice_id for m in shown))
-    return render_template("console/messages.html", messages=shown, names=names())
+    days = services().policy.retention.messages
+    kept = now() - timedelta(days=days)
+    older = inbox.messages(
+        db(), allowed, kept, include_handled=False, limit=None, before=recent_start
+    )
+    audit_view("messages", (m.practice_id for m in [*shown, *older]))
+    tz = practices()[0].tz if practices() else None
+    return render_template(
+        "console/messages.html", messages=shown, older=inbox.by_week(older, tz), names=names(),
+        retention_days=days,
+    )  # fmt: skip
 
 
 @bp.post("/messages/<message_id>/handled")
@@ -195,21 +210,17 @@ def search() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("console/search.html", searched=False)
     number = request.form.get("number", "")[:40]
-    svc = services()
     allowed = practice_ids()
     bits = {p.id: p.blind_index_bits for p in practices()}
-    patients = inbox.by_phone(db(), svc.cipher, allowed, number, bits)
-    found_messages = inbox.messages_from(db(), allowed, [p.id for p in patients])
-    upcoming = diary.between(
-        db(), allowed, now(), now() + timedelta(days=365), patient_ids=[p.id for p in patients]
-    )
+    found = lookup.by_number(db(), services().cipher, allowed, number, bits, now())
     audit_search(allowed, {
-        "patients": [(p.practice_id, p.id) for p in patients],
-        "messages": [(m.practice_id, m.id) for m in found_messages],
-        "appointments": [(a.practice_id, a.id) for a in upcoming],
+        "patients": [(p.practice_id, p.id) for p in found.patients],
+        "messages": [(m.practice_id, m.id) for m in found.messages],
+        "appointments": [(a.practice_id, a.id) for a in found.upcoming],
+        "calls": [(c.practice_id, c.id) for c in found.calls],
     })  # fmt: skip
     return render_template(
-        "console/search.html", searched=True, patients=patients, messages=found_messages,
-        upcoming=upcoming, names=names(),
-        error=None if patients else text("search.none"),
+        "console/search.html", searched=True, found=found, patients=found.patients,
+        messages=found.messages, upcoming=found.upcoming, calls=found.calls, names=names(),
+        outcome=outcome_label,
     )  # fmt: skip

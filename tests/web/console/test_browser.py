@@ -276,8 +276,9 @@ def test_a_secretary_cannot_open_the_administration_nor_another_practices_data(
     page.goto(live_server + "/console/search")
     page.get_by_label("Numéro de téléphone").fill(OTHER_CALLER)
     page.get_by_role("button", name="Rechercher").click()
-    expect(page.get_by_text("Aucun patient avec ce numéro.")).to_be_visible()
-    assert OTHER_NAME not in page.content()
+    # Its patient, and the message left from the number there, belong to the other practice.
+    expect(page.get_by_text("Rien pour ce numéro : aucun patient")).to_be_visible()
+    assert OTHER_NAME not in page.content() and OTHER_WORDS not in page.content()
 
     # The secretary's own form, pointed at the other practice's message: a valid
     # token, a real click, and still 404 — the message stays as it was.

@@ -25,6 +25,7 @@ from callcenter.appointments import booking
 from callcenter.appointments.models import Appointment
 from callcenter.audit import trail as audit
 from callcenter.audit.models import AuditEntry
+from callcenter.calls.models import Call
 from callcenter.messages.models import Message
 from callcenter.patients.models import Patient
 from callcenter.phone.emulator import PhoneCall, TwilioEmulator
@@ -68,7 +69,7 @@ def leave_message(
     """Menu 2, the date of birth (or '*' to skip), speak after the beep, hang up; then
     Twilio's recording and transcription callbacks arrive."""
     call = twilio.place_call(caller, number).press("2").press(dob or "*")
-    if "Pour vous enregistrer" in call.last_heard():  # a known number said "new patient"
+    if "Pour créer votre fiche" in call.last_heard():  # a known number said "new patient"
         call.press("*")  # and skips the registration
     if call.waiting_for == "Gather":  # the consent question: no refusal
         call.silence()
@@ -277,9 +278,16 @@ def test_another_practices_message_answers_404_and_stays_open(app, twilio, secre
     assert audited(app, "console.message_handled") == []
 
 
-def test_unhandled_messages_stay_listed_seven_days_handled_ones_only_on_their_day(
+def test_unhandled_messages_stay_listed_until_handled_older_ones_grouped_by_week(
     app, twilio, make_user
 ):
+    """Never hidden while open: the last seven days share today's list, older ones
+    follow by week, back to the messages' retention (90 days); handled ones only on
+    their day."""
+    set_clock(app, "2026-08-20T10:00:00+02:00")  # 96 days before: past the retention
+    leave_message(twilio, words="Message d'août, déjà purgé")
+    set_clock(app, "2026-09-01T10:00:00+02:00")  # 84 days before
+    leave_message(twilio, words="Message de septembre")
     set_clock(app, "2026-11-16T10:00:00+01:00")  # eight days before
     leave_message(twilio, words="Message de il y a huit jours")
     set_clock(app, "2026-11-17T10:00:00+01:00")  # seven days before
@@ -294,10 +302,26 @@ def test_unhandled_messages_stay_listed_seven_days_handled_ones_only_on_their_da
     set_clock(app, OPEN_HOURS.isoformat())
     today = signed_in(app, make_user, "marc", ["demo"])
     page = page_of(today, "/console/messages")
-    assert "Message ouvert de samedi" in page and "Message de il y a sept jours" in page
-    assert "Message traité samedi" not in page
-    assert "Message de il y a huit jours" not in page
-    assert audited(app, "console.view.messages")[-1].details == '{"rows":2}'
+    recent, older = page.split("Plus anciens, non traités")
+    assert "Message ouvert de samedi" in recent and "Message de il y a sept jours" in recent
+    assert "jusqu’à ce qu’il soit traité" in recent and "(90 jours)" in recent
+    assert "Message traité samedi" not in page and "Message d'août" not in page
+    # By week, the newest week first: the week of Monday 16 November, then of 31 August.
+    assert older.count("Semaine du") == 2
+    first, second = older.split("Semaine du")[1:]
+    assert "Message de il y a huit jours" in first and "Message de septembre" in second
+    assert "16/11" in first and "31/08" in second
+    assert "Marquer rappelé / traité" in first and "Marquer rappelé / traité" in second
+    assert audited(app, "console.view.messages")[-1].details == '{"rows":4}'
+
+
+def test_only_older_messages_still_say_there_is_nothing_recent(app, twilio, secretary):
+    set_clock(app, "2026-11-02T10:00:00+01:00")
+    leave_message(twilio)
+    set_clock(app, OPEN_HOURS.isoformat())
+    page = page_of(secretary, "/console/messages")
+    assert "Aucun message ces derniers jours." in page and "Aucun message." not in page
+    assert WORDS in page.split("Plus anciens, non traités")[1]
 
 
 def test_each_view_is_audited_once_per_practice_shown_and_not_when_empty(app, twilio, make_user):
@@ -518,10 +542,10 @@ def test_a_different_number_finds_nobody_and_the_search_is_still_audited(app, tw
     tried = ("06 12 34 56 79", "12 34 56 78", "0612", "n'importe quoi", "")
     for typed in tried:
         page = search(secretary, typed)
-        assert "Aucun patient avec ce numéro." in page, typed
+        assert "Rien pour ce numéro : aucun patient, aucun message" in page, typed
         assert NAME not in page and "Bérénice Lavande" not in page, typed
     assert views(app, "search") == [("demo", None)] * len(tried)
-    nobody = {"rows": 0, "patients": [], "messages": [], "appointments": []}
+    nobody = {"rows": 0, "patients": [], "messages": [], "appointments": [], "calls": []}
     assert {e.details for e in audited(app, "console.view.search")} == {
         json.dumps(nobody, sort_keys=True, separators=(",", ":"))
     }
@@ -539,12 +563,58 @@ def test_a_search_records_the_row_ids_of_the_patients_messages_and_appointments_
         [patient] = session.scalars(select(Patient.id).where(Patient.practice_id == "demo"))
     [appointment] = booked(app)
     [entry] = audited(app, "console.view.search")
-    assert json.loads(entry.details or "") == {
+    details = json.loads(entry.details or "")
+    assert sorted(details.pop("calls")) == sorted(call_ids(app))  # the message's, the booking's
+    assert details == {
         "rows": 1, "patients": [patient], "messages": [message_id(app, WORDS)],
         "appointments": [appointment.id],
     }  # fmt: skip
     assert "0612345678" not in (entry.details or "") and NAME not in (entry.details or "")
     assert chain_verifies(app)
+
+
+def call_ids(app: Flask) -> list[str]:
+    """The calls' row ids, newest first (as the search lists them)."""
+    with services(app).db.session() as session:
+        return list(session.scalars(select(Call.id).order_by(Call.started_at.desc())))
+
+
+def test_a_search_lists_an_urgent_unidentified_message_left_from_the_number(app, twilio, secretary):
+    """An urgent call skips identification: its message and the call itself are found
+    by the call-back number and the caller's number, not through a patient."""
+    seed(app, "1980-03-15")  # a patient with another number
+    set_clock(app, "2026-11-24T06:40:00+01:00")
+    leave_urgent_message(twilio)
+    set_clock(app, OPEN_HOURS.isoformat())
+    ident = message_id(app, FEVER)
+    assert stored_message(app, ident).patient_id is None
+    page = search(secretary, "06 98 76 54 32")
+    row = row_of(page, ident)
+    assert FEVER in row and "URGENT" in row and "Non identifié" in row
+    assert 'href="tel:+33698765432"' in row
+    [call] = call_ids(app)
+    call_row = re.search(rf'<tr[^>]*id="call-{call}".*?</tr>', page, re.S)
+    assert call_row and "URGENT" in call_row.group(0) and "24/11/2026 06:40" in call_row.group(0)
+    assert "Aucun patient avec ce numéro." in page and NAME not in page
+    [entry] = audited(app, "console.view.search")
+    assert json.loads(entry.details or "") == {
+        "rows": 0, "patients": [], "messages": [ident], "appointments": [], "calls": [call],
+    }  # fmt: skip
+    # Another number, even one sharing the practice: nothing of this caller.
+    other = search(secretary, "06 12 34 56 78")
+    assert FEVER not in other and NAME in other
+    assert chain_verifies(app)
+
+
+def test_a_search_keeps_to_the_practices_of_the_account(app, twilio, secretary):
+    """The same number called the cabinet du Port: not shown to the demo's secretary."""
+    twilio.place_call(OTHER_CALLER, PORT).press("9").no_answer().silence().record(
+        seconds=9, words=PORT_WORDS, finish="hangup"
+    ).deliver()
+    page = search(secretary, "06 98 76 54 32")
+    assert PORT_WORDS not in page and "cabinet du Port" not in page
+    assert "Rien pour ce numéro : aucun patient, aucun message" in page
+    assert views(app, "search") == [("demo", None)]
 
 
 def test_each_console_write_is_signed_at_once_so_it_cannot_be_cut_unseen(app, twilio, secretary):

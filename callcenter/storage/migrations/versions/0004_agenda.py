@@ -1,8 +1,8 @@
 """The doctors' own calendars: linked calendars, the events seen there, the busy time
 they hold, and the writes still to make.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003_fhir_clients
 Create Date: 2026-12-06 17:48:14.623879
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003_fhir_clients"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
