@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from callcenter.accounts import models as accounts_models
+from callcenter.agenda import models as agenda_models
 from callcenter.appointments import models as appointments_models
 from callcenter.audit import models as audit_models
 from callcenter.calls import models as calls_models
@@ -23,6 +24,7 @@ from callcenter.storage.db import Base
 #: The modules that declare tables, in no particular order.
 MODEL_MODULES = (
     accounts_models,
+    agenda_models,
     appointments_models,
     audit_models,
     calls_models,

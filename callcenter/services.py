@@ -25,6 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callcenter import schema  # noqa: F401  (declares every table)
+from callcenter.agenda import sync as agenda
+from callcenter.agenda import writes as calendar_writes
 from callcenter.appointments import sms as appointment_sms
 from callcenter.audit import trail as audit
 from callcenter.calls.models import Call
@@ -125,6 +127,7 @@ class Services:
         run: dict[Task, Callable[[], object]] = {
             Task.SEND_SMS: self.send_notices,
             Task.REQUEST_DELETIONS: self.request_deletions,
+            Task.WRITE_CALENDAR: self.write_calendars,
         }
         with self.bound():
             for task in tasks:
@@ -160,6 +163,10 @@ class Services:
         for result in ("sent", "failed", "given_up"):
             metrics.NOTICES.labels(result).inc(getattr(report, result))
         return report
+
+    def write_calendars(self, now: datetime | None = None) -> calendar_writes.WriteReport:
+        """Write the due bookings, moves and cancellations to the doctors' own calendars."""
+        return calendar_writes.send_due(self.db, self.practices, now or self.clock.now())
 
     def request_deletions(self, now: datetime | None = None) -> DeletionReport:
         """Send the due deletions to Twilio (recordings, transcriptions, call logs)."""
@@ -293,6 +300,8 @@ def start_up(services: Services) -> list[str]:
             check_keyring(session)
             fingerprint = config_fingerprint(services.settings, services.practices)
             audit_config(session, fingerprint, services.clock.now())
+            if not behind:  # the doctors' calendars as the practice files now name them
+                agenda.link_calendars(session, services.practices)
     except SQLAlchemyError:
         return [*warnings, "database_unreachable_at_start"]
     return warnings

@@ -35,7 +35,12 @@ from tests.fake_twilio import AUTH_TOKEN as FAKE_AUTH_TOKEN  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
 from tests.schema_template import SchemaTemplates, create_tables, install  # noqa: E402
 
-pytest_plugins = ["tests.fake_twilio", "tests.smtp_server", "tests.db_proxy"]  # their fixtures
+pytest_plugins = [
+    "tests.fake_twilio",
+    "tests.smtp_server",
+    "tests.caldav_server",
+    "tests.db_proxy",
+]  # their fixtures
 
 PUBLIC_BASE = "https://cc.example.test"
 # The account whose webhooks the emulator signs and whose REST API the fake serves.

@@ -22,6 +22,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from callcenter.agenda import writes as calendar_writes
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.config.schedules import cells
 from callcenter.storage.db import new_id
@@ -88,6 +89,12 @@ def book(
     # INSERT through psycopg); a conflicting cell returns nothing.
     inserted = len(session.execute(statement).all())
     if inserted == len(held):
+        # The doctor's own calendar hears of it once this commits (when one is linked).
+        calendar_writes.queue(
+            session, practice_id=practice_id, doctor_id=doctor_id, appointment_id=appointment_id,
+            action=calendar_writes.PUT, starts_at=held[0],
+            ends_at=held[0] + timedelta(minutes=minutes), kind=kind, patient_id=patient_id, now=now,
+        )  # fmt: skip
         return appointment_id
     # Someone holds one of the cells: undo our part (the Core statements keep
     # the ORM's pending changes, such as the call's state, untouched).
@@ -116,6 +123,15 @@ def release(session: Session, appointment_id: str, patient_id: str | None, statu
     if not changed:
         return False
     session.execute(delete(AppointmentSlot).where(AppointmentSlot.appointment_id == appointment_id))
+    row = session.execute(
+        select(Appointment.practice_id, Appointment.doctor_id, Appointment.starts_at,
+               Appointment.ends_at, Appointment.kind).where(Appointment.id == appointment_id)
+    ).one()  # fmt: skip
+    calendar_writes.queue(
+        session, practice_id=row.practice_id, doctor_id=row.doctor_id,
+        appointment_id=appointment_id, action=calendar_writes.DELETE, starts_at=row.starts_at,
+        ends_at=row.ends_at, kind=row.kind, patient_id=None, now=now,
+    )  # fmt: skip
     return True
 
 

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from callcenter.agenda import sync as agenda
+from callcenter.agenda import writes as calendar_writes
 from callcenter.appointments import booking, sms
 from callcenter.appointments.models import Appointment, AppointmentSlot
 from callcenter.config.practice import Practice
@@ -121,9 +123,10 @@ def free_starts(
         return []
     _, horizon = booking_window(rules, now, practice.tz)
     taken = booking.taken_cells(session, practice.id, doctor.doctor_id, now, horizon)
+    busy = agenda.busy_between(session, practice.id, doctor.doctor_id, now, horizon)
     return free_slots(
         rules, doctor, kind, now=now, tz=practice.tz, closed=practice.closed_on,
-        taken=taken, query=SlotQuery(day=day), limit=limit,
+        taken=taken, query=SlotQuery(day=day), limit=limit, busy=busy,
     )  # fmt: skip
 
 
@@ -155,6 +158,7 @@ def move(
         # Cancelled (by the patient's call, say) since it was read: no move, no new booking.
         session.execute(delete(AppointmentSlot).where(AppointmentSlot.appointment_id == new_id))
         session.execute(delete(Appointment).where(Appointment.id == new_id))
+        calendar_writes.unqueue(session, new_id)
         return None
     if rules.sms_confirmation:  # the patient hears of it as when they move it by phone
         sms.queue(session, practice.id, new_id, sms.CONFIRMATION, now)

@@ -213,7 +213,7 @@ def load_practice(path: Path) -> Practice:
         doctors = parse_doctors(raw.get("doctors"), _staff_phone, path.parent)
         secretaries = parse_secretaries(raw.get("secretaries"), _staff_phone)
         rota = parse_rota(raw.get("on_call"), doctors)
-        appointments = parse_rules(raw.get("appointments"), [d.id for d in doctors])
+        appointments = parse_rules(raw.get("appointments"), [d.id for d in doctors], path.parent)
     except FieldError as exc:  # StaffError: the staff and schedules readers name the field
         raise PracticeError(f"{path.name}: {exc}") from None
     limits = _limits(top)

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.config.calendar_link import CalendarLink, parse_calendar
 from callcenter.config.staff import Sessions, StaffError, parse_clock, parse_hours
 from callcenter.core.yaml_fields import Fields
 
@@ -43,6 +45,7 @@ class DoctorSchedule:
     week: dict[int, Sessions]
     kinds: tuple[str, ...]
     absences: tuple[tuple[date, date], ...] = ()  # inclusive ranges
+    calendar: CalendarLink | None = None  # the doctor's own CalDAV calendar, synced both ways
 
     def absent(self, day: date) -> bool:
         return any(first <= day <= last for first, last in self.absences)
@@ -61,6 +64,9 @@ class BookingRules:
     sms_reminder: bool = False
     reminder_time: time = time(18, 0)  # the day before, practice time
     ics_patient_names: bool = False
+    # The patient's name in the events written to the doctors' own calendars (off: the kind
+    # and a reference only).
+    calendar_patient_names: bool = False
     default_kind: str = "consultation"
     # Booking, cancelling and moving by phone while the practice is closed (nights,
     # week-ends, public holidays): automatic, and what night callers most often want.
@@ -91,8 +97,8 @@ class SlotQuery:
 SECTION = "appointments"
 _FIELDS = {"horizon_days", "min_notice_minutes", "offer", "kinds", "doctors", "sms_confirmation",
            "sms_reminder", "reminder_time", "ics_patient_names", "default_kind",
-           "outside_hours"}  # fmt: skip
-_DOCTOR_FIELDS = {"slot_minutes", "kinds", "week", "absences"}
+           "outside_hours", "calendar_patient_names"}  # fmt: skip
+_DOCTOR_FIELDS = {"slot_minutes", "kinds", "week", "absences", "calendar"}
 
 
 def _mapping(where: str, raw: Any, shape: str, known: Collection[str]) -> Fields:
@@ -141,7 +147,9 @@ def _absences(where: str, raw: Any) -> tuple[tuple[date, date], ...]:
     return tuple(ranges)
 
 
-def _doctor(where: str, doctor_id: str, raw: Any, kinds: dict[str, Kind]) -> DoctorSchedule:
+def _doctor(
+    where: str, doctor_id: str, raw: Any, kinds: dict[str, Kind], base: Path | None
+) -> DoctorSchedule:
     doctor = _mapping(where, raw, "a mapping (slot_minutes, kinds, week, absences)", _DOCTOR_FIELDS)
     slot = doctor.whole("slot_minutes", 5, 120, default=20)
     if raw.get("week") is None:
@@ -158,14 +166,20 @@ def _doctor(where: str, doctor_id: str, raw: Any, kinds: dict[str, Kind]) -> Doc
                 f"{where}.kinds[{i}]",
                 f"{name} lasts {kinds[name].minutes} min, not a multiple of slot_minutes ({slot})",
             )
-    return DoctorSchedule(doctor_id, slot, week, tuple(str(n) for n in names),
-                          _absences(f"{where}.absences", raw.get("absences")))  # fmt: skip
+    return DoctorSchedule(
+        doctor_id, slot, week, tuple(str(n) for n in names),
+        _absences(f"{where}.absences", raw.get("absences")),
+        parse_calendar(f"{where}.calendar", raw.get("calendar"), base),
+    )  # fmt: skip
 
 
-def parse_rules(raw: Any, doctor_ids: Collection[str]) -> BookingRules | None:
+def parse_rules(
+    raw: Any, doctor_ids: Collection[str], base: Path | None = None
+) -> BookingRules | None:
     """The ``appointments:`` section, or None when the practice books no appointment by phone.
 
     Raises :class:`StaffError` naming the field (``appointments.doctors.dr-x.week.monday[0]``).
+    ``base`` is the practice file's folder: a calendar's relative ``password_file`` is there.
     """
     if raw is None:
         return None
@@ -180,7 +194,7 @@ def parse_rules(raw: Any, doctor_ids: Collection[str]) -> BookingRules | None:
         if str(doctor_id) not in doctor_ids:
             raise StaffError(f"{where}.doctors.{doctor_id}", "is not the id of a doctor (doctors:)")
         doctors[str(doctor_id)] = _doctor(
-            f"{where}.doctors.{doctor_id}", str(doctor_id), spec, kinds
+            f"{where}.doctors.{doctor_id}", str(doctor_id), spec, kinds, base
         )
     # Keys follow the practice's list of doctors, whatever order the mapping has.
     doctors = {d: doctors[d] for d in doctor_ids if d in doctors}
@@ -203,6 +217,7 @@ def parse_rules(raw: Any, doctor_ids: Collection[str]) -> BookingRules | None:
         sms_reminder=rules.flag("sms_reminder", default=False),
         reminder_time=reminder,
         ics_patient_names=rules.flag("ics_patient_names", default=False),
+        calendar_patient_names=rules.flag("calendar_patient_names", default=False),
         default_kind=default,
         outside_hours=rules.flag("outside_hours", default=True),
     )
@@ -232,6 +247,7 @@ def free_slots(
     taken: Collection[datetime],
     query: SlotQuery = SlotQuery(),  # frozen: never mutated
     limit: int = 3,
+    busy: Collection[tuple[datetime, datetime]] = (),
 ) -> list[datetime]:
     """The first ``limit`` free starts (practice time) for ``kind`` that match ``query``.
 
@@ -255,8 +271,12 @@ def free_slots(
                 start = datetime.combine(day, session_start, tz)
                 stop = datetime.combine(day, session_end, tz)
                 while start + length <= stop and len(found) < limit:
-                    if _wanted(start, earliest, query) and not any(
-                        c in taken_set for c in cells(start, kind.minutes, doctor.slot_minutes)
+                    if (
+                        _wanted(start, earliest, query)
+                        and not any(
+                            c in taken_set for c in cells(start, kind.minutes, doctor.slot_minutes)
+                        )
+                        and not any(b < start + length and start < e for b, e in busy)
                     ):
                         found.append(start)
                     start += step

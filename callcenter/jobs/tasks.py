@@ -12,7 +12,11 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from callcenter.agenda import sync as agenda
+from callcenter.agenda.dav import Dav, DavError
+from callcenter.appointments import calendar_changes
 from callcenter.calls import activity
+from callcenter.core.logs import get_logger
 from callcenter.core.twilio_rest import (
     FINAL_CALL_STATUSES,
     close_client,
@@ -28,6 +32,8 @@ from callcenter.security.rotation import encrypted_models, reencrypt_batch
 from callcenter.services import Services
 
 REENCRYPT_BATCH = 500  # rows per table and run: rotation finishes in the background
+
+log = get_logger("callcenter.jobs")
 
 
 def purge(
@@ -71,6 +77,37 @@ def reminders(root: Services, now: datetime) -> SendReport:
     with root.db.session() as session:
         appointment_sms.queue_reminders(session, root.practices, now)
     return root.send_notices(now)
+
+
+@dataclass
+class CalendarRun:
+    synced: int
+    failed: int
+    changed: int
+    written: int
+
+
+def calendars(root: Services, now: datetime) -> CalendarRun:
+    """Every minute: read what changed in the doctors' calendars, then send the due writes.
+
+    A calendar that does not answer is skipped (its busy time stays as last
+    read) and tried again at the next run; the others are not held up.
+    """
+    with root.db.session() as session:
+        agenda.link_calendars(session, root.practices)
+    synced = failed = changed = 0
+    for practice, doctor_id, link in agenda.linked(root.practices):
+        try:
+            with root.db.session() as session, Dav(link) as dav:
+                changes = agenda.sync_calendar(session, practice, doctor_id, link, dav, now)
+                changed += calendar_changes.apply(session, practice, changes, now)
+            synced += 1
+        except (DavError, LookupError) as exc:
+            failed += 1
+            code = exc.code if isinstance(exc, DavError) else "password"
+            log.warning("calendar_sync_failed", practice=practice.id, doctor=doctor_id, error=code)
+    written = root.write_calendars(now).sent
+    return CalendarRun(synced=synced, failed=failed, changed=changed, written=written)
 
 
 def lost_calls(root: Services, now: datetime) -> int:

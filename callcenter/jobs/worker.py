@@ -21,6 +21,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from callcenter.agenda import sync as agenda
 from callcenter.core.logs import get_logger
 from callcenter.jobs import tasks
 from callcenter.messages.transcribers import Transcriber
@@ -97,6 +98,8 @@ def table(root: Services, backend: Transcriber | None = None) -> list[Scheduled]
         Scheduled("appointment_reminders", IntervalTrigger(minutes=15), tasks.reminders),
         Scheduled("lost_calls", IntervalTrigger(minutes=10), tasks.lost_calls),
     ]
+    if agenda.linked(root.practices):  # the doctors' own calendars: changes seen within a minute
+        jobs.append(Scheduled("calendars", every_minute, tasks.calendars))
     engine = root.policy.message_engine
     if engine == "realtime":  # transcriptions whose end never came
         jobs.append(Scheduled("transcriptions", every_minute, tasks.realtime_sweep))

@@ -31,6 +31,7 @@ class Task(StrEnum):
 
     SEND_SMS = "send_sms"  # an on-call notice or an appointment SMS was queued
     REQUEST_DELETIONS = "request_deletions"  # a deletion at Twilio was queued, due now
+    WRITE_CALENDAR = "write_calendar"  # a booking's event is to be written to a doctor's calendar
 
 
 class UnitOfWork:

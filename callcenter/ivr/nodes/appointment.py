@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
+from callcenter.agenda import sync as agenda
 from callcenter.appointments import booking, sms
 from callcenter.appointments.wishes import DAY_INTENTS, keyed_day, spoken_wish
 from callcenter.config.prompts import fold
@@ -396,13 +397,14 @@ def schedule_of(ctx: CallContext) -> tuple[DoctorSchedule, Kind] | None:
 def free_slots(
     ctx: CallContext, rules: BookingRules, doctor: DoctorSchedule, kind: Kind, query: SlotQuery
 ) -> list[datetime]:
-    """Free slots now, the doctor's held cells read from the database."""
+    """Free slots now, the doctor's held cells and calendar's busy time read from the database."""
     start, end = booking_window(rules, ctx.now, ctx.practice.tz)
     with ctx.session.no_autoflush:
         taken = booking.taken_cells(ctx.session, ctx.practice.id, doctor.doctor_id, start, end)
+        busy = agenda.busy_between(ctx.session, ctx.practice.id, doctor.doctor_id, start, end)
     return find_free_slots(
         rules, doctor, kind, now=ctx.now, tz=ctx.practice.tz, closed=ctx.practice.closed_on,
-        taken=taken, query=query, limit=rules.offer_count,
+        taken=taken, query=query, limit=rules.offer_count, busy=busy,
     )  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""The doctors' own calendars over CalDAV: their busy time read, the bookings written."""
