@@ -57,9 +57,10 @@ def digest_status(as_json: bool) -> None:
                     problem = f"NO DIGEST: {problem}"
                 listing.add([practice.id, doctor.id, problem])
         with root.db.session() as session:
-            counts = Counter(dict(session.execute(
+            rows = session.execute(
                 select(OutboxMail.status, func.count()).group_by(OutboxMail.status)
-            ).tuples().all()))  # fmt: skip
+            ).all()
+            counts = Counter({str(status): int(n) for status, n in rows})
     outbox = dict(sorted(counts.items()))
     if as_json:
         click.echo(json.dumps({"doctors": listing.data, "outbox": outbox}, indent=2))

@@ -161,7 +161,13 @@ def template_helpers() -> dict[str, Any]:
         "me": current.user if current and current.row.stage == "full" else None,
         "lang": language().split("-")[0],
         "brand": brand,
+        "singular": singular,
     }
+
+
+def singular(count: float) -> bool:
+    """Whether a count takes the singular: French keeps 0 and 1 there, English only 1."""
+    return count < 2 if language().startswith("fr") else count == 1
 
 
 def brand() -> str:
