@@ -130,7 +130,7 @@ def test_a_day_of_calls_reaches_the_doctor_as_an_encrypted_digest(
     assert WORDS in text and "06 12 34 56 78" in text
     assert "appel urgent du 06 98 76 54 32 : pris par le secrétariat" in text
     assert "06 77 88 99 00" in text and "rappel demandé" in text
-    assert "24/11 14:00 — Jean Dupont (premiere-consultation) : pris" in text
+    assert "24/11 14:00 — Jean Dupont (Première consultation) : pris" in text
     assert text.index("URGENCES") < text.index("MESSAGES")
     with pytest.raises(subprocess.CalledProcessError):  # the other doctor's key cannot
         decrypt(raw, certs, "dr-bernard", tmp_path)
