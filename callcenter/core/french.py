@@ -47,13 +47,13 @@ def long_date(day: date | str | None) -> str:
         return ""
     if isinstance(day, str):
         try:
-            day = date.fromisoformat(day)
+            parsed = date.fromisoformat(day)
         except ValueError:
             return day
-    if isinstance(day, datetime):
-        day = day.date()
-    first = "1er" if day.day == 1 else str(day.day)
-    return f"{first} {MONTHS[day.month - 1]} {day.year}"
+    else:
+        parsed = day.date() if isinstance(day, datetime) else day
+    first = "1er" if parsed.day == 1 else str(parsed.day)
+    return f"{first} {MONTHS[parsed.month - 1]} {parsed.year}"
 
 
 def noun(count: int, singular: str, plural: str | None = None) -> str:
