@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session
 
 from callcenter import schema  # noqa: F401  (declares every table)
@@ -19,6 +19,7 @@ from callcenter.security.crypto import FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.keyring import KeyRing, load_keyring
 from callcenter.security.models import KeyCheck
+from callcenter.security.pins import hash_pin
 from callcenter.storage.db import Database
 from callcenter.storage.migrate import upgrade
 
@@ -88,9 +89,8 @@ DEMO_PRACTICE = {
             "id": "sec-lea",
             "name": "Léa",
             "phone": "+33612000001",
-            # PIN 2468 for the secretaries' line (demo only: `callcenter secretaries pin`).
-            "pin_hash": "scrypt$c487fc32ebbf657684e6df431dc136d8$"
-            "e1e8a6431bc929432e73cf6d9c259f6a1cbd8bc2dff87034243ac8d850482f75",
+            # Her pin_hash (DEMO_PIN) is added by `init --demo`: it is peppered with
+            # the instance's own key ring, so no constant could hold it.
         },
     ],
     "instructions": "Urgences : le médecin de garde est prévenu par SMS. Rappeler les "
@@ -140,10 +140,18 @@ DEMO_APPOINTMENTS = {
     },
 }
 DEMO_PRACTICE["appointments"] = DEMO_APPOINTMENTS
+DEMO_PIN = "246810"  # the demo secretary's PIN for the secretaries' line
+
+
+def demo_practice(keyring: KeyRing) -> dict[str, Any]:
+    """The demo practice with its secretary's PIN hashed under ``keyring``."""
+    listed: list[dict[str, Any]] = DEMO_PRACTICE["secretaries"]  # type: ignore[assignment]
+    secretaries = [{**s, "pin_hash": hash_pin(DEMO_PIN, keyring)} for s in listed]
+    return {**DEMO_PRACTICE, "secretaries": secretaries}
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Write a file readable by its owner only (it holds secrets)."""
+    """Write a file readable by its owner only (settings and practice files hold secrets)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
@@ -160,8 +168,11 @@ DEMO_ACCOUNTS = (
 def init_instance(home: Path, demo: bool = False) -> list[str]:
     """Create what is missing in ``home``; never overwrite what exists.  Returns notes."""
     notes: list[str] = []
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "practices").mkdir(exist_ok=True)
+    # Owner only: the folder holds the settings, the practice files (PIN hashes),
+    # the key ring and the SQLite database.  An existing folder keeps its mode;
+    # start-up warns when it is open to others.
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (home / "practices").mkdir(mode=0o700, exist_ok=True)
     settings_path = home / SETTINGS_FILE
     if not settings_path.exists():
         initial: dict[str, object] = {
@@ -181,13 +192,20 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
         )
         _write_private(settings_path, header + yaml.safe_dump(initial, sort_keys=False))
         notes.append(f"created {settings_path}")
+    keyring_path = home / "keyring.json"
+    env_ring = os.environ.get("CALLCENTER_KEYRING") or os.environ.get("CALLCENTER_KEYRING_FILE")
+    if not keyring_path.exists() and not env_ring:
+        KeyRing.generate().save(keyring_path)
+        notes.append(f"created {keyring_path}")
+        notes.append(KEYRING_WARNING.format(path=keyring_path))
+    keyring = load_keyring(home, dict(os.environ))
     if demo:
         practice_path = home / "practices" / "demo.yaml"
         if not practice_path.exists():
-            practice_path.write_text(
+            _write_private(
+                practice_path,
                 "# The demo practice: edit it, or add one file per practice beside it.\n"
-                + yaml.safe_dump(DEMO_PRACTICE, sort_keys=False, allow_unicode=True),
-                encoding="utf-8",
+                + yaml.safe_dump(demo_practice(keyring), sort_keys=False, allow_unicode=True),
             )
             notes.append(f"created {practice_path}")
         from callcenter.security.demo_certs import write_demo_certificates
@@ -198,15 +216,9 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
                                 "secretariat@example.test", doctors,
                                 now=datetime.now(UTC) - timedelta(days=30))  # fmt: skip
         notes.append(f"demo certificates and the doctors' demo keys in {home / 'certs'}")
-    keyring_path = home / "keyring.json"
-    env_ring = os.environ.get("CALLCENTER_KEYRING") or os.environ.get("CALLCENTER_KEYRING_FILE")
-    if not keyring_path.exists() and not env_ring:
-        KeyRing.generate().save(keyring_path)
-        notes.append(f"created {keyring_path}")
-        notes.append(KEYRING_WARNING.format(path=keyring_path))
-    keyring = load_keyring(home, dict(os.environ))
     settings = load_settings({**os.environ, "CALLCENTER_HOME": str(home)})
     # No statement timeout: a migration may rewrite a large table.
+    _create_private_sqlite(settings.database_url)
     database = Database(settings.database_url, statement_timeout_ms=None)
     try:
         notes += upgrade(database.engine)  # a database made before migrations is stamped
@@ -221,6 +233,23 @@ def init_instance(home: Path, demo: bool = False) -> list[str]:
         database.dispose()
     notes.append("database ready")
     return notes + accounts  # the passwords last, just above what `make run` prints next
+
+
+def _create_private_sqlite(url: str) -> None:
+    """Create a missing SQLite database file 0600 before the engine does (it would use 0644).
+
+    SQLite gives its journal and WAL files the database file's mode.
+    """
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return
+    path = Path(parsed.database)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _demo_accounts(session: Session) -> list[str]:

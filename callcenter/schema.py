@@ -13,6 +13,7 @@ from callcenter.accounts import models as accounts_models
 from callcenter.appointments import models as appointments_models
 from callcenter.audit import models as audit_models
 from callcenter.calls import models as calls_models
+from callcenter.fhir import models as fhir_models
 from callcenter.messages import models as messages_models
 from callcenter.notify import models as notify_models
 from callcenter.patients import models as patients_models
@@ -25,6 +26,7 @@ MODEL_MODULES = (
     appointments_models,
     audit_models,
     calls_models,
+    fhir_models,
     messages_models,
     notify_models,
     patients_models,

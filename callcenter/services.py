@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from callcenter import schema  # noqa: F401  (declares every table)
 from callcenter.appointments import sms as appointment_sms
 from callcenter.audit import trail as audit
+from callcenter.calls.models import Call
 from callcenter.config.policy import Policy, PolicyError, load_policy
 from callcenter.config.practice import Practice, PracticeDirectory, PracticeError
 from callcenter.config.prompts import Catalogue, CatalogueError
@@ -151,7 +152,8 @@ class Services:
     def send_notices(self, now: datetime | None = None) -> SendReport:
         """Send the due SMS: on-call notices, then appointment confirmations and reminders."""
         now, catalogues = now or self.clock.now(), self.catalogues()
-        report = notices.send_due(self.db, self.practices, catalogues, self.twilio, now)
+        report = notices.send_due(self.db, self.practices, catalogues, self.twilio, now,
+                                  caller_of=caller_of)  # fmt: skip
         more = appointment_sms.send_due(self.db, self.practices, catalogues, self.twilio, now)
         report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
         report.given_up += more.given_up
@@ -213,9 +215,16 @@ class Services:
         return practice.blind_index_bits if practice else 12
 
 
+def caller_of(session: Session, call_id: str) -> str | None:
+    """The number a call came from (or the one its withheld caller keyed), decrypted."""
+    call = session.get(Call, call_id)
+    return call.caller if call else None
+
+
 def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> PracticeRuntime:
     flows_dir = practice.flows_dir or settings.flows_dir
-    catalogue = Catalogue.load(flows_dir, practice.language, practice.prompts)
+    catalogue = Catalogue.load(flows_dir, practice.language, practice.prompts,
+                               {"urgent": practice.urgent_words})  # fmt: skip
     flows = load_flows(flows_dir, catalogue, practice.start_flow)
     return PracticeRuntime(
         practice, catalogue, flows, policy.notice(practice.language), policy.message_engine,

@@ -119,8 +119,17 @@ def _yaml_text(data: object) -> str:
     return _DUMPED[key]
 
 
+# Léa's PIN 2468 as older versions hashed it (no pepper): tests run with a fixed
+# practice file, and such hashes must keep verifying after an upgrade.
+LEGACY_PIN_HASH = (
+    "scrypt$c487fc32ebbf657684e6df431dc136d8$"
+    "e1e8a6431bc929432e73cf6d9c259f6a1cbd8bc2dff87034243ac8d850482f75"
+)
+_SECRETARIES = [{**s, "pin_hash": LEGACY_PIN_HASH} for s in DEMO_PRACTICE["secretaries"]]  # type: ignore[attr-defined]
+
+
 def write_practice(home: Path, **overrides: object) -> dict[str, object]:
-    practice = {**DEMO_PRACTICE, **overrides}
+    practice = {**DEMO_PRACTICE, "secretaries": _SECRETARIES, **overrides}
     folder = home / "practices"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{practice['id']}.yaml").write_text(_yaml_text(practice), encoding="utf-8")

@@ -220,7 +220,9 @@ def flow_report(practice: Practice, default_dir: Path) -> FlowReport:
     errors: list[str] = []
     catalogue: Catalogue | None = None
     try:
-        catalogue = Catalogue.load(folder, practice.language, practice.prompts)
+        catalogue = Catalogue.load(
+            folder, practice.language, practice.prompts, {"urgent": practice.urgent_words}
+        )
     except CatalogueError as exc:
         errors.append(str(exc))
     flowset, problems = check_flows(folder, catalogue, practice.start_flow)

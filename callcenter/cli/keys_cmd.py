@@ -100,6 +100,7 @@ def keys_reencrypt(batch: int) -> None:
 @click.argument("key_id")
 def keys_retire(key_id: str) -> None:
     """Remove an old key from the ring once no stored value uses it."""
+    from callcenter.security.pins import pins_peppered_with
     from callcenter.security.rotation import rows_per_key
 
     with open_root() as root:
@@ -111,6 +112,11 @@ def keys_retire(key_id: str) -> None:
             in_use = sum(c[number] for c in rows_per_key(session).values())
             if in_use:
                 fail(f"key {number:08x} still encrypts {in_use} values: run 'keys reencrypt'")
+            peppered = pins_peppered_with(root.practices, number)
+            if peppered:
+                names = ", ".join(f"{p}/{s}" for p, s in peppered)
+                fail(f"key {number:08x} peppers the PIN of {names}: re-set it with "
+                     "'callcenter secretaries pin' first")  # fmt: skip
             try:
                 root.keyring.retire(number)
             except KeyRingError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ _LAZY = {
     "audit": "callcenter.cli.audit_cmd:audit_group",
     "db": "callcenter.cli.db_cmd:db_group",
     "digest": "callcenter.cli.digest_cmd:digest",
+    "fhir": "callcenter.cli.fhir_cmd:fhir_group",
     "keys": "callcenter.cli.keys_cmd:keys",
     "patient": "callcenter.cli.patient_cmd:patient",
     "purge": "callcenter.cli.purge_cmd:purge",
@@ -166,11 +168,45 @@ def _checked_flows(path: Path | None, language: str) -> tuple[Path, FlowSet]:
 @flows.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--language", default="fr-FR", show_default=True)
-def flows_check(path: Path | None, language: str) -> None:
-    """Validate flow files: every error names file, node and field; exit 1 on any."""
+@click.option(
+    "--practice",
+    "practice_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A practice file: its name, prompts and prompt_budgets are used for the lengths.",
+)
+def flows_check(path: Path | None, language: str, practice_file: Path | None) -> None:
+    """Validate flow files: every error names file, node and field; exit 1 on any.
+
+    Then every spoken prompt's length in words and seconds, with a warning
+    (exit 0) for each past its budget (the practice's ``prompt_budgets``).
+    """
+    from callcenter.config.policy import load_policy
+    from callcenter.config.practice import PROMPT_BUDGETS, PracticeError, load_practice
+    from callcenter.config.prompts import Catalogue
+    from callcenter.ivr.lengths import WORDS_PER_SECOND, measure
+
     folder, flowset = _checked_flows(path, language)
     count = sum(len(f.nodes) for f in flowset.flows.values())
     click.echo(f"{folder}: {len(flowset.flows)} flows, {count} nodes, no errors")
+    budgets, values, overrides = dict(PROMPT_BUDGETS), {}, {}
+    start = "main"
+    if practice_file is not None:
+        try:
+            practice = load_practice(practice_file)
+        except PracticeError as exc:
+            _fail(str(exc))
+        budgets, overrides = practice.prompt_budgets, practice.prompts
+        values["practice_name"], start = practice.name, practice.start_flow
+    values["policy_notice"] = load_policy().notice(language)
+    catalogue = Catalogue.load(folder, language, overrides)
+    click.echo(f"prompt lengths (words, seconds at {WORDS_PER_SECOND} words a second):")
+    for length in measure(flowset, catalogue, budgets, values, start):
+        mark = "  OVER" if length.over else ""
+        click.echo(f"  {length.key}: {length.words} words, {length.seconds:g} s"
+                   f" (budget {length.budget:g} s){mark}")  # fmt: skip
+        if length.over:
+            click.echo(f"warning: {length.key}: {length.seconds:g} s of speech, past the "
+                       f"{length.budget:g} s budget", err=True)  # fmt: skip
 
 
 @flows.command("graph")
@@ -238,16 +274,22 @@ def secretaries() -> None:
 
 @secretaries.command("pin")
 def secretaries_pin() -> None:
-    """Ask for a PIN (4 to 8 digits) and print its hash for the practice file.
+    """Ask for a PIN (6 to 12 digits) and print its hash for the practice file.
 
     Paste the line under the secretary in the practice file: ``pin_hash: …``.
-    The PIN itself is never stored.
+    The PIN itself is never stored; the hash is peppered with the instance's
+    key ring, so it only verifies on a server holding that ring.
     """
+    from callcenter.security.keyring import KeyRingError, load_keyring
     from callcenter.security.pins import PinError, hash_pin
 
-    pin = click.prompt("PIN (4 to 8 digits)", hide_input=True, confirmation_prompt=True)
     try:
-        click.echo(f"pin_hash: {hash_pin(pin)}")
+        keyring = load_keyring(home_from_env(), dict(os.environ))
+    except KeyRingError as exc:
+        _fail(str(exc))
+    pin = click.prompt("PIN (6 to 12 digits)", hide_input=True, confirmation_prompt=True)
+    try:
+        click.echo(f"pin_hash: {hash_pin(pin, keyring)}")
     except PinError as exc:
         _fail(str(exc))
 

@@ -39,6 +39,12 @@ class PracticeError(Exception):
     """A practice file is invalid; the message names the file and the field."""
 
 
+#: ``prompt_budgets``: seconds of speech before ``flows check`` warns; the opening
+#: is what a caller hears before the first choice (the start node's prompts);
+#: the notice is the full data notice, heard on key 8 only.
+PROMPT_BUDGETS = {"opening": 12.0, "notice": 60.0, "other": 20.0}
+
+
 @dataclass(frozen=True)
 class Practice:
     id: str
@@ -78,6 +84,12 @@ class Practice:
     blind_index_bits: int = 12
     # -- appointments: schedules, kinds, horizon; None: no booking by phone
     appointments: BookingRules | None = None
+    # The full data-protection notice online: offered by SMS after key 8 (None: not offered).
+    privacy_notice_url: str | None = None
+    # Words that reach the urgent route, beside the catalogue's ``intents.urgent``.
+    urgent_words: tuple[str, ...] = ()
+    # Seconds of speech ``flows check`` lets a prompt last before warning.
+    prompt_budgets: dict[str, float] = field(default_factory=lambda: dict(PROMPT_BUDGETS))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -214,6 +226,22 @@ def load_practice(path: Path) -> Practice:
         raise _fail(path, "signing", "must be a mapping with 'certificate' and 'key' (file paths)")
     if bool(signing.get("certificate")) != bool(signing.get("key")):
         raise _fail(path, "signing", "needs both 'certificate' and 'key'")
+    notice_url = raw.get("privacy_notice_url")
+    if notice_url is not None and not (
+        isinstance(notice_url, str) and notice_url.startswith("https://") and " " not in notice_url
+    ):
+        raise _fail(path, "privacy_notice_url", "must be an https:// URL")
+    urgent_words = raw.get("urgent_words") or []
+    if not isinstance(urgent_words, list) or not all(
+        isinstance(w, str) and w.strip() for w in urgent_words
+    ):
+        raise _fail(path, "urgent_words", "must be a list of words or phrases")
+    budgets = top.section("prompt_budgets", "a mapping (opening, notice, other: seconds)")
+    budgets.refuse_unknown(PROMPT_BUDGETS)
+    prompt_budgets = {
+        key: float(budgets.whole(key, 3, 300, default=int(default)))
+        for key, default in PROMPT_BUDGETS.items()
+    }
     instructions = raw.get("instructions") or ""
     if not isinstance(instructions, str) or len(instructions) > 500:
         raise _fail(path, "instructions", "must be a short text (500 characters at most)")
@@ -247,6 +275,9 @@ def load_practice(path: Path) -> Practice:
         prompts={str(k): v for k, v in prompts.items()},
         blind_index_bits=bits,
         appointments=appointments,
+        privacy_notice_url=notice_url,
+        urgent_words=tuple(urgent_words),
+        prompt_budgets=prompt_budgets,
     )
 
 

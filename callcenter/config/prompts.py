@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,14 @@ class Catalogue:
 
     @classmethod
     def load(
-        cls, flows_dir: Path, language: str, overrides: Mapping[str, str] | None = None
+        cls,
+        flows_dir: Path,
+        language: str,
+        overrides: Mapping[str, str] | None = None,
+        more_phrases: Mapping[str, Sequence[str]] | None = None,
     ) -> Catalogue:
+        """The catalogue of ``language``: the practice's ``overrides`` replace texts,
+        its ``more_phrases`` extend intents (its own words of urgency, say)."""
         path = flows_dir / "prompts" / f"{language}.yaml"
         if not path.is_file():
             raise CatalogueError(f"{path}: no prompt catalogue for language {language!r}")
@@ -75,6 +81,9 @@ class Catalogue:
             if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
                 raise CatalogueError(f"{path.name}: intents.{name}: must be a list of phrases")
             intents[str(name)] = tuple(fold(p) for p in phrases if fold(p))
+        for name, phrases in (more_phrases or {}).items():
+            added = tuple(fold(p) for p in phrases if fold(p))
+            intents[name] = (*intents.get(name, ()), *added)
         return cls(language=language, texts=texts, intents=intents, source=path.name)
 
     @staticmethod

@@ -167,7 +167,9 @@ def certificate_problem(practice: Practice, doctor: Doctor, now: datetime) -> st
     if practice.signing_certificate is None or practice.signing_key is None:
         return "the practice has no signing certificate"
     try:
-        problem = smime.certificate_problem(smime.load_certificate(doctor.certificate), now)
+        certificate = smime.load_certificate(doctor.certificate)
+        # The doctor's own certificate only: one naming another address is refused.
+        problem = smime.certificate_problem(certificate, now, address=doctor.email)
         smime.load_signer(practice.signing_certificate, practice.signing_key)
     except smime.SmimeError as exc:
         return str(exc)

@@ -29,6 +29,8 @@ from callcenter.ivr.nodes.base import CallContext, FlowError, Node
 from callcenter.ivr.nodes.waiting import QueueDesk
 from callcenter.ivr.runtime import PracticeRuntime, call_context
 from callcenter.ivr.twiml import Reply, Voice
+from callcenter.ivr.urgency import URGENT_FLOW, URGENT_ROUTE
+from callcenter.ivr.urgency import asked as asks_urgency
 from callcenter.messages.models import Message
 from callcenter.security.crypto import FieldCipher
 
@@ -131,6 +133,8 @@ class CallEngine:
                 Call.practice_id == practice.id,
                 Call.caller_index == index,
                 Call.started_at > now - timedelta(minutes=1),
+                # A frozen clock set back (a demo, a test) never counts calls "from the future".
+                Call.started_at <= now,
             )
         )
         return sum(1 for c in recent if c.caller == caller) >= practice.calls_per_minute
@@ -164,8 +168,23 @@ class CallEngine:
         )
         reply = Reply(runtime.voice)
         node = runtime.flows.node(call.flow, call.node)
-        self._run(runtime.flows, ctx, reply, node, resume=True)
+        jump = self._urgency(runtime, ctx, node)
+        self._run(runtime.flows, ctx, reply, node, resume=True, jump=jump)
         return self._store(session, call, seq, reply, now)
+
+    @staticmethod
+    def _urgency(runtime: PracticeRuntime, ctx: CallContext, node: Node) -> str | None:
+        """The urgent route, when this answer asks for it (see :mod:`callcenter.ivr.urgency`).
+
+        Checked here, before the waiting node sees the answer, so every menu and
+        question of every flow honours 9 and the words of urgency alike.
+        """
+        if ctx.call.urgent or URGENT_FLOW not in runtime.flows.flows:
+            return None
+        if not asks_urgency(ctx.params, ctx.catalogue, node.barge_in(ctx)):
+            return None
+        ctx.remember(phase=None, urgent_from=node.key)
+        return URGENT_ROUTE
 
     def status(self, session: Session, params: Mapping[str, str], now: datetime) -> str:
         """Close the call record: its outcome, or ``ignored`` for a late, repeated or
@@ -256,9 +275,19 @@ class CallEngine:
 
     # -- internals -----------------------------------------------------------
     def _run(
-        self, flows: FlowSet, ctx: CallContext, reply: Reply, node: Node, resume: bool
+        self,
+        flows: FlowSet,
+        ctx: CallContext,
+        reply: Reply,
+        node: Node,
+        resume: bool,
+        jump: str | None = None,
     ) -> None:
-        ref = node.resume(ctx, reply) if resume else node.enter(ctx, reply)
+        """Enter or resume ``node`` (or leave it for ``jump``), then follow references."""
+        if jump is not None:
+            ref: str | None = jump
+        else:
+            ref = node.resume(ctx, reply) if resume else node.enter(ctx, reply)
         hops = 0
         while ref is not None:
             hops += 1

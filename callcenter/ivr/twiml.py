@@ -4,6 +4,11 @@ A :class:`Reply` wraps twilio's ``VoiceResponse`` so that every ``<Say>``
 carries the practice's language and voice, and every ``<Gather>`` is followed
 by the ``<Redirect>`` that catches "no input" (a Gather with no input falls
 through to the next verb).
+
+Barge-in: what is said just before a ``<Gather>`` is said inside it, so a
+key or a word acts at once, even during the greeting.  ``say`` therefore
+holds its texts until the next verb: a Gather takes them in, any other verb
+(or the end of the document) writes them out first, in their order.
 """
 
 from __future__ import annotations
@@ -28,15 +33,21 @@ class Reply:
         self._response = VoiceResponse()
         self.waits = False  # True once a verb hands control back to Twilio
         self.ends = False
+        self._held: list[str] = []  # said before the next verb (inside it, if a Gather)
 
     def say(self, *texts: str) -> Reply:
-        for text in texts:
-            if text:
-                self._response.say(text, language=self.voice.language, voice=self.voice.voice)
+        self._held.extend(text for text in texts if text)
         return self
 
+    def _flush(self) -> VoiceResponse:
+        """Write out the held texts: the next verb is not a Gather."""
+        for text in self._held:
+            self._response.say(text, language=self.voice.language, voice=self.voice.voice)
+        self._held = []
+        return self._response
+
     def pause(self, seconds: int = 1) -> Reply:
-        self._response.pause(length=seconds)
+        self._flush().pause(length=seconds)
         return self
 
     def gather(
@@ -71,7 +82,8 @@ class Reply:
             if hint_list:
                 kwargs["hints"] = ",".join(hint_list)
         gather = self._response.gather(**kwargs)
-        for text in prompts:
+        held, self._held = self._held, []
+        for text in (*held, *prompts):
             if text:
                 gather.say(text, language=self.voice.language, voice=self.voice.voice)
         self._response.redirect(action, method="POST")
@@ -86,7 +98,7 @@ class Reply:
         No Redirect follows: when the wait document ends, Twilio requests the
         wait URL again, which is the loop we want.
         """
-        gather = self._response.gather(action=action, method="POST", input="dtmf", num_digits=1,
+        gather = self._flush().gather(action=action, method="POST", input="dtmf", num_digits=1,
                                        timeout=1, action_on_empty_result=False)  # fmt: skip
         for text in prompts:
             if text:
@@ -122,7 +134,7 @@ class Reply:
         if transcribe_callback:
             kwargs["transcribe"] = True
             kwargs["transcribe_callback"] = transcribe_callback
-        self._response.record(**kwargs)
+        self._flush().record(**kwargs)
         self._response.redirect(action, method="POST")
         self.waits = True
         return self
@@ -131,7 +143,7 @@ class Reply:
     def start_transcription(self, name: str, status_callback: str) -> Reply:
         """Stream the caller's side (only) to Twilio's real-time transcription, in the
         practice's language; events go to ``status_callback``.  No audio is recorded."""
-        self._response.start().transcription(
+        self._flush().start().transcription(
             name=name,
             track="inbound_track",
             language_code=self.voice.language,
@@ -142,7 +154,7 @@ class Reply:
         return self
 
     def stop_transcription(self, name: str) -> Reply:
-        self._response.stop().transcription(name=name)
+        self._flush().stop().transcription(name=name)
         return self
 
     def dial(
@@ -160,7 +172,7 @@ class Reply:
             kwargs["caller_id"] = caller_id
         if sequential:
             kwargs["sequential"] = True
-        dial = self._response.dial(**kwargs)
+        dial = self._flush().dial(**kwargs)
         for number, whisper in numbers:
             if whisper:
                 dial.number(number, url=whisper, method="POST")
@@ -171,7 +183,7 @@ class Reply:
 
     def enqueue(self, name: str, *, wait_url: str, action: str) -> Reply:
         """Put the caller in the named queue; ``wait_url`` speaks while they wait."""
-        self._response.enqueue(
+        self._flush().enqueue(
             name, wait_url=wait_url, wait_url_method="POST", action=action, method="POST"
         )
         self.waits = True
@@ -179,33 +191,33 @@ class Reply:
 
     def dial_queue(self, name: str, *, url: str, action: str) -> Reply:
         """Take the caller at the front of the named queue; ``url`` speaks to them first."""
-        dial = self._response.dial(action=action, method="POST")
+        dial = self._flush().dial(action=action, method="POST")
         dial.queue(name, url=url, method="POST")
         self.waits = True
         return self
 
     def play(self, url: str) -> Reply:
-        self._response.play(url)
+        self._flush().play(url)
         return self
 
     def leave(self) -> Reply:
         """Leave the queue: Twilio then requests the Enqueue action (``QueueResult=leave``)."""
-        self._response.leave()
+        self._flush().leave()
         self.ends = True
         return self
 
     def redirect(self, url: str) -> Reply:
-        self._response.redirect(url, method="POST")
+        self._flush().redirect(url, method="POST")
         self.waits = True
         return self
 
     def hangup(self) -> Reply:
-        self._response.hangup()
+        self._flush().hangup()
         self.ends = True
         return self
 
     def to_xml(self) -> str:
-        return str(self._response)
+        return str(self._flush())
 
 
 def empty() -> str:

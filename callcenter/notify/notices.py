@@ -31,6 +31,9 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 BACKOFF = Backoff(first=timedelta(minutes=2), doublings=5)  # 2, 4 … 64 minutes
 SENT = "sent"
+#: A notice's kind: the urgent ones go to the doctor on call; this one to the
+#: caller who asked for the data notice's link (the number read from the call).
+PRIVACY_NOTICE = "privacy-notice"
 
 Row = TypeVar("Row")
 
@@ -107,11 +110,26 @@ def send_batch(
     return SendReport(sent=outcomes[SENT], failed=outcomes[FAILED], given_up=outcomes[GIVEN_UP])
 
 
+#: The caller's number of a call, for the notices that go to the caller.
+CallerOf = Callable[[Session, str], "str | None"]
+
+
 class _Notices(SmsQueue[Notice]):
     model, event = Notice, "notice"
 
+    def __init__(
+        self,
+        practices: PracticeDirectory,
+        catalogues: dict[str, Catalogue],
+        caller_of: CallerOf | None = None,
+    ) -> None:
+        super().__init__(practices, catalogues)
+        self.caller_of = caller_of
+
     def send(self, session: Session, notice: Notice, now: datetime) -> str:
         practice = self.practices.by_id(notice.practice_id)
+        if notice.kind == PRIVACY_NOTICE:
+            return self._send_link(session, notice, now)
         doctor = (
             next((d for d in practice.doctors if d.id == notice.doctor_id), None)
             if practice
@@ -129,6 +147,22 @@ class _Notices(SmsQueue[Notice]):
         log.info("notice_sent", notice=notice.id, kind=notice.kind, message_sid=notice.message_sid)
         return SENT
 
+    def _send_link(self, session: Session, notice: Notice, now: datetime) -> str:
+        """The data notice's link, to the number the call came from (or the one keyed)."""
+        practice = self.practices.by_id(notice.practice_id)
+        number = (
+            self.caller_of(session, notice.call_id) if self.caller_of and notice.call_id else None
+        )
+        if practice is None or not practice.privacy_notice_url or not number:
+            notice.status, notice.last_error = "failed", "no-recipient"
+            log.error("notice_undeliverable", notice=notice.id, reason="no-recipient")
+            return GIVEN_UP
+        values = {"practice_name": practice.name, "url": practice.privacy_notice_url}
+        body = self.catalogues[practice.id].text("sms_privacy_notice", values)
+        self.text(notice, to=number, from_=practice.number, body=body, now=now)
+        log.info("notice_sent", notice=notice.id, kind=notice.kind, message_sid=notice.message_sid)
+        return SENT
+
 
 def send_due(
     db: Database,
@@ -137,7 +171,9 @@ def send_due(
     client_factory: Callable[[], Any],
     now: datetime,
     limit: int = 20,
+    caller_of: CallerOf | None = None,
 ) -> SendReport:
     """Send the due notices; a failure is retried later with back-off, never dropped silently."""
     with db.session() as session:
-        return send_batch(session, _Notices(practices, catalogues), client_factory, now, limit)
+        queue = _Notices(practices, catalogues, caller_of)
+        return send_batch(session, queue, client_factory, now, limit)

@@ -8,15 +8,19 @@ key of the ring (rows indexed under an older key during a rotation are still
 found) selects a few candidates, and decryption keeps the exact matches only.
 A date of birth is compared after decryption, never indexed.
 
-The brute-force guard counts wrong dates of birth per (practice, phone blind
-index): :data:`MAX_FAILURES` within :data:`WINDOW` lock identification for that
-number for :data:`LOCK`, unless the practice's file sets its own count and lock
+The brute-force guard counts wrong dates of birth per (practice, guard key):
+:data:`MAX_FAILURES` within :data:`WINDOW` lock identification for that number
+for :data:`LOCK`, unless the practice's file sets its own count and lock
 (``limits``; the identify node passes them).  Counting is one atomic upsert, so
 calls failing at the same moment from several processes cannot lose a count.
-The table holds a blind index, counts and times: nothing personal.  Numbers
-sharing an index bucket share a counter; with the sizes that page recommends
-that is a handful of numbers at most, and a lock only ever sends callers to a
-person.
+
+The key is :func:`guard_key`, a full-width keyed hash of the number, not the
+truncated lookup index: that index is lossy on purpose, and numbers sharing
+its bucket shared one counter, so an attacker's failures locked a neighbour
+out, and a neighbour's correct date reset the attacker's count.  Two numbers
+now share a counter only if 32 keyed bits collide (about one pair in a
+practice of 9,000 numbers, against one in a few hundred per bucket before).
+The table holds keyed hashes, counts and times: nothing personal.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, insert, literal, or_, select
+from sqlalchemy import and_, case, delete, insert, literal, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -137,6 +141,21 @@ def register_patient(
 
 
 # -- the brute-force guard ----------------------------------------------------------
+GUARD_PURPOSE = "guard"
+
+
+def guard_key(cipher: FieldCipher, practice_id: str, number: str) -> int:
+    """The guard's key for ``number``: 32 keyed bits under the active key, never truncated.
+
+    Its own HMAC purpose, so it tells nothing about the lookup index.  Signed
+    so it fits the 32-bit integer column on PostgreSQL.  After a rotation the
+    key changes and counting starts over, as the window does within the hour.
+    """
+    e164 = normalize(number, "FR") or number
+    value = cipher.blind_index(e164, practice=practice_id, purpose=GUARD_PURPOSE, bits=32)
+    return value - 2**31
+
+
 @dataclass(frozen=True)
 class Failure:
     """What one more wrong date of birth did to a number's counter."""
@@ -147,7 +166,10 @@ class Failure:
 
 
 def is_locked(session: Session, practice_id: str, phone_index: int, now: datetime) -> bool:
-    """Whether identification is locked for this number (bucket) at ``now``."""
+    """Whether identification is locked for this number at ``now``.
+
+    ``phone_index`` here and below is the number's :func:`guard_key`.
+    """
     until = session.scalar(
         select(IdentificationGuard.locked_until).where(
             IdentificationGuard.practice_id == practice_id,
@@ -177,7 +199,8 @@ def record_failure(
     """
     _forget_stale(session, practice_id, now)
     guard = IdentificationGuard.__table__.c
-    in_window = guard.window_started_at > now - WINDOW
+    # A window "started" after now (a frozen clock set back) counts nothing.
+    in_window = and_(guard.window_started_at > now - WINDOW, guard.window_started_at <= now)
     failures = case((in_window, guard.failures + 1), else_=1)
     now_value = literal(now, UTCDateTime())
     until_value = literal(now + lock, UTCDateTime())
@@ -210,7 +233,11 @@ def record_failure(
 
 
 def reset_failures(session: Session, practice_id: str, phone_index: int, now: datetime) -> None:
-    """A date of birth matched: forget the number's failures (a running lock stays)."""
+    """A date of birth matched: forget this number's failures (a running lock stays).
+
+    Only this number's: with the guard keyed by :func:`guard_key`, a patient
+    identified in the same lookup bucket never wipes another number's count.
+    """
     session.execute(
         delete(IdentificationGuard).where(
             IdentificationGuard.practice_id == practice_id,

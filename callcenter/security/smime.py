@@ -2,7 +2,7 @@
 
 The layout (docs/configuration/digests.md)::
 
-    application/pkcs7-mime; smime-type=enveloped-data      AES-256-CBC, RSA recipient
+    application/pkcs7-mime; smime-type=enveloped-data      AES-256-CBC, RSA-OAEP recipient
       └ multipart/signed; micalg=sha-256                    detached, by the practice
           ├ text/plain; charset=utf-8 (quoted-printable)    the digest
           └ application/x-pkcs7-signature
@@ -12,8 +12,15 @@ way, and lets the doctor's client check the digest came from the practice:
 CBC has no integrity of its own (EFAIL), the signature inside provides it.
 Only text/plain is ever sent: no HTML, no remote content.
 
-cryptography builds both layers and decrypts; it cannot verify PKCS #7
+cryptography signs; the envelope is :mod:`callcenter.security.cms`'s, because
+cryptography's builder wraps the content key with PKCS #1 v1.5 only, and
+RSA-OAEP is what RFC 8551 asks for.  cryptography cannot verify PKCS #7
 signatures, which mail clients (and the tests, with ``openssl cms -verify``) do.
+
+A doctor's certificate must name the doctor's address (a SAN rfc822Name or
+the subject's emailAddress): a certificate swapped in the practice file for
+someone else's would otherwise send that someone the digests, and the
+doctor's client would flag the mail anyway.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import email
 import email.message
 import email.policy
+import email.utils
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,9 +39,10 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from callcenter.security import cms
 
 #: Headers the S/MIME envelope sets itself; callers may not pass them.
 ENVELOPE_HEADERS = frozenset(
@@ -167,11 +176,38 @@ def _validity_problem(cert: x509.Certificate, now: datetime) -> str | None:
     return None
 
 
-def certificate_problem(cert: x509.Certificate, now: datetime) -> str | None:
+def certificate_emails(cert: x509.Certificate) -> list[str]:
+    """The e-mail addresses a certificate is for: SAN rfc822Names, then subject emailAddress."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        found = [str(a) for a in san.get_values_for_type(x509.RFC822Name)]
+    except x509.ExtensionNotFound:
+        found = []
+    found += [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)]
+    return found
+
+
+def address_problem(cert: x509.Certificate, address: str) -> str | None:
+    """Why ``cert`` is not the certificate of ``address`` (None: it names it).
+
+    Compared without regard to case: mail providers treat addresses so, and
+    S/MIME clients match them so.
+    """
+    listed = certificate_emails(cert)
+    if address.strip().lower() in {e.strip().lower() for e in listed}:
+        return None
+    named = ", ".join(listed) if listed else "no address"
+    return f"certificate e-mail does not match the doctor's address {address} (it names {named})"
+
+
+def certificate_problem(
+    cert: x509.Certificate, now: datetime, address: str | None = None
+) -> str | None:
     """Why digests cannot be encrypted to this doctor's certificate at ``now`` (None: they can).
 
     A naive ``now`` is taken as UTC.  A key usage extension without
-    keyEncipherment is refused as well (RFC 8550 §4.4.2: clients reject it).
+    keyEncipherment is refused as well (RFC 8550 §4.4.2: clients reject it),
+    and, given the doctor's ``address``, a certificate that does not name it.
     """
     problem = _validity_problem(cert, now)
     if problem:
@@ -186,6 +222,8 @@ def certificate_problem(cert: x509.Certificate, now: datetime) -> str | None:
         return "key usage does not allow key encipherment"
     if not _has_email_protection(cert, missing=True):
         return "no emailProtection usage"
+    if address is not None:
+        return address_problem(cert, address)
     return None
 
 
@@ -215,7 +253,8 @@ def seal(
 
     ``headers`` (From, To, Subject, Date, Message-ID…) travel in clear: they
     must hold no personal data.  Non-ASCII values are RFC 2047 encoded.  The
-    line ends of ``text`` come back as "\\n", and a final one is added.
+    line ends of ``text`` come back as "\\n", and a final one is added.  A
+    ``To`` address the recipient's certificate does not name is refused.
     """
     outer = email.message.EmailMessage(policy=_SMTP)
     seen: set[str] = set()
@@ -234,6 +273,10 @@ def seal(
         raise SmimeError(
             "recipient certificate is not an RSA key (S/MIME encryption here needs RSA)"
         )
+    to = email.utils.parseaddr(str(outer["To"]))[1] if outer["To"] is not None else None
+    mismatch = address_problem(recipient, to) if to is not None else None
+    if mismatch:
+        raise SmimeError(mismatch)
 
     signed = (
         pkcs7.PKCS7SignatureBuilder()
@@ -243,13 +286,7 @@ def seal(
     )
     # Binary: the signed entity is already canonical (CRLF); translating it
     # again could only break the signature.
-    enveloped = (
-        pkcs7.PKCS7EnvelopeBuilder()
-        .set_data(signed)
-        .add_recipient(recipient)
-        .set_content_encryption_algorithm(algorithms.AES256)
-        .encrypt(serialization.Encoding.SMIME, [pkcs7.PKCS7Options.Binary])
-    )
+    enveloped = cms.smime(signed, recipient)
     envelope = email.message_from_bytes(enveloped, policy=_SMTP)
     for name, value in envelope.items():
         outer[name] = value
@@ -270,14 +307,18 @@ def unseal(message: bytes, *, certificate: x509.Certificate, key: rsa.RSAPrivate
 
     For the administrator's checks and the tests.  It does not verify the
     signature: cryptography has no PKCS #7 verification, and that is the
-    mail client's job (the tests run ``openssl cms -verify``).
+    mail client's job (the tests run ``openssl cms -verify``).  Envelopes
+    sealed before RSA-OAEP (PKCS #1 v1.5, cryptography's) still open.
     """
     try:
-        entity = pkcs7.pkcs7_decrypt_smime(message, certificate, key, [])
-    except ValueError as exc:
-        raise SmimeError(
-            f"cannot decrypt the message with this certificate and key: {exc}"
-        ) from None
+        entity = cms.decrypt(_envelope_der(message), key)
+    except (cms.CmsError, ValueError):
+        try:
+            entity = pkcs7.pkcs7_decrypt_smime(message, certificate, key, [])
+        except ValueError as exc:
+            raise SmimeError(
+                f"cannot decrypt the message with this certificate and key: {exc}"
+            ) from None
     parsed = email.message_from_bytes(entity, policy=email.policy.default)
     # The signed text (checking the signature is the mail client's job).
     part = parsed.get_payload(0) if parsed.get_content_type() == "multipart/signed" else parsed
@@ -286,3 +327,14 @@ def unseal(message: bytes, *, certificate: x509.Certificate, key: rsa.RSAPrivate
     text = part.get_content()
     assert isinstance(text, str)
     return text.replace("\r\n", "\n")
+
+
+def _envelope_der(message: bytes) -> bytes:
+    """The DER of an S/MIME message's base64 body; ValueError when it is none."""
+    parsed = email.message_from_bytes(message, policy=email.policy.default)
+    if parsed.get_content_type() not in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
+        raise ValueError("not an S/MIME envelope")
+    body = parsed.get_payload(decode=True)
+    if not isinstance(body, bytes) or not body:
+        raise ValueError("empty S/MIME body")
+    return body

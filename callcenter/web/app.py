@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from callcenter.config.file_modes import loose_secret_files
 from callcenter.config.settings import Settings, load_settings
 from callcenter.core import logs
+from callcenter.security.pins import pins_to_reset
 from callcenter.services import Services, build_services, start_up
 
 MAX_BODY = 128 * 1024  # Twilio's webhooks are a few kB; anything larger is refused with 413
@@ -48,6 +49,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for path, mode in loose_secret_files(settings, services.practices):
         # Secrets readable by other accounts on the machine: say so at every start.
         logs.get_logger().warning("secret_file_readable_by_others", file=str(path), mode=oct(mode))
+    for practice_id, secretary, reason in pins_to_reset(services.practices, services.keyring):
+        # Still accepted (nobody is locked out by an upgrade), but weak: say so at every start.
+        logs.get_logger().warning(
+            "secretary_pin_must_be_reset", practice=practice_id, secretary=secretary,
+            reason=reason, hint="callcenter secretaries pin",
+        )  # fmt: skip
     if settings.public_base_url is None and not settings.trusted_proxies:
         # Behind a TLS proxy every signature would then fail (403): say so at once.
         logs.get_logger().warning(
@@ -61,7 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.now is not None:
         logs.get_logger().warning("clock_frozen", now=settings.now.isoformat())
 
-    from callcenter.web import calendar, console, health
+    from callcenter.web import calendar, console, fhir, health
     from callcenter.web.twilio import queue, recordings, sms, voice
 
     app.register_blueprint(health.bp)
@@ -70,6 +77,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(recordings.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(calendar.bp)  # doctors' appointment feeds
+    app.register_blueprint(fhir.bp)  # practice software: schedules, slots, appointments
     try:
         app.register_blueprint(console.bp)  # the practice console; checks its wording
     except Exception:

@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from callcenter.cli.main import main
+from callcenter.instance import DEMO_PIN
 from callcenter.phone.terminal import script_from_argv
 
 
@@ -45,6 +46,19 @@ def test_init_demo_creates_private_settings_a_practice_and_the_database(instance
     assert yaml.safe_load(settings.read_text())["twilio_account_sid"].startswith("AC")
     assert (instance / "practices" / "demo.yaml").exists()
     assert (instance / "callcenter.db").exists()
+
+
+def test_init_makes_the_instance_folder_and_its_files_private(instance: Path):
+    """PIN hashes in practice files and the SQLite database are nobody else's to copy."""
+    result = CliRunner().invoke(main, ["init", "--demo"])
+    assert result.exit_code == 0, result.output
+    for folder in (instance, instance / "practices"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for path in (instance / "practices" / "demo.yaml", instance / "callcenter.db",
+                 instance / "keyring.json", instance / "settings.yaml"):  # fmt: skip
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    pin_hash = yaml.safe_load((instance / "practices" / "demo.yaml").read_text())["secretaries"][0]
+    assert pin_hash["pin_hash"].startswith("scrypt-hmac$")  # peppered with this ring
 
 
 def test_init_twice_keeps_what_exists(instance: Path):
@@ -205,7 +219,8 @@ def test_serve_and_call_talk_over_http_as_twilio_would(instance: Path):
         server.terminate()
         _, server_log = server.communicate(timeout=10)
     assert result.returncode == 0, result.stderr
-    assert "Bonjour, vous êtes bien au cabinet médical des Tilleuls." in result.stdout
+    opening = "Pour une urgence, tapez 9 à tout moment. Bonjour, cabinet médical des Tilleuls."
+    assert opening in result.stdout
     assert "Appel pour le cabinet médical des Tilleuls." in result.stdout
     assert "[appel terminé]" in result.stdout
     # The server's log lines carry no caller number.
@@ -306,7 +321,7 @@ def test_scripted_options_work_when_called_from_python(instance: Path, monkeypat
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "message a bien été enregistré" in result.output
+    assert "message a bien été transmis" in result.output
 
 
 def test_call_walks_the_queue_to_a_call_back_request(instance: Path, monkeypatch):
@@ -321,26 +336,37 @@ def test_call_walks_the_queue_to_a_call_back_request(instance: Path, monkeypatch
 
 
 def test_secretaries_pin_prints_a_hash_the_practice_file_accepts(instance: Path):
+    from callcenter.security.keyring import KeyRing
     from callcenter.security.pins import check_hash, verify_pin
 
-    result = CliRunner().invoke(main, ["secretaries", "pin"], input="13579\n13579\n")
+    CliRunner().invoke(main, ["init"])
+    result = CliRunner().invoke(main, ["secretaries", "pin"], input="135790\n135790\n")
     assert result.exit_code == 0, result.output
     line = result.output.strip().splitlines()[-1]
-    assert line.startswith("pin_hash: scrypt$") and "13579" not in line
+    assert line.startswith("pin_hash: scrypt-hmac$") and "135790" not in line
     stored = line.removeprefix("pin_hash: ")
     check_hash(stored)
-    assert verify_pin("13579", stored) and not verify_pin("13578", stored)
+    ring = KeyRing.load(instance / "keyring.json")  # peppered with the instance's ring
+    assert verify_pin("135790", stored, ring) and not verify_pin("135791", stored, ring)
+    assert not verify_pin("135790", stored, KeyRing.generate())
 
 
-def test_secretaries_pin_refuses_a_short_pin(instance: Path):
-    result = CliRunner().invoke(main, ["secretaries", "pin"], input="12\n12\n")
-    assert result.exit_code == 1 and "4 to 8 digits" in result.output
+@pytest.mark.parametrize("pin", ["12", "2468", "13579"])
+def test_secretaries_pin_refuses_a_pin_under_six_digits(instance: Path, pin: str):
+    CliRunner().invoke(main, ["init"])
+    result = CliRunner().invoke(main, ["secretaries", "pin"], input=f"{pin}\n{pin}\n")
+    assert result.exit_code == 1 and "6 to 12 digits" in result.output
+
+
+def test_secretaries_pin_needs_the_key_ring(instance: Path):
+    result = CliRunner().invoke(main, ["secretaries", "pin"], input="135790\n135790\n")
+    assert result.exit_code == 1 and "no key ring" in result.output
 
 
 def test_call_reaches_the_secretaries_line_with_the_pin(instance: Path, monkeypatch):
     CliRunner().invoke(main, ["init", "--demo"])
     argv = ["callcenter", "call", "--from", "+33612000001", "--secretaries-line", "--at",
-            "2026-11-24T10:00:00+01:00", "--press", "2468", "--silence"]  # fmt: skip
+            "2026-11-24T10:00:00+01:00", "--press", DEMO_PIN, "--silence"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     result = CliRunner().invoke(main, argv[1:])
     assert result.exit_code == 0, result.output

@@ -464,3 +464,34 @@ def test_a_bad_limit_is_named(tmp_path: Path, limits: object, field: str) -> Non
     assert message.startswith(f"demo.yaml: {field}: ")
     if field != "limits" and not field.endswith("lockout"):
         assert "whole number from" in message
+
+
+def test_the_notice_link_urgent_words_and_prompt_budgets_are_read(tmp_path: Path) -> None:
+    practice = demo(
+        tmp_path,
+        privacy_notice_url="https://tilleuls.example.test/donnees",
+        urgent_words=["il fait un malaise"],
+        prompt_budgets={"opening": 10},
+    )
+    assert practice.privacy_notice_url == "https://tilleuls.example.test/donnees"
+    assert practice.urgent_words == ("il fait un malaise",)
+    assert practice.prompt_budgets == {"opening": 10.0, "notice": 60.0, "other": 20.0}
+    plain = demo(tmp_path)
+    assert plain.privacy_notice_url is None and plain.urgent_words == ()
+    assert plain.prompt_budgets == {"opening": 12.0, "notice": 60.0, "other": 20.0}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"privacy_notice_url": "http://tilleuls.example.test"}, "privacy_notice_url"),
+        ({"urgent_words": "urgence"}, "urgent_words"),
+        ({"urgent_words": [""]}, "urgent_words"),
+        ({"prompt_budgets": {"opening": 1}}, "prompt_budgets.opening"),
+        ({"prompt_budgets": {"greeting": 10}}, "prompt_budgets.greeting"),
+    ],
+)
+def test_a_bad_notice_link_word_list_or_budget_is_named(
+    tmp_path: Path, changes: dict[str, Any], field: str
+) -> None:
+    assert refusal(tmp_path, **changes).startswith(f"demo.yaml: {field}: ")

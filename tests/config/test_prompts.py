@@ -33,19 +33,19 @@ def test_the_shipped_french_catalogue_loads() -> None:
 def test_placeholders_are_filled() -> None:
     """{practice_name} is replaced by the value given."""
     text = SHIPPED.text("greeting", {"practice_name": "cabinet des Tilleuls"})
-    assert text == "Bonjour, vous êtes bien au cabinet des Tilleuls."
+    assert text == "Pour une urgence, tapez 9 à tout moment. Bonjour, cabinet des Tilleuls."
 
 
 def test_an_unknown_placeholder_becomes_empty() -> None:
     """A placeholder with no value is left empty rather than failing mid-call."""
-    assert SHIPPED.text("greeting") == "Bonjour, vous êtes bien au ."
+    assert SHIPPED.text("greeting") == "Pour une urgence, tapez 9 à tout moment. Bonjour, ."
     assert "{" not in SHIPPED.text("closed", {"practice_name": "x"})
 
 
 def test_a_value_with_braces_is_inserted_verbatim() -> None:
     """Values are not themselves formatted."""
     text = SHIPPED.text("greeting", {"practice_name": "{next_opening}"})
-    assert text.endswith("au {next_opening}.")
+    assert text.endswith("Bonjour, {next_opening}.")
 
 
 def test_an_unknown_prompt_key_is_a_catalogue_error() -> None:

@@ -86,7 +86,7 @@ def test_a_known_patient_confirms_with_the_date_of_birth_and_never_hears_a_name(
     assert ASKS_DOB in call.last_heard() and "tapez étoile" in call.last_heard()
     assert call.waiting_for == "Gather"
     call.press(DOB)
-    assert "vous êtes identifié" in call.last_heard()
+    assert "c'est noté" in call.last_heard()
     assert "Après le bip" in call.last_heard()  # on to the message
     assert "Quenouille" not in call.text and "Zéphyrine" not in call.text
     row = stored_call(app, call.sid)
@@ -101,7 +101,7 @@ def test_a_family_member_sharing_the_number_is_picked_by_the_date_of_birth(
     seed(app, "1980-03-15", name="Claire Mère")
     child = seed(app, "2010-09-01", name="Léo Enfant", minutes=1)
     call = twilio.place_call(CALLER, practice_number).press("2").press(CHILD_DOB)
-    assert "vous êtes identifié" in call.last_heard()
+    assert "c'est noté" in call.last_heard()
     assert stored_call(app, call.sid).patient_id == child
     assert "Enfant" not in call.text and "Mère" not in call.text
 
@@ -133,7 +133,7 @@ def test_three_wrong_dates_still_reach_the_message(app, twilio, practice_number)
     assert "ne correspond pas" in heard and "pas pu vous identifier" in heard
     assert "Après le bip" in heard
     call.silence().record(seconds=6)
-    assert "message a bien été enregistré" in call.last_heard()
+    assert "message a bien été transmis" in call.last_heard()
     row = stored_call(app, call.sid)
     assert row.patient_id is None and row.state["identity"] == "unverified"
     with services(app).db.session() as session:
@@ -155,9 +155,9 @@ def test_star_at_the_date_of_birth_registers_another_person_of_the_family(
 ):
     seed(app, "1980-03-15")
     call = twilio.place_call(CALLER, practice_number).press("2").press("*")
-    assert "Pour vous enregistrer" in call.last_heard()
+    assert "Pour créer votre fiche" in call.last_heard()
     call.press(CHILD_DOB).say("Léo Dupont")
-    assert "vous êtes enregistré" in call.last_heard()
+    assert "votre fiche est créée" in call.last_heard()
     rows = patients(app)
     assert [(p.birth_date, p.name) for p in rows] == [
         ("1980-03-15", NAME),
@@ -171,7 +171,7 @@ def test_silence_twice_at_the_date_of_birth_offers_registration(app, twilio, pra
     call = twilio.place_call(CALLER, practice_number).press("2").silence()
     assert "pas entendu" in call.last_heard() and ASKS_DOB in call.last_heard()
     call.silence()
-    assert "Pour vous enregistrer" in call.last_heard()
+    assert "Pour créer votre fiche" in call.last_heard()
 
 
 def test_an_appointment_caller_sent_on_to_a_message_is_not_asked_twice(
@@ -189,11 +189,11 @@ def test_a_new_caller_registers_with_date_of_birth_and_name_stored_encrypted(
     app, twilio, practice_number
 ):
     call = twilio.place_call(CALLER, practice_number).press("2")
-    assert "Pour vous enregistrer" in call.last_heard() and "tapez étoile" in call.last_heard()
+    assert "Pour créer votre fiche" in call.last_heard() and "tapez étoile" in call.last_heard()
     call.press(DOB)
     assert "votre nom et votre prénom" in call.last_heard()
     call.say("Jean Dupont")
-    assert "vous êtes enregistré" in call.last_heard() and "Après le bip" in call.last_heard()
+    assert "votre fiche est créée" in call.last_heard() and "Après le bip" in call.last_heard()
     svc = services(app)
     with svc.db.session() as session:
         patient = session.scalars(select(Patient)).one()
@@ -212,7 +212,7 @@ def test_a_new_caller_registers_with_date_of_birth_and_name_stored_encrypted(
 
 def test_a_new_caller_skips_the_name_with_the_hash_key(app, twilio, practice_number):
     call = twilio.place_call(CALLER, practice_number).press("2").press(DOB).press("#")
-    assert "vous êtes enregistré" in call.last_heard()
+    assert "votre fiche est créée" in call.last_heard()
     assert [(p.name, p.birth_date) for p in patients(app)] == [(None, "1980-03-15")]
 
 
@@ -220,7 +220,7 @@ def test_a_silent_new_caller_is_registered_without_a_name(app, twilio, practice_
     call = twilio.place_call(CALLER, practice_number).press("2").press(DOB).silence()
     assert "pas entendu" in call.last_heard()
     call.silence()
-    assert "vous êtes enregistré" in call.last_heard()
+    assert "votre fiche est créée" in call.last_heard()
     assert [p.name for p in patients(app)] == [None]
 
 
@@ -233,7 +233,7 @@ def test_a_new_caller_in_a_hurry_skips_identification_with_star(app, twilio, pra
 
 def test_an_impossible_date_is_asked_again_and_then_given_up(app, twilio, practice_number):
     call = twilio.place_call(CALLER, practice_number).press("2").press("31042000")
-    assert "n'est pas valide" in call.last_heard() and "Pour vous enregistrer" in call.last_heard()
+    assert "n'est pas valide" in call.last_heard() and "Pour créer votre fiche" in call.last_heard()
     call.press("15032099")  # in the future
     assert "n'est pas valide" in call.last_heard()
     call.press("15031880")  # older than 120
@@ -256,9 +256,9 @@ def test_a_withheld_caller_keys_a_call_back_number_that_the_message_keeps(
     call = twilio.place_call("anonymous", practice_number).press("2")
     assert "n'est pas présenté" in call.last_heard()
     call.press("0612345678")
-    assert "Pour vous enregistrer" in call.last_heard()
+    assert "Pour créer votre fiche" in call.last_heard()
     call.press("*").silence().record(seconds=5)
-    assert "message a bien été enregistré" in call.last_heard()
+    assert "message a bien été transmis" in call.last_heard()
     svc = services(app)
     row = stored_call(app, call.sid)
     assert row.caller == CALLER
@@ -375,7 +375,7 @@ def test_an_urgent_caller_leaves_a_message_without_questions(app, twilio, practi
     call = twilio.place_call(CALLER, practice_number).press("9")
     while call.waiting_for == "Dial":
         call.no_answer()
-    assert ASKS_DOB not in call.text and "Pour vous enregistrer" not in call.text
+    assert ASKS_DOB not in call.text and "Pour créer votre fiche" not in call.text
     assert call.silence().waiting_for == "Record"
 
 

@@ -193,3 +193,24 @@ def test_the_hash_key_is_refused_as_a_menu_choice(flows: Path):
     text = (flows / "main.yaml").read_text().replace('{key: "3"', '{key: "#"', 1)
     (flows / "main.yaml").write_text(text)
     assert any("field 'options[3].key': '#' is not a single key" in e for e in errors_for(flows))
+
+
+def test_flows_check_reports_each_prompts_length_and_the_opening():
+    result = CliRunner().invoke(main, ["flows", "check"])
+    assert result.exit_code == 0, result.output
+    assert "opening: greeting + emergency_advice + privacy_short: 29 words, 11.6 s" in result.output
+    assert "  menu_open: " in result.output and "(budget 20 s)" in result.output
+    assert "sms_urgent_call" not in result.output  # written, not spoken
+    assert "warning" not in result.output
+
+
+def test_flows_check_warns_past_the_practices_budgets(tmp_path: Path):
+    from tests.config.test_practice import practice_file
+
+    practice = practice_file(tmp_path, prompt_budgets={"opening": 8, "other": 5})
+    result = CliRunner().invoke(main, ["flows", "check", "--practice", str(practice)])
+    assert result.exit_code == 0, result.output
+    assert "warning: opening: greeting + emergency_advice + privacy_short: 11.6 s" in result.output
+    assert "past the 8 s budget" in result.output
+    assert "warning: menu_open: " in result.output and "past the 5 s budget" in result.output
+    assert "warning: goodbye" not in result.output  # 2 s

@@ -246,3 +246,39 @@ def test_stale_counters_are_forgotten_as_new_failures_come(db):
     with db.session() as session:
         kept = session.scalars(select(IdentificationGuard.phone_index)).all()
     assert kept == [2]
+
+
+def test_failures_dated_after_now_are_not_counted(db):
+    """A frozen clock set back: failures "from the future" start no window now."""
+    for minutes in (10, 20, 30, 40):
+        fail(db, NOW + timedelta(minutes=minutes))
+    earlier = fail(db, NOW)
+    assert earlier.failures == 1 and not earlier.locked
+
+
+def test_numbers_sharing_a_lookup_bucket_do_not_share_the_guard(db, cipher):
+    """Two patients whose truncated blind indexes collide: failures on one number must
+    neither lock the other, nor be wiped by the other's correct date of birth."""
+    neighbour = colliding_number(cipher, MOTHER)
+    add_patient(db, cipher, MOTHER, "1955-06-02")
+    add_patient(db, cipher, neighbour, "1971-01-30", minutes=1)
+    assert cipher.phone_index(neighbour, practice=PRACTICE, bits=BITS) == cipher.phone_index(
+        MOTHER, practice=PRACTICE, bits=BITS
+    )  # the lookup bucket is shared
+    target, other = (ident.guard_key(cipher, PRACTICE, n) for n in (MOTHER, neighbour))
+    assert target != other
+    for minutes in range(4):  # an attacker guessing the mother's date of birth
+        fail(db, NOW + timedelta(minutes=minutes), index=target)
+    with db.session() as session:  # the neighbour calls and is identified
+        ident.reset_failures(session, PRACTICE, other, NOW + timedelta(minutes=5))
+    fifth = fail(db, NOW + timedelta(minutes=6), index=target)
+    assert fifth.failures == 5 and fifth.locked_now  # the attacker's count was kept
+    assert locked(db, NOW + timedelta(minutes=7), index=target)
+    assert not locked(db, NOW + timedelta(minutes=7), index=other)  # the neighbour still calls
+
+
+def test_the_guard_key_is_a_signed_32_bit_value_of_the_whole_number(cipher):
+    key = ident.guard_key(cipher, PRACTICE, MOTHER)
+    assert -(2**31) <= key < 2**31
+    assert key == ident.guard_key(cipher, PRACTICE, "06 12 34 56 78")  # the same number
+    assert key != ident.guard_key(cipher, "elsewhere", MOTHER)  # unlinkable across practices

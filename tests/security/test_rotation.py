@@ -14,10 +14,11 @@ from callcenter.messages.models import Message, TranscriptPart
 from callcenter.security.crypto import DecryptionError, FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.keyring import KeyRing
+from callcenter.security.pins import hash_pin
 from callcenter.services import StartupError
 from callcenter.storage.db import Database
 from callcenter.web.app import create_app
-from tests.conftest import CALLER, create_tables, services
+from tests.conftest import CALLER, create_tables, services, write_practice
 
 
 def leave_messages(twilio, number: str, count: int) -> None:
@@ -76,6 +77,22 @@ def test_retiring_a_key_still_in_use_is_refused(app, twilio, practice_number, cl
     runner.invoke(main, ["keys", "rotate"])
     result = runner.invoke(main, ["keys", "retire", f"{old_key:08x}"])
     assert result.exit_code == 1 and "keys reencrypt" in result.output
+
+
+def test_retiring_the_key_that_peppers_a_pin_is_refused(app, cli_env, home):
+    """The PIN would stop working: re-set it first, then retire."""
+    old_key = services(app).keyring.active_id
+    secretary = {"id": "sec-lea", "name": "Léa", "phone": "+33612000001",
+                 "pin_hash": hash_pin("246810", services(app).keyring)}  # fmt: skip
+    write_practice(home, secretaries=[secretary])
+    runner = CliRunner()
+    runner.invoke(main, ["keys", "rotate"])
+    result = runner.invoke(main, ["keys", "retire", f"{old_key:08x}"])
+    assert result.exit_code == 1 and "peppers the PIN of demo/sec-lea" in result.output
+    secretary["pin_hash"] = hash_pin("246810", KeyRing.load(home / "keyring.json"))
+    write_practice(home, secretaries=[secretary])
+    result = runner.invoke(main, ["keys", "retire", f"{old_key:08x}"])
+    assert result.exit_code == 0, result.output
 
 
 def test_a_value_under_a_removed_key_fails_loudly_never_empty(app, twilio, practice_number):

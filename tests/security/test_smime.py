@@ -194,28 +194,51 @@ def test_openssl_decrypts_and_verifies(
 
 
 @needs_openssl
-def test_openssl_smime_decrypts_the_same(
+def test_openssl_cms_finds_the_signed_entity_inside(
     tmp_path: Path, demo: DemoCertificates, sealed: bytes
 ) -> None:
+    """`openssl smime` (PKCS #7 code, v1.5 key transport only) cannot read RSA-OAEP: CMS can."""
     signed = _decrypt_openssl(tmp_path, sealed, demo)
-    out = tmp_path / "smime.eml"
-    _openssl(
-        "smime", "-decrypt", "-in", tmp_path / "msg.eml",
-        "-recip", demo.doctor_certificates["dr-martin"],
-        "-inkey", demo.doctor_keys["dr-martin"], "-out", out,
-    )  # fmt: skip
-    assert out.read_bytes() == signed.read_bytes()
     outer = email.message_from_bytes(signed.read_bytes())
     assert outer.get_content_type() == "multipart/signed"
     assert outer.get_param("micalg") == "sha-256"
 
 
 @needs_openssl
-def test_openssl_sees_aes_256_cbc_to_rsa(tmp_path: Path, sealed: bytes) -> None:
+def test_openssl_sees_aes_256_cbc_to_rsa_oaep(tmp_path: Path, sealed: bytes) -> None:
+    """The content key is wrapped with RSAES-OAEP (SHA-256, MGF1-SHA-256), not PKCS #1 v1.5."""
     (tmp_path / "msg.eml").write_bytes(sealed)
     printed = _openssl("cms", "-cmsout", "-print", "-in", tmp_path / "msg.eml").stdout
     assert "aes-256-cbc" in printed
-    assert "rsaEncryption" in printed
+    key_transport = printed.split("keyEncryptionAlgorithm:")[1].split("encryptedKey:")[0]
+    assert "rsaesOaep" in key_transport and "rsaEncryption" not in key_transport
+    assert "mgf1" in key_transport and key_transport.count("sha256") == 2
+
+
+@needs_openssl
+def test_openssl_decrypts_a_seal_to_a_recipient_with_a_long_serial_and_name(
+    tmp_path: Path, signer: smime.Signer
+) -> None:
+    """The envelope is framed here (DER lengths over 127 and 255 bytes): OpenSSL must agree."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x" * 60),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "é" * 60)])  # fmt: skip
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(2**159 - 1)
+        .not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("a@example.test")]),
+                       critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = _write(tmp_path, "long", cert, key)
+    (tmp_path / "msg.eml").write_bytes(
+        smime.seal(TEXT * 40, signer=signer, recipient=cert, headers={"To": "a@example.test"})
+    )
+    _openssl("cms", "-decrypt", "-in", tmp_path / "msg.eml", "-recip", cert_path,
+             "-inkey", key_path, "-out", tmp_path / "signed.eml")  # fmt: skip
+    assert b"Content-Type: multipart/signed" in (tmp_path / "signed.eml").read_bytes()
+    assert smime.unseal((tmp_path / "msg.eml").read_bytes(), certificate=cert, key=key) == TEXT * 40
 
 
 @needs_openssl
@@ -349,6 +372,13 @@ def test_unseal_with_the_wrong_doctor_fails(demo: DemoCertificates, sealed: byte
         smime.unseal(sealed, certificate=cert, key=key)
 
 
+def test_unseal_still_opens_an_envelope_sealed_before_oaep(demo: DemoCertificates) -> None:
+    """Mails queued by an older version (PKCS #1 v1.5) stay readable."""
+    cert, key = _doctor(demo, "dr-martin")
+    old = _envelope(b"Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n", cert)
+    assert smime.unseal(old, certificate=cert, key=key) == "hello\n"
+
+
 def test_unseal_refuses_html(demo: DemoCertificates) -> None:
     cert, key = _doctor(demo, "dr-martin")
     html = _envelope(b"Content-Type: text/html\r\n\r\n<p>hi</p>\r\n", cert)
@@ -363,6 +393,36 @@ def test_unseal_refuses_garbage(demo: DemoCertificates) -> None:
 
 
 # -- recipient certificates ----------------------------------------------------
+
+
+def test_seal_refuses_a_certificate_that_is_not_the_addressees(
+    demo: DemoCertificates, signer: smime.Signer
+) -> None:
+    """Someone else's certificate in the practice file must not get the doctor's digests."""
+    bernard, _ = _doctor(demo, "dr-bernard")
+    with pytest.raises(smime.SmimeError, match="does not match the doctor's address"):
+        smime.seal(TEXT, signer=signer, recipient=bernard, headers={"To": "dr.martin@example.test"})
+    martin, _ = _doctor(demo, "dr-martin")
+    smime.seal(TEXT, signer=signer, recipient=martin, headers={"To": "Dr.Martin@Example.test"})
+
+
+def test_the_address_is_read_from_the_san_or_the_subject() -> None:
+    cert, _ = _certificate()  # CN only: names no address
+    assert smime.certificate_emails(cert) == []
+    problem = smime.certificate_problem(cert, NOW, address="test@example.test")
+    assert problem is not None and "it names no address" in problem
+    assert smime.certificate_problem(cert, NOW) is None  # no address given: not checked
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.EMAIL_ADDRESS, "doc@example.test")])
+    by_subject = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    assert smime.certificate_emails(by_subject) == ["doc@example.test"]
+    assert smime.certificate_problem(by_subject, NOW, address="doc@example.test") is None
+    assert smime.certificate_problem(by_subject, NOW, address="other@example.test")
 
 
 def test_a_good_recipient_has_no_problem() -> None:

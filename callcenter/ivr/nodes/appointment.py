@@ -41,6 +41,7 @@ from callcenter.ivr.nodes.asking import (
 )
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
+from callcenter.ivr.urgency import ANSWER, ENTRY, BargeIn
 
 
 # -- may appointments be handled now? ------------------------------------------------------
@@ -242,13 +243,17 @@ class OfferSlots(AskingNode):
         return None
 
     def _absent(self, ctx: CallContext, doctor: DoctorSchedule) -> str:
-        name = next((d.name for d in ctx.practice.doctors if d.id == doctor.doctor_id), "")
-        return say_text(ctx, self.TEXTS["absent"], doctor_name=name)
+        called = doctor_called(ctx, doctor.doctor_id)  # "la docteure Martin", at a sentence's start
+        return say_text(ctx, self.TEXTS["absent"], doctor_name=called[:1].upper() + called[1:])
 
     def _ask_more(self, ctx: CallContext, reply: Reply, before: list[str]) -> None:
         ctx.remember(phase=f"{self.key}:more")
         texts = [*before, ctx.text(self.TEXTS["more"])]
         self.ask(ctx, reply, texts, hints(ctx, ["more_slots", "other_day", *DAY_INTENTS[:6]]))
+
+    def barge_in(self, ctx: CallContext) -> BargeIn:
+        # "Which day?" takes JJMM, which never starts with 9.
+        return ENTRY if ctx.state.get("phase") == f"{self.key}:day" else ANSWER
 
     # -- the caller's answer ---------------------------------------------------------
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from callcenter.config.schedules import BookingRules
-from callcenter.core.spoken import spoken_datetime
+from callcenter.core.spoken import spoken_datetime, with_article
 from callcenter.ivr.nodes.base import MAX_SILENCES, CallContext, Node
 from callcenter.ivr.twiml import Reply
 
@@ -28,8 +28,9 @@ def say_text(ctx: CallContext, prompt: str, **values: Any) -> str:
 
 
 def doctor_called(ctx: CallContext, doctor_id: str) -> str:
+    """The doctor as said after "avec" or "pour": "le docteur Bernard"."""
     doctor = next((d for d in ctx.practice.doctors if d.id == doctor_id), None)
-    return doctor.called if doctor else ""
+    return with_article(doctor.called) if doctor else ""
 
 
 def when(ctx: CallContext, moment: datetime) -> str:

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from callcenter.config.prompts import Catalogue
 from callcenter.core import routes
-from callcenter.core.spoken import spoken_datetime
+from callcenter.core.spoken import spoken_relative
 from callcenter.core.yaml_fields import Fields
 from callcenter.ivr.twiml import Reply
+from callcenter.ivr.urgency import ANSWER, BargeIn
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -69,9 +70,13 @@ class CallContext:
 
     def variables(self) -> dict[str, Any]:
         opening = self.practice.next_opening(self.now)
+        here = self.now.astimezone(self.practice.tz)
         return {
             "practice_name": self.practice.name,
-            "next_opening": spoken_datetime(opening) if opening else "",
+            # "cet après-midi à 14 h", "demain à 8 h 30": relative to the call's moment.
+            "next_opening": spoken_relative(opening.astimezone(self.practice.tz), here)
+            if opening
+            else "",
             "policy_notice": self.notice,
         }
 
@@ -175,6 +180,14 @@ class Node:
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
         """Handle Twilio's request back to this node (Gather, Record or Dial action)."""
         return self.enter(ctx, reply)
+
+    def barge_in(self, ctx: CallContext) -> BargeIn:
+        """What may reach the urgent route from the answer this node waits on.
+
+        Keys and words by default; a node whose caller keys a long entry, or
+        whose words are content (a message, a name), says so for that phase.
+        """
+        return ANSWER
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from callcenter.core import routes
 from callcenter.ivr.nodes.base import MAX_SILENCES, CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
+from callcenter.ivr.urgency import ANSWER, CAPTURE, URGENT_INTENT, WORDS, BargeIn, says_urgent
 from callcenter.messages import desk as messages
 from callcenter.messages import realtime
 from callcenter.messages.models import Message
@@ -45,21 +46,28 @@ class Say(Node):
 
 @node_type("hangup")
 class Hangup(Node):
-    """Say goodbye and end the call."""
+    """Say goodbye and end the call; ``urgent_prompts`` instead on an urgent call.
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompts", "outcome"})
+    An urgent call never ends without the emergency advice: its goodbye says it.
+    """
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompts", "urgent_prompts", "outcome"})
 
     def parse(self) -> None:
         self.texts = self.prompt_list("prompts")
+        self.urgent_texts = self.prompt_list("urgent_prompts") or self.texts
         self.outcome: str | None = self.opt("outcome", str)
 
     def prompts(self) -> dict[str, str]:
-        return {f"prompts[{i}]": key for i, key in enumerate(self.texts)}
+        keys = {f"prompts[{i}]": key for i, key in enumerate(self.texts)}
+        keys.update({f"urgent_prompts[{i}]": key for i, key in enumerate(self.urgent_texts)})
+        return keys
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         if self.outcome:
             ctx.call.outcome = self.outcome
-        reply.say(*(ctx.text(key) for key in self.texts)).hangup()
+        texts = self.urgent_texts if ctx.call.urgent else self.texts
+        reply.say(*(ctx.text(key) for key in texts)).hangup()
         return None
 
 
@@ -213,7 +221,10 @@ class Menu(Node):
                 return str(option["next"])
         speech = ctx.params.get("SpeechResult", "")
         if speech and self.speech:
-            intent = ctx.catalogue.match_intent(speech, self.intents())
+            # Urgency is weighed as everywhere ("pas urgent" is not), then the others.
+            others = [i for i in self.intents() if i != URGENT_INTENT]
+            urgent = URGENT_INTENT in self.intents() and says_urgent(speech, ctx.catalogue)
+            intent = URGENT_INTENT if urgent else ctx.catalogue.match_intent(speech, others)
             for option in self.options:
                 if intent and option["intent"] == intent:
                     return str(option["next"])
@@ -353,13 +364,20 @@ class Record(Node):
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         if ctx.transcription == "speech":
             ctx.remember(phase=f"{self.key}:speech")
-            reply.gather(ctx.action(), [ctx.text(self.speech_prompt)], digits=None, dtmf=False,
-                         timeout=5)  # fmt: skip
+            # A key is heard too: 9 reaches the urgent route (any other is silence).
+            reply.gather(ctx.action(), [ctx.text(self.speech_prompt)], digits=1, timeout=5)
             return None
         ctx.remember(phase=f"{self.key}:consent")
         texts = [ctx.text(self.prompt), ctx.text(self.refuse_prompt)]
-        reply.gather(ctx.action(), texts, digits=1, speech=False, timeout=2)
+        reply.gather(ctx.action(), texts, digits=1, speech=True, timeout=2)
         return None
+
+    def barge_in(self, ctx: CallContext) -> BargeIn:
+        phase = ctx.state.get("phase")
+        if phase == f"{self.key}:consent":
+            return ANSWER
+        # The words are the message; while it is taken, every key ends it.
+        return WORDS if phase == f"{self.key}:speech" else CAPTURE
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
         # The call's own changes are flushed by the engine, under its retry check.
@@ -481,9 +499,12 @@ class SpeechMessage(Node):
         texts = [ctx.text(self.prompt)]
         if self.on_person:
             texts.insert(0, ctx.text(self.person_prompt))
-        person = self.on_person is not None
-        reply.gather(ctx.action(), texts, digits=1 if person else None, dtmf=person, timeout=5)
+        # Keys are heard even without a person to reach: 9 is the urgent route.
+        reply.gather(ctx.action(), texts, digits=1, timeout=5)
         return None
+
+    def barge_in(self, ctx: CallContext) -> BargeIn:
+        return WORDS  # the words are the message, kept as said
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
         if self.on_person and ctx.params.get("Digits", "")[:1] == self.PERSON_KEY:

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from sqlalchemy import update
 
+from callcenter.core.spoken import spoken_phone
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
 from callcenter.messages.models import Message
@@ -15,15 +16,19 @@ from callcenter.messages.models import Message
 class OfferCallback(Node):
     """Key 1 asks the practice to call back the number the call came from (or the one keyed).
 
-    The number is never read aloud (someone else may hold the phone).  With no
-    number to call back, or no message taken, it goes straight on.
+    The number the call came from is never read aloud (someone else may hold
+    the phone); a number the withheld caller keyed is read back in pairs, so
+    a mistyped one is heard.  With no number to call back, or no message
+    taken, it goes straight on.
     """
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "confirmed", "next"})
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "keyed_prompt", "confirmed", "next"})
     KEY = "1"
 
     def parse(self) -> None:
         self.prompt: str = self.opt("prompt", str, "message_callback_offer")
+        # A withheld caller keyed the number: it is read back, not "the number you call from".
+        self.keyed_prompt: str = self.opt("keyed_prompt", str, "message_callback_offer_keyed")
         self.confirmed: str = self.opt("confirmed", str, "message_callback_confirmed")
         self.next: str = self.req("next", str)
 
@@ -31,12 +36,18 @@ class OfferCallback(Node):
         return {"next": self.next}
 
     def prompts(self) -> dict[str, str]:
-        return {"prompt": self.prompt, "confirmed": self.confirmed}
+        return {"prompt": self.prompt, "keyed_prompt": self.keyed_prompt,
+                "confirmed": self.confirmed}  # fmt: skip
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
         if not ctx.state.get("message_id") or not ctx.call.caller:
             return self.next
-        reply.gather(ctx.action(), [ctx.text(self.prompt)], digits=1, speech=False, timeout=5)
+        if ctx.state.get("caller_keyed"):
+            values = {**ctx.variables(), "number": spoken_phone(ctx.call.caller)}
+            text = ctx.catalogue.text(self.keyed_prompt, values)
+        else:
+            text = ctx.text(self.prompt)
+        reply.gather(ctx.action(), [text], digits=1, speech=True, timeout=5)
         return None
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:

@@ -26,6 +26,7 @@ from callcenter.audit import trail as audit
 from callcenter.core.phone_numbers import normalize
 from callcenter.ivr.nodes.base import MAX_SILENCES, CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
+from callcenter.ivr.urgency import ENTRY, WORDS, BargeIn
 from callcenter.patients import identification as ident
 from callcenter.patients.models import Patient
 
@@ -110,6 +111,11 @@ class Identify(Node):
         with ctx.session.no_autoflush:
             return handler(ctx, reply)
 
+    def barge_in(self, ctx: CallContext) -> BargeIn:
+        # A name is content (its words are kept); the other questions take long
+        # entries, none of which starts with 9 (a date, a French number).
+        return WORDS if ctx.state.get("phase") == f"{self.key}:name" else ENTRY
+
     # -- phases ----------------------------------------------------------------
     def _on_callback(self, ctx: CallContext, reply: Reply) -> str | None:
         """A withheld caller keyed a number to be called back on."""
@@ -117,6 +123,7 @@ class Identify(Node):
         e164 = normalize(keys) if keys.isdigit() else None
         if e164 is not None and (index := self._index(ctx, e164)) is not None:
             ctx.call.caller, ctx.call.caller_index = e164, index
+            ctx.remember(caller_keyed=True)  # offers read this number, not "d'où vous appelez"
             return self._lookup(ctx, reply)
         if not keys:
             return self._retry(ctx, reply, "callback", "no_input", limit=MAX_SILENCES)
@@ -231,7 +238,7 @@ class Identify(Node):
         else:
             digits = 10 if phase == "callback" else 8
             reply.gather(
-                ctx.action(), texts, digits=digits, speech=False, timeout=self.timeout,
+                ctx.action(), texts, digits=digits, speech=True, timeout=self.timeout,
                 finish_on_key="#",
             )  # fmt: skip
         return None
@@ -269,8 +276,9 @@ class Identify(Node):
         return ctx.cipher.phone_index(e164, practice=practice.id, bits=practice.blind_index_bits)
 
     def _call_index(self, ctx: CallContext) -> int | None:
-        """The guard's key: the number's blind index under the active key."""
-        return self._index(ctx, ctx.call.caller) if ctx.call.caller else None
+        """The guard's key: 32 keyed bits of the whole number, so a lookup bucket shares no lock."""
+        caller = ctx.call.caller
+        return ident.guard_key(ctx.cipher, ctx.call.practice_id, caller) if caller else None
 
     @staticmethod
     def _candidates(ctx: CallContext, e164: str) -> list[Patient]:

@@ -27,6 +27,7 @@ from callcenter.core.logs import get_logger
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.runtime import call_context
 from callcenter.ivr.twiml import Reply, Voice
+from callcenter.ivr.urgency import URGENT_KEY, URGENT_ROUTE
 from callcenter.messages.desk import new_message
 from callcenter.patients import identification
 from callcenter.security.pins import verify_pin
@@ -113,6 +114,8 @@ class Queue(Node):
             return self.on_callback
         if result == "leave" and choice == "message":
             return self.on_message
+        if result == "leave" and choice == "urgent":
+            return URGENT_ROUTE
         return self.on_failure  # queue-full, error, system-error, redirected
 
 
@@ -182,7 +185,7 @@ class QueueDesk:
         return reply.to_xml()
 
     def choose(self, session: Session, call_id: str, digits: str) -> str:
-        """A key pressed while waiting: leave the queue for a call-back or a message."""
+        """A key pressed while waiting: leave the queue (call-back, message, urgent route)."""
         call = session.get(Call, call_id)
         entry = session.get(QueueEntry, call_id)
         runtime = self.runtimes.get(call.practice_id) if call else None
@@ -191,6 +194,8 @@ class QueueDesk:
         choice = {CALLBACK_KEY: "callback", MESSAGE_KEY: "message"}.get(digits[:1])
         if choice == "callback" and call.caller is None:
             choice = None
+        if digits[:1] == URGENT_KEY and not call.urgent:
+            choice = "urgent"  # 9 leaves the queue for the urgent route, as everywhere
         if choice is None:
             return Reply(runtime.voice).say(runtime.catalogue.text("queue_choice_invalid")).to_xml()
         entry.choice = choice
@@ -287,7 +292,7 @@ class QueueDesk:
         return reply.to_xml()
 
     def _guard_index(self, caller: str | None) -> int:
-        return self.cipher.phone_index(caller or "", practice=LINE, bits=20) or 0
+        return identification.guard_key(self.cipher, LINE, caller or "")
 
     def _agent_voice(self, desks: Desks) -> tuple[Reply, Callable[[str], str]]:
         """A reply in the (first) practice's voice, and its catalogue's texts."""

@@ -33,7 +33,15 @@ from callcenter.security.demo_certs import write_demo_certificates
 from callcenter.security.rotation import rows_per_key
 from callcenter.security.smime import load_certificate
 from callcenter.web.app import create_app
-from tests.conftest import CALLER, OPEN_HOURS, bound, create_tables, services, set_clock
+from tests.conftest import (
+    CALLER,
+    LEGACY_PIN_HASH,
+    OPEN_HOURS,
+    bound,
+    create_tables,
+    services,
+    set_clock,
+)
 from tests.web.console.conftest import Console, stored_user
 
 PAGES = [
@@ -184,7 +192,7 @@ def test_settings_show_every_secret_masked_and_never_its_value(app_with, home: P
     )  # fmt: skip
     page = html(sign_in_admin(app).get("/console/admin/settings"))
     ring = json.loads((home / "keyring.json").read_text())
-    pin_hash = str(DEMO_PRACTICE["secretaries"][0]["pin_hash"])  # type: ignore[index]
+    pin_hash = LEGACY_PIN_HASH
     keys = [ring["signing_key"], *(k["secret"] for k in ring["keys"])]
     secrets = [TOKEN, PREVIOUS, SMTP_PASSWORD, EXTRA_SECRET, NESTED_SECRET, pin_hash,
                pin_hash.split("$")[2], *keys]  # fmt: skip
@@ -306,6 +314,18 @@ def test_the_outbox_counts_each_doctors_digests_and_names_certificate_problems(a
     assert f"Expire le {expires.astimezone(ZoneInfo('Europe/Paris')):%d/%m/%Y %H:%M}" in martin
     assert 'id="total-pending">1<' in page and 'id="total-refused">1<' in page
     assert "Aucun serveur SMTP" in page
+
+
+def test_the_outbox_names_a_certificate_for_another_address(app, admin, home):
+    doctors = [(str(d["id"]), str(d["email"])) for d in DEMO_DOCTORS]
+    write_demo_certificates(home / "certs", str(DEMO_PRACTICE["name"]), "cabinet@example.test",
+                            doctors, now=datetime(2026, 11, 1, tzinfo=UTC))  # fmt: skip
+    (home / "certs" / "dr-martin.pem").write_bytes((home / "certs" / "dr-bernard.pem").read_bytes())
+    page = html(admin.get("/console/admin/outbox"))
+    martin = page.split('id="outbox-demo-dr-martin"')[1].split("</tr>")[0]
+    bernard = page.split('id="outbox-demo-dr-bernard"')[1].split("</tr>")[0]
+    assert "Envoi bloqué" in martin and "does not match the doctor&#39;s address" in martin
+    assert "Envoi bloqué" not in bernard
 
 
 def test_flows_are_checked_as_they_are_on_disk_now(app_with, tmp_path: Path):

@@ -68,7 +68,7 @@ def leave_message(
     """Menu 2, the date of birth (or '*' to skip), speak after the beep, hang up; then
     Twilio's recording and transcription callbacks arrive."""
     call = twilio.place_call(caller, number).press("2").press(dob or "*")
-    if "Pour vous enregistrer" in call.last_heard():  # a known number said "new patient"
+    if "Pour créer votre fiche" in call.last_heard():  # a known number said "new patient"
         call.press("*")  # and skips the registration
     if call.waiting_for == "Gather":  # the consent question: no refusal
         call.silence()

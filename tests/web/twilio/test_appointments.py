@@ -93,16 +93,16 @@ def test_a_patient_books_the_first_slot_and_gets_an_sms(app, twilio, practice_nu
                                                         fake_twilio):  # fmt: skip
     patient = seed(app, "1980-03-15")
     call = act(identified(twilio, practice_number, mode), mode, "book")
-    assert "Pour docteure Martin, tapez 1" in call.last_heard()
+    assert "Pour la docteure Martin, tapez 1" in call.last_heard()
     act(call, mode, "martin")
     heard = call.last_heard()
     assert f"Le {FIRST} : tapez 1" in heard and f"Le {SECOND} : tapez 2" in heard
     assert booked(app) == []  # nothing before the confirmation
     act(call, mode, "first")
-    assert f"Vous avez choisi le {FIRST} avec docteure Martin" in call.last_heard()
+    assert f"Vous avez choisi le {FIRST} avec la docteure Martin" in call.last_heard()
     assert booked(app) == []
     act(call, mode, "yes")
-    assert f"confirmé le {FIRST} avec docteure Martin" in call.last_heard()
+    assert f"confirmé le {FIRST} avec la docteure Martin" in call.last_heard()
     assert "SMS de confirmation" in call.last_heard() and call.ended
     [appointment] = booked(app)
     assert appointment.doctor_id == "dr-martin" and appointment.patient_id == patient
@@ -152,9 +152,9 @@ def test_a_new_patient_registers_then_books_a_first_consultation(
     app, twilio, practice_number, mode
 ):
     call = act(twilio.place_call(CALLER, practice_number), mode, "appointments")
-    assert "Pour vous enregistrer" in call.last_heard()
+    assert "Pour créer votre fiche" in call.last_heard()
     call.press(DOB).say("Jean Dupont")
-    assert "vous êtes enregistré" in call.last_heard()
+    assert "votre fiche est créée" in call.last_heard()
     act(call, mode, "book", "martin", "first", "yes")
     assert f"confirmé le {FIRST}" in call.last_heard()
     [appointment] = booked(app)
@@ -219,7 +219,7 @@ def test_a_patient_cancels_and_the_slot_is_free_at_once(app, twilio, practice_nu
     seed(app, "1980-03-15")
     book_first(twilio, practice_number)
     call = act(identified(twilio, practice_number, mode), mode, "change")
-    assert f"Votre rendez-vous du {FIRST} avec docteure Martin" in call.last_heard()
+    assert f"Votre rendez-vous du {FIRST} avec la docteure Martin" in call.last_heard()
     act(call, mode, "cancel")
     assert f"annuler votre rendez-vous du {FIRST}" in call.last_heard()
     act(call, mode, "yes")
@@ -261,7 +261,7 @@ def test_several_upcoming_appointments_are_listed_to_pick_one(app, twilio, pract
     book_first(twilio, practice_number)
     call = act(identified(twilio, practice_number, mode), mode, "change")
     assert "Vous avez 2 rendez-vous à venir" in call.last_heard()
-    assert f"Le {SECOND} avec docteure Martin : tapez 2" in call.last_heard()
+    assert f"Le {SECOND} avec la docteure Martin : tapez 2" in call.last_heard()
     act(call, mode, "second", "cancel", "yes")
     assert [spoken(app, a) for a in booked(app)] == [FIRST]
 
@@ -304,7 +304,7 @@ def test_silence_while_slots_are_offered_reprompts_then_reaches_a_person(
     call = identified(twilio, practice_number, "keypad").press("1").press("1")
     call.silence()
     assert "pas entendu" in call.last_heard() and f"Le {FIRST} : tapez 1" in call.last_heard()
-    call.press("9")
+    call.press("8")  # a key no option uses (9 is the urgent route everywhere)
     assert "pas compris" in call.last_heard()
     call.silence()
     assert call.waiting_for == "Dial"
@@ -314,7 +314,7 @@ def test_an_unknown_doctor_name_is_asked_again(app, twilio, practice_number):
     seed(app, "1980-03-15")
     call = identified(twilio, practice_number, "speech").say("prendre rendez-vous")
     call.say("le docteur Dupuis")
-    assert "pas compris" in call.last_heard() and "Pour docteure Martin" in call.last_heard()
+    assert "pas compris" in call.last_heard() and "Pour la docteure Martin" in call.last_heard()
 
 
 def test_a_day_that_is_not_understood_is_said_so(app, twilio, practice_number):
@@ -425,7 +425,7 @@ def test_a_day_not_understood_three_times_reaches_a_person(app, twilio, practice
     seed(app, "1980-03-15")
     call = identified(twilio, practice_number, "keypad").press("1").press("1")
     for _ in range(2):
-        call.press("4").press("2").press("9999")
+        call.press("4").press("2").press("3113")  # no 31st of November (9... is the urgent route)
         assert "pas compris ce jour" in call.last_heard()
     call.press("4").press("2").press("0000")
     assert call.waiting_for == "Dial"
@@ -464,7 +464,7 @@ def test_any_doctor_gives_the_soonest_free_slot(app, twilio, practice_number, mo
     act(call, mode, "any")
     # docteur Bernard consults this morning until 12 h 20: his 12 h slot comes first.
     assert "Le mardi 24 novembre à 12 h : tapez 1" in call.last_heard()
-    assert "avec docteur Bernard" in call.last_heard()
+    assert "avec le docteur Bernard" in call.last_heard()
 
 
 # -- at any hour ---------------------------------------------------------------------------------
@@ -480,7 +480,7 @@ def test_key_1_on_a_sunday_night_books_an_appointment(app, twilio, practice_numb
     call.press("1").press(DOB).press("1").press("1")
     assert "Le lundi 30 novembre à 9 h : tapez 1" in call.last_heard()
     call.press("1").press("1")
-    assert "confirmé le lundi 30 novembre à 9 h avec docteure Martin" in call.last_heard()
+    assert "confirmé le lundi 30 novembre à 9 h avec la docteure Martin" in call.last_heard()
     [appointment] = booked(app)
     assert spoken(app, appointment) == "lundi 30 novembre à 9 h"
 
@@ -523,7 +523,7 @@ def test_asking_for_a_person_at_night_leaves_a_message_and_says_so(app, twilio, 
     call = twilio.place_call(CALLER, practice_number).press("1").press(DOB).press("1").press("1")
     call.press("0")  # the secretariat, at night
     heard = call.last_heard()
-    assert "Le secrétariat est fermé ; il rouvrira lundi 30 novembre à 8 h 30" in heard
+    assert "Le secrétariat est fermé ; il rouvrira demain à 8 h 30" in heard
     assert "Vous pouvez laisser un message" in heard and call.waiting_for != "Dial"
 
 
@@ -562,6 +562,6 @@ def test_a_day_the_doctor_is_away_says_so_and_offers_the_slots_after_it(
     call = identified(twilio, practice_number, "speech").press("1").press("1")
     call.say("le 22 décembre")
     heard = call.last_heard()
-    assert "Le docteur Claire Martin est absent ce jour-là" in heard
-    assert "pas de créneau libre" not in heard and "décembre" not in heard.split("absent")[1]
+    assert "La docteure Martin ne consulte pas ce jour-là." in heard
+    assert "pas de créneau libre" not in heard and "décembre" not in heard.split("ce jour-là")[1]
     assert "Le lundi 4 janvier à 9 h : tapez 1" in heard  # the first day back, never before

@@ -76,7 +76,7 @@ def a_morning(phone: TwilioEmulator) -> None:
     # A new patient registers and books docteure Martin's first free slot.
     booking = phone.place_call("+33655443322", number).press("1").press("15031980")
     booking.say("Jean Dupont").press("1").press("1").press("1").press("1")
-    assert "confirmé le mardi 24 novembre à 14 h avec docteure Martin" in booking.last_heard()
+    assert "confirmé le mardi 24 novembre à 14 h avec la docteure Martin" in booking.last_heard()
 
 
 def as_administrator(app: Flask, smtp_server, monkeypatch, now: str) -> None:
@@ -259,3 +259,27 @@ def test_two_workers_at_once_send_one_digest(mail_app, phone, smtp_server):
         thread.join()
     assert not errors
     assert [m.recipients for m in smtp_server.messages] == [["dr.martin@example.test"]]
+
+
+def test_a_certificate_naming_another_address_gets_no_digest_and_says_why(
+    mail_app, certs, smtp_server, monkeypatch
+):
+    """Someone else's certificate put in place of the doctor's: nothing is sealed to it."""
+    (certs / "dr-martin.pem").write_bytes((certs / "dr-bernard.pem").read_bytes())
+    run = jobs.mail(services(mail_app), services(mail_app).clock.now(), doctor="dr-martin",
+                    force=True)  # fmt: skip
+    assert run.built == {"refused": 1} and smtp_server.messages == []
+    with services(mail_app).db.session() as session:
+        (refused,) = session.scalars(select(OutboxMail)).all()
+        assert refused.body is None and "does not match the doctor's address" in (
+            refused.last_error or ""
+        )
+    from callcenter.cli.main import main
+
+    as_administrator(mail_app, smtp_server, monkeypatch, EVENING)
+    result = CliRunner().invoke(main, ["digest", "status"])
+    assert result.exit_code == 1
+    assert (
+        "demo\tdr-martin\tNO DIGEST: certificate e-mail does not match the doctor's address "
+        "dr.martin@example.test (it names dr.bernard@example.test)" in result.output
+    )

@@ -61,7 +61,7 @@ def test_a_secretary_who_does_not_press_1_leaves_the_caller_to_a_message(
     call.silence()
     assert call.waiting_for == "Record"
     call.record(seconds=12)
-    assert "message a bien été enregistré" in call.last_heard()
+    assert "message a bien été transmis" in call.last_heard()
     call.press("1")  # the practice may call back
     assert "vous rappellera" in call.last_heard() and call.ended
     row = stored_call(app, call.sid)
@@ -143,11 +143,11 @@ def test_urgent_by_key_9(app, twilio, practice_number):
 def test_closed_hours_say_when_the_practice_reopens_and_keep_urgent_and_messages(
     app, twilio, practice_number
 ):
-    """Sunday night: closed, reopening Monday 8:30; 1 (appointments), 2 (message), 9 (urgent)."""
+    """Sunday night: closed, reopening tomorrow 8:30; 1 (appointments), 2 (message), 9 (urgent)."""
     set_clock(app, "2026-11-29T22:00:00+01:00")
     call = twilio.place_call(CALLER, practice_number)
     assert "actuellement fermé" in call.text
-    assert "lundi 30 novembre à 8 h 30" in call.text
+    assert "Il rouvrira demain à 8 h 30." in call.text
     assert "tapez 9" in call.text and "rendez-vous, tapez 1" in call.text
     assert "tapez 3" not in call.text  # no secretariat at night
     call.press("2").press("*")  # '*' skips identification
@@ -164,7 +164,8 @@ def test_a_public_holiday_is_announced(app, twilio, practice_number):
 def test_the_lunch_break_is_announced(app, twilio, practice_number):
     set_clock(app, "2026-11-24T13:00:00+01:00")
     call = twilio.place_call(CALLER, practice_number)
-    assert "en pause" in call.text and "mardi 24 novembre à 14 h" in call.text
+    assert "en pause" in call.text and "Il reprendra cet après-midi à 14 h." in call.text
+    assert "mardi 24 novembre" not in call.text  # the same day is not named as another
 
 
 def test_a_message_with_silence_twice_ends_politely_without_a_message(app, twilio, practice_number):
@@ -273,15 +274,16 @@ def test_a_status_callback_for_an_unknown_call_is_accepted_and_ignored(twilio):
 def test_refusing_the_recording_takes_the_message_by_speech_with_no_audio(
     app, twilio, practice_number
 ):
-    """The notice promises a key to refuse recording: no <Record> follows that key."""
+    """The key to refuse recording is offered before the beep: no <Record> follows it."""
     call = twilio.place_call(CALLER, practice_number)
-    assert "touche étoile" in call.text  # the policy's notice, read before anything
+    assert "étoile" not in call.text  # the opening promises no key a menu uses otherwise
     call.press("2").press("*")  # skips identification
+    assert "Pour refuser l'enregistrement, tapez étoile maintenant." in call.last_heard()
     call.press("*")  # refuses the recording
     assert "ne sera pas enregistré" in call.last_heard()
     assert call.waiting_for == "Gather"
     call.say("Bonjour, merci de me rappeler pour mon ordonnance")
-    assert "bien été enregistré" in call.last_heard()
+    assert "bien été transmis" in call.last_heard()
     call.silence()  # no call-back asked
     assert call.ended
     assert not any("RecordingSid" in params for _, params in call.requests)
@@ -319,3 +321,38 @@ def test_too_many_calls_from_one_number_in_a_minute_are_turned_away_with_the_adv
     assert twilio.place_call(twin, practice_number).waiting_for == "Gather"
     set_clock(app, "2026-11-24T10:01:01+01:00")  # a minute later
     assert twilio.place_call("+33699887766", practice_number).waiting_for == "Gather"
+
+
+def test_calls_dated_after_now_do_not_count_towards_the_limit(app, twilio, practice_number):
+    """A demo placing calls with an earlier --at than before is not turned away."""
+    set_clock(app, "2026-11-24T10:05:00+01:00")
+    for _ in range(10):
+        twilio.place_call("+33699887766", practice_number)
+    set_clock(app, "2026-11-24T10:04:30+01:00")  # before every one of them
+    again = twilio.place_call("+33699887766", practice_number)
+    assert "trop d'appels" not in again.text and again.waiting_for == "Gather"
+
+
+def test_the_lunch_break_on_a_monday_says_this_afternoon(app, twilio, practice_number):
+    set_clock(app, "2026-12-07T13:00:00+01:00")  # Monday 7 December
+    call = twilio.place_call(CALLER, practice_number)
+    assert "Il reprendra cet après-midi à 14 h." in call.text
+    assert "lundi 7 décembre" not in call.text
+
+
+def test_a_withheld_caller_is_offered_the_number_keyed_read_in_pairs(app, twilio, practice_number):
+    call = twilio.place_call("anonymous", practice_number).press("2").press("0612345678")
+    call.press("*").silence().record(seconds=5)
+    heard = call.last_heard()
+    assert "vous rappelle au 06 12 34 56 78, tapez 1" in heard
+    assert "d'où vous appelez" not in heard
+
+
+def test_words_mean_one_thing(twilio, practice_number):
+    """Register is "créer votre fiche", record is "enregistrer", no gendered participle."""
+    call = twilio.place_call(CALLER, practice_number).press("2")
+    assert "Pour créer votre fiche" in call.last_heard()
+    call.press("15031980").say("Dupont Jean")
+    heard = call.last_heard()
+    assert "Merci, votre fiche est créée." in heard
+    assert "enregistré." not in heard and "identifié" not in heard

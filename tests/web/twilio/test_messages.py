@@ -293,10 +293,12 @@ class TestSpeechEngine:
         call = twilio.place_call(CALLER, practice_number).press("2").press("*")
         assert "sans enregistrement" in call.last_heard()
         assert call.waiting_for == "Gather"
-        assert call.waiting.verb.get("input") == "speech"
+        # Speech for the message, and keys only so that 9 reaches the urgent route.
+        assert call.waiting.verb.get("input") == "dtmf speech"
+        assert call.waiting.verb.get("numDigits") == "1"
         assert call.waiting.verb.get("language") == "fr-FR"
         call.say(WORDS)
-        assert "bien été enregistré" in call.last_heard()
+        assert "bien été transmis" in call.last_heard()
         call.press("1")
         assert call.ended
         message = the_message(app)

@@ -11,10 +11,12 @@ from callcenter.calls.models import Call, QueueEntry
 from callcenter.config.practice import PracticeError, load_practice
 from callcenter.messages.models import Message
 from callcenter.phone.emulator import FlaskTransport, PhoneCall, TwilioEmulator
+from callcenter.security.keyring import KeyRing
+from callcenter.security.pins import hash_pin
 from callcenter.web.app import create_app
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLER, PUBLIC_BASE, services, write_practice
 
-LEA = "+33612000001"  # the demo secretary; her PIN is 2468
+LEA = "+33612000001"  # the demo secretary; her PIN is 2468 (an older, unpeppered hash)
 LINE = "/twilio/queue/agent"
 OTHER_CALLER = "+33698765432"
 
@@ -214,3 +216,54 @@ def test_the_queue_setting_is_validated(home):
     write_practice(home, transfer={"queue": {"size": -1}})
     with pytest.raises(PracticeError, match=r"transfer\.queue\.size"):
         load_practice(home / "practices" / "demo.yaml")
+
+
+def test_an_urgent_caller_asking_for_a_call_back_hears_the_advice_again(
+    app, twilio, practice_number
+):
+    call = queued(twilio, practice_number, key="9").press("1")
+    assert call.ended and "rappellera en priorité" in call.last_heard()
+    assert "15 ou le 112" in call.last_heard()
+    assert stored(app, call).outcome == "callback"
+
+
+def test_9_while_waiting_leaves_the_queue_for_the_urgent_route(app, twilio, practice_number):
+    call = queued(twilio, practice_number).press("9")
+    assert stored(app, call).urgent and call.waiting_for == "Dial"
+    assert entry(app, call).result == "leave"
+
+
+def test_a_peppered_pin_opens_the_line_and_only_with_this_instances_ring(
+    app, practice_number, home, caplog
+):
+    """A hash made by `secretaries pin` verifies with the ring; the older one is flagged."""
+    ring = services(app).keyring
+    secretary = {"id": "sec-lea", "name": "Léa", "phone": LEA,
+                 "pin_hash": hash_pin("246810", ring)}  # fmt: skip
+    write_practice(home, secretaries=[secretary])
+    peppered = create_app(services(app).settings)
+    try:
+        assert "secretary_pin_must_be_reset" not in caplog.text
+        phone = TwilioEmulator(FlaskTransport(peppered.test_client()), AUTH_TOKEN, PUBLIC_BASE,
+                               account_sid=ACCOUNT_SID)  # fmt: skip
+        assert "Code incorrect" in line(phone, practice_number, pin="246811").text
+        assert "Aucun patient en attente" in line(phone, practice_number, pin="246810").text
+    finally:
+        services(peppered).db.dispose()
+    other_ring = KeyRing.generate()
+    secretary["pin_hash"] = hash_pin("246810", other_ring)  # made for another instance
+    write_practice(home, secretaries=[secretary])
+    stranger = create_app(services(app).settings)
+    try:
+        assert "its key left the key ring" in caplog.text
+        phone = TwilioEmulator(FlaskTransport(stranger.test_client()), AUTH_TOKEN, PUBLIC_BASE,
+                               account_sid=ACCOUNT_SID)  # fmt: skip
+        assert "Code incorrect" in line(phone, practice_number, pin="246810").text
+    finally:
+        services(stranger).db.dispose()
+
+
+def test_an_older_unpeppered_pin_still_works_but_start_up_says_to_reset_it(app, caplog):
+    """The test practice keeps an older hash (PIN 2468): accepted, and flagged at every start."""
+    services(create_app(services(app).settings)).db.dispose()
+    assert "secretary_pin_must_be_reset" in caplog.text and "sec-lea" in caplog.text

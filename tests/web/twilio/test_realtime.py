@@ -52,7 +52,7 @@ def test_transcription_starts_in_french_on_the_caller_side_only(app, twilio, pra
 def test_the_words_become_one_message_once_the_transcription_stops(app, twilio, practice_number):
     call = speaking(twilio, practice_number).speak(FIRST).speak(SECOND)
     call.press("#")
-    assert "bien été enregistré" in call.last_heard()
+    assert "bien été transmis" in call.last_heard()
     assert the_message(app).status == "transcribing"
     assert all(status == 204 for status in call.deliver())
     message = the_message(app)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 
 import pytest
 from twilio.request_validator import RequestValidator
 
+from callcenter.config.file_modes import loose_secret_files
 from callcenter.web.app import create_app
 from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE, create_tables, services
 
@@ -127,7 +129,25 @@ def test_secret_files_readable_by_others_are_reported_at_start_up(settings, capl
     secrets.chmod(0o600)
     app = _app_with(settings)
     app.extensions["callcenter"].db.dispose()
-    assert "secret_file_readable_by_others" not in caplog.text
+    assert "settings.yaml" not in caplog.text
+
+
+def test_an_open_instance_folder_practice_file_or_database_is_reported(settings, caplog):
+    """Practice files hold PIN hashes and the database every record: both were 0644."""
+    practice = settings.home / "practices" / "demo.yaml"
+    database = settings.home / "callcenter.db"
+    database.touch()
+    for path, mode in ((settings.home, 0o755), (settings.home / "practices", 0o755),
+                       (practice, 0o644), (database, 0o644)):  # fmt: skip
+        path.chmod(mode)
+    found = dict(loose_secret_files(replace(settings, database_url=f"sqlite:///{database}"), []))
+    assert found == {settings.home: 0o755, settings.home / "practices": 0o755,
+                     practice: 0o644, database: 0o644}  # fmt: skip
+    for path, mode in ((settings.home, 0o700), (settings.home / "practices", 0o700),
+                       (practice, 0o600), (database, 0o600)):  # fmt: skip
+        path.chmod(mode)
+    settings.home.joinpath("settings.yaml").unlink(missing_ok=True)
+    assert loose_secret_files(replace(settings, database_url=f"sqlite:///{database}"), []) == []
 
 
 # -- behind reverse proxies: X-Forwarded-* believed only from TRUSTED_PROXIES -------------------

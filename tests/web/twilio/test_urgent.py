@@ -115,3 +115,53 @@ def test_the_caller_id_presented_to_secretaries_follows_the_practice_setting(set
     assert call.waiting.verb.get("sequential") == "true"
     assert call.waiting.verb.get("timeout") == "15"
     services(app).db.dispose()
+
+
+def heard_from_the_urgency(call) -> str:
+    return call.text.split("tapez 9", 1)[1]  # past the opening's own advice
+
+
+def test_an_unanswered_urgent_call_in_office_hours_hears_the_advice_three_times(
+    app, twilio, practice_number, fake_twilio
+):
+    call = twilio.place_call(CALLER, practice_number).press("9")
+    assert "en priorité" in call.last_heard()  # the priority line, in office hours too
+    call.no_answer()
+    heard = call.last_heard()
+    assert "Personne n'a pu vous répondre." in heard and "15 ou le 112" in heard
+    assert "message urgent" in heard and call.waiting_for == "Gather"  # the message's consent
+    call.silence().record(seconds=6)
+    call.silence()  # no call-back asked
+    assert call.ended and "15 ou le 112" in call.last_heard() and "Au revoir" in call.last_heard()
+    assert heard_from_the_urgency(call).count("15 ou le 112") >= 3
+    assert stored_call_outcome(app, call) == "message"
+
+
+def test_an_unanswered_urgent_call_at_night_hears_the_advice_again_then_leaves_a_message(
+    app, twilio, practice_number, fake_twilio
+):
+    set_clock(app, TUESDAY_NIGHT)
+    call = twilio.place_call(CALLER, practice_number).press("9")
+    assert "en priorité" in call.last_heard()
+    call.no_answer()  # the doctor on call; no secretary at night
+    heard = call.last_heard()
+    assert "Personne n'a pu vous répondre." in heard and "15 ou le 112" in heard
+    call.silence().record(seconds=6)
+    call.silence()
+    assert call.ended and "15 ou le 112" in call.last_heard()
+    assert heard_from_the_urgency(call).count("15 ou le 112") >= 3
+
+
+def test_an_urgent_caller_leaving_no_message_still_hears_the_advice(
+    app, twilio, practice_number, fake_twilio
+):
+    set_clock(app, TUESDAY_NIGHT)
+    call = twilio.place_call(CALLER, practice_number).press("9").no_answer()
+    call.silence().silence().silence().silence()  # no refusal, nothing said, twice
+    assert call.ended and "Aucun message" in call.last_heard()
+    assert "15 ou le 112" in call.last_heard()
+
+
+def stored_call_outcome(app, call) -> str | None:
+    with services(app).db.session() as session:
+        return session.scalars(select(Call.outcome).where(Call.call_sid == call.sid)).one()

@@ -1,0 +1,1 @@
+"""The FHIR R4 door: practice software reads agendas and appointments, books and cancels."""
