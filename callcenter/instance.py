@@ -107,8 +107,12 @@ DEMO_APPOINTMENTS = {
     "horizon_days": 30,
     "min_notice_minutes": 120,
     "kinds": {
-        "consultation": {"minutes": 20},
-        "premiere-consultation": {"minutes": 40, "new_patients": True},
+        "consultation": {"minutes": 20, "label": "Consultation"},
+        "premiere-consultation": {
+            "minutes": 40,
+            "new_patients": True,
+            "label": "Première consultation",
+        },
     },
     "sms_confirmation": True,
     "sms_reminder": True,

@@ -37,6 +37,8 @@ _PLOT_HEIGHT = 180
 _CHAR_WIDTH = 7.0  # an estimate of a 12 px sans-serif character, to place labels
 _VALUE_LABEL_MIN_SLOT = 22.0  # narrower bars get no value label (the <desc> has them all)
 # Characters XML 1.0 cannot hold, even escaped: a NUL in a label would make the SVG unreadable.
+# A unit is a word, or a function giving the word agreed with each value.
+Unit = str | Callable[[float], str]
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -45,7 +47,7 @@ def bar_chart_svg(
     labels: Sequence[str],
     values: Sequence[int | float],
     *,
-    unit: str = "",
+    unit: Unit = "",
     decimal_mark: str = ",",
     empty_text: str = EMPTY_TEXT,
 ) -> str:
@@ -57,7 +59,7 @@ def bar_chart_svg(
     is negative or not finite.
     """
     _check(labels, values)
-    ident = _ident("bar", title, labels, values, unit)
+    ident = _ident("bar", title, labels, values, _word(unit, 2))
     slot = _slot(labels)
     left, right, top, bottom = 64.0, 16.0, 44.0, 40.0
     plot_w = slot * len(values) if values else _PLOT_WIDTH / 2
@@ -71,11 +73,11 @@ def bar_chart_svg(
         y = base - tick * scale
         out.append(_line(left, y, left + plot_w, y, GRID if tick else AXIS))
         out.append(_label(left - 6, y + 4, fmt(tick), anchor="end", fill=AXIS))
-    if unit:  # the y axis title, turned to read upwards
+    if _word(unit, 2):  # the y axis title (the plural), turned to read upwards
         middle = _n(top + _PLOT_HEIGHT / 2)
         out.append(
             f'<text x="16" y="{middle}" text-anchor="middle" fill="{AXIS}" '
-            f'transform="rotate(-90 16 {middle})">{_text(unit)}</text>'
+            f'transform="rotate(-90 16 {middle})">{_text(_word(unit, 2))}</text>'
         )
     if not values:
         out.append(_label(left + plot_w / 2, top + _PLOT_HEIGHT / 2, empty_text, fill=AXIS))
@@ -98,7 +100,7 @@ def horizontal_bar_chart_svg(
     labels: Sequence[str],
     values: Sequence[int | float],
     *,
-    unit: str = "",
+    unit: Unit = "",
     shares: bool = True,
     decimal_mark: str = ",",
     empty_text: str = EMPTY_TEXT,
@@ -110,7 +112,7 @@ def horizontal_bar_chart_svg(
     zero.  Raises ``ValueError`` like :func:`bar_chart_svg`.
     """
     _check(labels, values)
-    ident = _ident("hbar", title, labels, values, unit)
+    ident = _ident("hbar", title, labels, values, _word(unit, 2))
     label_w = min(240.0, max(64.0, max((len(s) for s in labels), default=0) * _CHAR_WIDTH + 12))
     plot_w, row, top = 360.0, 28.0, 44.0
     width = label_w + plot_w + 120
@@ -120,7 +122,8 @@ def horizontal_bar_chart_svg(
     fmt = _formatter(decimal_mark)
 
     def shown(value: float) -> str:
-        text = fmt(value) + (f"\u00a0{unit}" if unit else "")
+        word = _word(unit, value)
+        text = fmt(value) + (f"\u00a0{word}" if word else "")
         if shares and total > 0:
             text += f" ({round(100 * value / total)}\u00a0%)"
         return text
@@ -186,14 +189,20 @@ def _formatter(decimal_mark: str) -> Callable[[float], str]:
     return lambda value: format_number(value, decimal_mark)
 
 
-def _entry(label: str, value: float, unit: str, fmt: Callable[[float], str]) -> str:
-    return f"{label}: {fmt(value)}" + (f"\u00a0{unit}" if unit else "")
+def _word(unit: Unit, value: float) -> str:
+    """The unit agreed with ``value`` ("1 appel", "2 appels") when it is given per value."""
+    return unit if isinstance(unit, str) else unit(value)
+
+
+def _entry(label: str, value: float, unit: Unit, fmt: Callable[[float], str]) -> str:
+    word = _word(unit, value)
+    return f"{label}: {fmt(value)}" + (f"\u00a0{word}" if word else "")
 
 
 def _describe(
     labels: Sequence[str],
     values: Sequence[float],
-    unit: str,
+    unit: Unit,
     fmt: Callable[[float], str],
     empty_text: str,
 ) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError
 from callcenter.config.practice import Practice
 from callcenter.config.settings import Settings
 from callcenter.config.staff import WEEKDAYS
+from callcenter.core.french import phone
 
 Value = str | int | bool | None
 # Names of settings (and URL query fields) whose values are never shown.
@@ -171,7 +172,7 @@ def practice(found: Practice) -> PracticeSettings:
     settings = [
         plain("id", found.id),
         plain("name", found.name),
-        plain("number", found.number),
+        plain("number", phone(found.number)),
         plain("language", found.language),
         plain("voice", found.voice),
         plain("timezone", found.timezone),
@@ -197,7 +198,7 @@ def practice(found: Practice) -> PracticeSettings:
     ]
     if rules is not None:
         settings += [
-            plain("appointments.kinds", ", ".join(rules.kinds)),
+            plain("appointments.kinds", ", ".join(k.title for k in rules.kinds.values())),
             plain("appointments.horizon_days", rules.horizon_days),
             plain("appointments.sms_confirmation", rules.sms_confirmation),
             plain("appointments.sms_reminder", rules.sms_reminder),
@@ -206,7 +207,8 @@ def practice(found: Practice) -> PracticeSettings:
     doctors = [
         Person(d.id, [
             plain("name", d.name), plain("called", d.called), plain("email", d.email),
-            plain("certificate", d.certificate), plain("on_call_phone", d.on_call_phone),
+            plain("certificate", d.certificate),
+            plain("on_call_phone", phone(d.on_call_phone) or None),
             plain("digest.at", "hourly" if d.digest.hourly
                   else ", ".join(f"{t:%H:%M}" for t in d.digest.times)),
             plain("digest.days", ",".join(WEEKDAYS[n][:3] for n in sorted(d.digest.days))),
@@ -216,7 +218,8 @@ def practice(found: Practice) -> PracticeSettings:
     ]  # fmt: skip
     secretaries = [
         Person(s.id, [
-            plain("name", s.name), plain("phone", s.phone), plain("hours", _hours(s.hours)),
+            plain("name", s.name), plain("phone", phone(s.phone) or None),
+            plain("hours", _hours(s.hours)),
             secret("pin_hash", s.pin_hash),
         ])
         for s in found.secretaries

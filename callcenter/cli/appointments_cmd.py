@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from callcenter.appointments.models import Appointment
 from callcenter.cli.common import audited, fail, open_root
+from callcenter.cli.listing import Listing, json_option
 from callcenter.config.practice import Practice
 from callcenter.core.spoken import spoken_datetime
 from callcenter.patients.models import Patient
@@ -48,12 +49,14 @@ def _doctor(practice: Practice, doctor_id: str | None) -> str | None:
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day (YYYY-MM-DD).")
 @click.option("--all", "everything", is_flag=True, help="Also cancelled and moved ones.")
 @click.option("--names", is_flag=True, help="Decrypt and show patients' names (audited).")
+@json_option
 def appointments_list(
     practice_id: str | None,
     doctor_id: str | None,
     day: datetime | None,
     everything: bool,
     names: bool,
+    as_json: bool,
 ) -> None:
     """Upcoming appointments (or a day's): time, doctor, kind, status, patient reference."""
     with open_root() as root:
@@ -80,14 +83,18 @@ def appointments_list(
                     who[patient.id] = patient.name or "(sans nom)"
             audited(root, session, "appointments.list", practice=practice.id,
                     count=len(rows), names=len(who))  # fmt: skip
+        listing = Listing("time", "day", "doctor", "kind", "status", "patient")
         for row in rows:
             ref = who.get(row.patient_id or "", (row.patient_id or "-")[:8])
-            click.echo("\t".join([
-                row.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                spoken_datetime(row.starts_at.astimezone(tz)).split(" à ")[0],
-                row.doctor_id, row.kind, row.status, ref,
-            ]))  # fmt: skip
-        click.echo(f"{len(rows)} appointment(s)", err=True)
+            local = row.starts_at.astimezone(tz)
+            day_name = spoken_datetime(local).split(" à ")[0]
+            listing.add(
+                [local.strftime("%Y-%m-%d %H:%M"), day_name, row.doctor_id,
+                 practice.kind_label(row.kind), row.status, ref],
+                [local.isoformat(), day_name, row.doctor_id, row.kind, row.status, ref],
+            )  # fmt: skip
+        listing.echo(as_json)
+        click.echo(f"{len(rows)} appointment{'' if len(rows) == 1 else 's'}", err=True)
         root.checkpoint()
 
 

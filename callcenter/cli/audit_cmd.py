@@ -8,6 +8,7 @@ import click
 
 from callcenter.audit import trail as audit
 from callcenter.cli.common import fail, open_root
+from callcenter.cli.listing import Listing, json_option
 
 
 @click.group("audit")
@@ -38,24 +39,20 @@ def audit_checkpoint() -> None:
 
 @audit_group.command("show")
 @click.option("--last", default=20, show_default=True)
-def audit_show(last: int) -> None:
+@json_option
+def audit_show(last: int, as_json: bool) -> None:
     """The latest entries (ids and counts only: the log holds no personal value)."""
     from sqlalchemy import select
 
+    listing = Listing("seq", "ts", "actor", "action", "practice", "object", "details")
     with open_root() as root, root.db.session() as session:
         query = select(audit.AuditEntry).order_by(audit.AuditEntry.seq.desc()).limit(last)
         for row in reversed(list(session.scalars(query))):
-            click.echo(
-                json.dumps(
-                    {
-                        "seq": row.seq,
-                        "ts": row.ts.isoformat(),
-                        "actor": row.actor,
-                        "action": row.action,
-                        "practice": row.practice_id,
-                        "object": row.object_ref,
-                        "details": row.details,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            details = json.dumps(row.details, ensure_ascii=False) if row.details else None
+            listing.add(
+                [row.seq, row.ts.isoformat(), row.actor, row.action, row.practice_id or "-",
+                 row.object_ref or "-", details or "-"],
+                [row.seq, row.ts.isoformat(), row.actor, row.action, row.practice_id,
+                 row.object_ref, row.details],
+            )  # fmt: skip
+    listing.echo(as_json)

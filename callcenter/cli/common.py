@@ -6,6 +6,7 @@ audit entry, then a signed checkpoint of the chain outside the database.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from callcenter.audit import trail as audit
 from callcenter.config.settings import Settings, SettingsError, load_settings
+from callcenter.core import logs
 from callcenter.services import Services, StartupError, build_services
 from callcenter.storage.db import Database
 
@@ -47,6 +49,9 @@ def open_root(
     """
     try:
         settings = load_settings()
+        # A command prints its own result on stdout: the log says only what went
+        # wrong, on stderr (its "purge_run" line repeated the counts, on stdout).
+        logs.configure(settings.log_format, level=logging.WARNING)
         if before_build is not None:
             before_build(settings)
         root = build_services(settings, Database(settings.database_url, statement_timeout_ms))

@@ -8,6 +8,7 @@ personal data).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 
@@ -16,6 +17,8 @@ from sqlalchemy import func, select
 
 from callcenter.audit import trail as audit
 from callcenter.cli.common import fail, open_root
+from callcenter.cli.listing import Listing, json_option
+from callcenter.cli.progress import Progress
 from callcenter.digests.compose import EXPIRY_WARNING_DAYS as WARN_DAYS
 
 
@@ -25,12 +28,18 @@ def digest() -> None:
 
 
 @digest.command("status")
-def digest_status() -> None:
-    """Each doctor's certificate and the outbox; exit 1 when a doctor cannot get digests."""
+@json_option
+def digest_status(as_json: bool) -> None:
+    """Each doctor's certificate, then the outbox; exit 1 when a doctor cannot get digests.
+
+    The outbox's counts go to stderr under the table (stdout stays one table to
+    pipe); ``--json`` prints both as one object.
+    """
     from callcenter.digests import compose as digests
     from callcenter.notify.models import OutboxMail
     from callcenter.security import smime
 
+    listing = Listing("practice", "doctor", "certificate")
     with open_root() as root:
         now = root.clock.now()
         blocked = 0
@@ -46,12 +55,19 @@ def digest_status() -> None:
                 else:
                     blocked += 1
                     problem = f"NO DIGEST: {problem}"
-                click.echo(f"{practice.id}\t{doctor.id}\t{problem}")
+                listing.add([practice.id, doctor.id, problem])
         with root.db.session() as session:
-            counts = Counter(dict(session.execute(
+            rows = session.execute(
                 select(OutboxMail.status, func.count()).group_by(OutboxMail.status)
-            ).tuples().all()))  # fmt: skip
-        click.echo("outbox\t" + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+            ).all()
+            counts = Counter({str(status): int(n) for status, n in rows})
+    outbox = dict(sorted(counts.items()))
+    if as_json:
+        click.echo(json.dumps({"doctors": listing.data, "outbox": outbox}, indent=2))
+    else:
+        listing.echo(as_json=False)
+        waiting = ", ".join(f"{k} {v}" for k, v in outbox.items()) or "empty"
+        click.echo(f"outbox: {waiting}", err=True)
     raise SystemExit(1 if blocked else 0)
 
 
@@ -62,7 +78,8 @@ def digest_send(doctor: str | None, force: bool) -> None:
     """Build the due digests (or, with --now, one up to now) and send the outbox."""
     from callcenter.jobs import tasks as jobs
 
-    with open_root() as root:
+    with open_root() as root, Progress("digest send") as progress:
+        progress.step("building and sending")
         run = jobs.mail(root, root.clock.now(), doctor=doctor, force=force)
         with root.db.session() as session:
             audit.append(session, actor="cli:admin", action="digest.send",

@@ -9,6 +9,7 @@ import click
 
 from callcenter.cli.appointments_cmd import _practice
 from callcenter.cli.common import audited, fail, open_root
+from callcenter.cli.listing import Listing, json_option
 from callcenter.fhir.clients import PSEUDONYMOUS, SCOPES, add_client, list_clients, revoke_client
 
 
@@ -50,16 +51,19 @@ def client_add(name: str, practice_id: str | None, scope: str) -> None:
 
 @client.command("list")
 @click.option("--practice", "practice_id", help="Only this practice's clients.")
-def client_list(practice_id: str | None) -> None:
+@json_option
+def client_list(practice_id: str | None, as_json: bool) -> None:
     """Every client: id, name, practice, scope, created, revoked."""
+    listing = Listing("id", "name", "practice", "scope", "created", "revoked")
     with open_root() as root:
         with root.db.session() as session:
             rows = list_clients(session, practice_id)
             for row in rows:
                 revoked = row.revoked_at.date().isoformat() if row.revoked_at else "live"
-                click.echo("\t".join([row.id, row.name, row.practice_id, row.scope,
-                                      row.created_at.date().isoformat(), revoked]))  # fmt: skip
-        click.echo(f"{len(rows)} client(s)", err=True)
+                listing.add([row.id, row.name, row.practice_id, row.scope,
+                             row.created_at.date().isoformat(), revoked])  # fmt: skip
+        listing.echo(as_json)
+        click.echo(f"{len(rows)} client{'' if len(rows) == 1 else 's'}", err=True)
 
 
 @client.command("revoke")

@@ -7,6 +7,8 @@ import os
 import click
 
 from callcenter.cli.common import audited, fail, open_root
+from callcenter.cli.listing import Listing, json_option
+from callcenter.cli.progress import Progress
 from callcenter.security.keyring import KeyRingError
 
 
@@ -16,22 +18,40 @@ def keys() -> None:
 
 
 @keys.command("status")
-def keys_status() -> None:
-    """Rows per key id in each table, and which key is active."""
+@json_option
+def keys_status(as_json: bool) -> None:
+    """Per key id: its state, the values it encrypted so far, and the stored values under it.
+
+    ``encryptions`` counts encryptions made with the key (rotation is forced at
+    the nonce limit); ``stored`` counts the values stored under it now, per table.
+    A key that stored values name but the ring lacks is listed as unreadable.
+    """
     from callcenter.security.rotation import rows_per_key
 
+    listing = Listing("key", "state", "encryptions", "rotation_at", "stored", "stored_by_table")
     with open_root() as root, root.db.session() as session:
-        click.echo(f"active key: {root.keyring.active_id:08x}")
-        for key_id in root.keyring.key_ids():
-            used = root.cipher.encryptions(key_id)
-            click.echo(
-                f"key {key_id:08x}: in the ring, {used} values encrypted so far "
-                f"(rotation forced at {root.cipher.nonce_limit})"
-            )
+        stored: dict[int, dict[str, int]] = {}
         for table, counts in rows_per_key(session).items():
-            for key_id, count in sorted(counts.items()):
-                known = "" if key_id in root.keyring else "  (NOT IN THE RING: unreadable)"
-                click.echo(f"{table}\t{key_id:08x}\t{count}{known}")
+            for key_id, count in counts.items():
+                if count:
+                    stored.setdefault(key_id, {})[table] = count
+        ring = list(root.keyring.key_ids())
+        for key_id in [*ring, *sorted(k for k in stored if k not in root.keyring)]:
+            if key_id not in root.keyring:
+                state, used = "NOT IN THE RING: unreadable", None
+            else:
+                state = "active" if key_id == root.keyring.active_id else "in the ring"
+                used = root.cipher.encryptions(key_id)
+            tables = dict(sorted(stored.get(key_id, {}).items()))
+            by_table = ",".join(f"{t}={n}" for t, n in tables.items()) or "-"
+            limit = root.cipher.nonce_limit if used is not None else None
+            total = sum(tables.values())
+            listing.add(
+                [f"{key_id:08x}", state, "-" if used is None else used, limit or "-", total,
+                 by_table],
+                [f"{key_id:08x}", state, used, limit, total, tables],
+            )  # fmt: skip
+    listing.echo(as_json)
 
 
 @keys.command("rotate")
@@ -58,7 +78,7 @@ def keys_reencrypt(batch: int) -> None:
     """Move every stored value to the active key, in short batches, while calls go on."""
     from callcenter.security.rotation import encrypted_models, reencrypt_batch
 
-    with open_root() as root:
+    with open_root() as root, Progress("re-encrypted") as progress:
         total = 0
         for model in encrypted_models():
             while True:
@@ -67,6 +87,7 @@ def keys_reencrypt(batch: int) -> None:
                         session, root.cipher, model, root.blind_index_bits, batch
                     )
                 total += moved
+                progress.advance(moved, model.__tablename__)
                 if moved < batch:
                     break
         with root.db.session() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from callcenter.cli.listing import Listing, json_option
 from callcenter.config.settings import SettingsError, home_from_env, load_settings, parse_now
 from callcenter.core import routes
 
@@ -29,7 +31,47 @@ def _settings() -> Any:
         _fail(str(exc))
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose command modules are imported only when their command runs.
+
+    Most groups open the whole composition root (SQLAlchemy, Alembic, the
+    models, Twilio): importing them all up front made every command, even
+    ``practices list``, take seconds to start.  ``--help`` still lists them all.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+# One module per command group; each opens the composition root it needs.
+_LAZY = {
+    "appointments": "callcenter.cli.appointments_cmd:appointments",
+    "audit": "callcenter.cli.audit_cmd:audit_group",
+    "db": "callcenter.cli.db_cmd:db_group",
+    "digest": "callcenter.cli.digest_cmd:digest",
+    "fhir": "callcenter.cli.fhir_cmd:fhir_group",
+    "keys": "callcenter.cli.keys_cmd:keys",
+    "patient": "callcenter.cli.patient_cmd:patient",
+    "purge": "callcenter.cli.purge_cmd:purge",
+    "twilio": "callcenter.cli.twilio_cmd:twilio_group",
+    "understand": "callcenter.cli.understand_cmd:understand_cmd",
+    "users": "callcenter.cli.users_cmd:users",
+    "worker": "callcenter.cli.worker_cmd:worker",
+}
+
+
+@click.group(cls=LazyGroup, lazy=_LAZY)
 def main() -> None:
     """Privacy-first call handling and IVR server for medical practices."""
 
@@ -207,17 +249,22 @@ def practices() -> None:
 
 
 @practices.command("list")
-def practices_list() -> None:
+@json_option
+def practices_list(as_json: bool) -> None:
     """Print each practice's id, name and number."""
     from callcenter.config.practice import PracticeDirectory, PracticeError
+    from callcenter.core.french import phone
 
     settings = _settings()
     try:
         directory = PracticeDirectory.load(settings.practices_dir)
     except PracticeError as exc:
         _fail(str(exc))
+    listing = Listing("id", "name", "number")
     for practice in directory:
-        click.echo(f"{practice.id}\t{practice.name}\t{practice.number}")
+        row = [practice.id, practice.name, practice.number]
+        listing.add([practice.id, practice.name, phone(practice.number)], row)
+    listing.echo(as_json)
 
 
 @main.group()
@@ -306,28 +353,6 @@ def call(
     voice_path = routes.QUEUE_AGENT if line else None
     sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script, voice_path))
 
-
-def _register() -> None:
-    """One module per command group; each opens the composition root it needs."""
-    from callcenter.cli.appointments_cmd import appointments
-    from callcenter.cli.audit_cmd import audit_group
-    from callcenter.cli.db_cmd import db_group
-    from callcenter.cli.digest_cmd import digest
-    from callcenter.cli.fhir_cmd import fhir_group
-    from callcenter.cli.keys_cmd import keys
-    from callcenter.cli.patient_cmd import patient
-    from callcenter.cli.purge_cmd import purge
-    from callcenter.cli.twilio_cmd import twilio_group
-    from callcenter.cli.understand_cmd import understand_cmd
-    from callcenter.cli.users_cmd import users
-    from callcenter.cli.worker_cmd import worker
-
-    for command in (keys, audit_group, purge, patient, worker, digest, db_group, users,
-                    appointments, understand_cmd, twilio_group, fhir_group):  # fmt: skip
-        main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":
     main()

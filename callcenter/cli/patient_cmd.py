@@ -14,6 +14,7 @@ import click
 from sqlalchemy.orm import Session
 
 from callcenter.cli.common import fail, open_root
+from callcenter.cli.progress import Progress
 from callcenter.services import Services
 
 
@@ -68,14 +69,18 @@ def patient_erase(phone: str, yes: bool) -> None:
 
     if not yes:
         click.confirm("Erase every record of this number, in every practice?", abort=True)
-    with open_root() as root:
+    with open_root() as root, Progress("patient erase") as progress:
+        progress.step("finding and erasing the records")
         with root.db.session() as session:
             report = erase_subject(
                 session, _subject(root, session, phone), actor="cli:admin", now=root.clock.now()
             )
+        progress.close()
         counts = ", ".join(f"{k} {v}" for k, v in report.as_dict().items())
         click.echo(f"erased: {counts}")
+        progress.step("asking Twilio to delete recordings")
         sent = root.request_deletions()
+        progress.close()
         click.echo(
             f"at Twilio: {sent.deleted} deleted, {sent.gone} already gone, "
             f"{sent.failed} failed (retried by the worker)"

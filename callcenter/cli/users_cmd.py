@@ -11,6 +11,7 @@ import click
 from callcenter.accounts import accounts
 from callcenter.accounts.models import ROLES
 from callcenter.cli.common import fail, open_root
+from callcenter.cli.listing import Listing, json_option
 
 
 @click.group("users")
@@ -81,12 +82,18 @@ def users_reset(username: str) -> None:
 
 
 @users.command("list")
-def users_list() -> None:
+@json_option
+def users_list(as_json: bool) -> None:
     """Each account: name, role, practices, second factor, state, and a doctor's id."""
+    listing = Listing("username", "role", "practices", "second_factor", "state", "doctor")
     with open_root() as root, root.db.session() as session:
         for user in accounts.list_users(session):
             state = "disabled" if user.disabled_at else "active"
             factor = "totp" if user.totp_enrolled else "totp-not-enrolled"
             practices = ",".join(user.practices) or "*"
-            doctor = user.doctor_id or "-"
-            click.echo(f"{user.username}\t{user.role}\t{practices}\t{factor}\t{state}\t{doctor}")
+            listing.add(
+                [user.username, user.role, practices, factor, state, user.doctor_id or "-"],
+                [user.username, user.role, list(user.practices) or "*", factor, state,
+                 user.doctor_id],
+            )  # fmt: skip
+    listing.echo(as_json)

@@ -30,6 +30,7 @@ from callcenter.config.staff import (
     parse_rota,
     parse_secretaries,
 )
+from callcenter.core.french import humanised
 from callcenter.core.phone_numbers import normalize
 from callcenter.core.yaml_fields import FieldError, Fields, NotYaml, in_file, load_yaml
 
@@ -96,6 +97,12 @@ class Practice:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def kind_label(self, kind_id: str) -> str:
+        """An appointment kind as screens and digests name it (its label in the file)."""
+        if self.appointments is not None:
+            return self.appointments.kind_label(kind_id)
+        return humanised(kind_id)
 
     def opening_status(self, now: datetime) -> str:
         """``open``, ``lunch`` (between two sessions of the day), ``closed`` or ``holiday``."""

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from callcenter.config.calendar_link import CalendarLink, parse_calendar
 from callcenter.config.staff import Sessions, StaffError, parse_clock, parse_hours
+from callcenter.core.french import humanised
 from callcenter.core.yaml_fields import Fields
 
 MORNING_ENDS = time(12, 0)  # "matin" is before noon, "après-midi" from noon
@@ -36,6 +37,12 @@ class Kind:
     id: str
     minutes: int
     new_patients: bool = False  # the kind booked for a patient registered during the call
+    label: str = ""  # how screens and digests name it ("Première consultation")
+
+    @property
+    def title(self) -> str:
+        """The label, or the id made readable when the practice file gives none."""
+        return self.label or humanised(self.id)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,11 @@ class BookingRules:
             return self.kinds[self.default_kind]
         return self.kinds[doctor.kinds[0]]
 
+    def kind_label(self, kind_id: str) -> str:
+        """What screens call a kind; one no longer in the file is made readable."""
+        found = self.kinds.get(kind_id)
+        return found.title if found else humanised(kind_id)
+
 
 @dataclass(frozen=True)
 class SlotQuery:
@@ -116,9 +128,14 @@ def _kinds(where: str, raw: Any) -> dict[str, Kind]:
     kinds: dict[str, Kind] = {}
     for name, spec in raw.items():
         at = f"{where}.{name}"
-        kind = _mapping(at, spec, "a mapping (minutes, new_patients)", {"minutes", "new_patients"})
+        kind = _mapping(at, spec, "a mapping (minutes, new_patients, label)",
+                        {"minutes", "new_patients", "label"})  # fmt: skip
         minutes = kind.whole("minutes", 5, 240)
-        kinds[str(name)] = Kind(str(name), minutes, kind.flag("new_patients", default=False))
+        label = spec.get("label")
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            raise StaffError(f"{at}.label", f"{label!r} is not a label (text)")
+        kinds[str(name)] = Kind(str(name), minutes, kind.flag("new_patients", default=False),
+                                (label or "").strip())  # fmt: skip
     return kinds
 
 

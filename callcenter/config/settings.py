@@ -59,6 +59,9 @@ class Settings:
     # previous one are still accepted (TWILIO_AUTH_TOKEN_PREVIOUS).
     twilio_previous_token: str | None = None
     smtp: SmtpSettings | None = None  # None: digests wait in the outbox
+    # The tele-secretariat's name in the console header when it serves several
+    # practices (ORGANISATION_NAME); one practice's console shows that practice's name.
+    organisation_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -222,7 +225,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "metrics_token",
         "flows_dir",
         "log_format",
+        "organisation_name",
     }
+    organisation = str(pick("ORGANISATION_NAME", "organisation_name", "") or "").strip()
     return Settings(
         home=home,
         database_url=str(database_url),
@@ -243,5 +248,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         smtp=smtp,
         twilio_previous_token=str(previous) if previous else None,
+        organisation_name=organisation or None,
         extra={k: v for k, v in data.items() if k not in known},
     )

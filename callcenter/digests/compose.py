@@ -12,7 +12,7 @@ the administrator is told instead (log, audit, ``callcenter digest status``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -27,6 +27,7 @@ from callcenter.calls.models import Call
 from callcenter.config.practice import Practice
 from callcenter.config.prompts import Catalogue
 from callcenter.config.staff import Doctor
+from callcenter.core.french import counted, phone
 from callcenter.core.logs import get_logger
 from callcenter.messages.models import Message
 from callcenter.notify import models as outbox_status
@@ -39,6 +40,15 @@ log = get_logger("callcenter.digests")
 
 MISSED = ("hung-up", "abandoned", "no-message")
 URGENT_LOOKBACK = timedelta(days=1)
+# The totals' nouns, agreed with their counts ("1 appel", "0 message", "2 urgences").
+_NOUNS = {
+    "calls": ("appel", "appels"),
+    "messages": ("message", "messages"),
+    "urgent": ("urgence", "urgences"),
+    "callbacks": ("demande de rappel", "demandes de rappel"),
+    "appointments": ("rendez-vous", "rendez-vous"),
+    "missed": ("appel manqué", "appels manqués"),
+}
 EXPIRY_WARNING_DAYS = 30  # urgent notices older than this get no e-mail any more
 
 
@@ -66,7 +76,7 @@ def build(
 ) -> Digest:
     """The digest of ``period`` (start excluded, end included) for ``doctor``."""
     tz = practice.tz
-    t = _Texts(catalogue, tz)
+    t = _Texts(catalogue, tz, practice.kind_label)
     messages = list(session.scalars(
         select(Message).where(
             Message.practice_id == practice.id,
@@ -114,7 +124,7 @@ def build(
         "doctor": doctor.called,
         "start": t.moment(period.start),
         "end": t.moment(period.end),
-        **counts,
+        **{key: counted(n, *_NOUNS[key]) for key, n in counts.items()},
     }
     out = [_capitalised(t.text("digest_title", variables)), t.text("digest_period", variables), ""]
     sections: list[tuple[str, list[str]]] = [
@@ -141,7 +151,7 @@ def build_urgent(
     session: Session, practice: Practice, catalogue: Catalogue, notice: Notice
 ) -> Digest:
     """The e-mail that follows an urgent SMS notice: the call and any message it left."""
-    t = _Texts(catalogue, practice.tz)
+    t = _Texts(catalogue, practice.tz, practice.kind_label)
     call = session.get(Call, notice.call_id) if notice.call_id else None
     lines = [t.urgent_call(call)] if call else []
     if call is not None:
@@ -347,8 +357,8 @@ def _patient_names(session: Session, ids: Iterable[str | None]) -> dict[str, str
 class _Texts:
     """The catalogue's digest words, with times in the practice's time zone."""
 
-    def __init__(self, catalogue: Catalogue, tz: object) -> None:
-        self.catalogue, self.tz = catalogue, tz
+    def __init__(self, catalogue: Catalogue, tz: object, kind_label: Callable[[str], str]) -> None:
+        self.catalogue, self.tz, self.kind_label = catalogue, tz, kind_label
 
     def text(self, key: str, variables: Mapping[str, object] | None = None) -> str:
         return self.catalogue.text(key, variables or {})
@@ -365,7 +375,7 @@ class _Texts:
         head = self.text("digest_message_line", {
             "time": self.moment(message.created_at),
             "caller": name or self.text("digest_unidentified"),
-            "number": message.callback_number or self.text("digest_no_number"),
+            "number": phone(message.callback_number) or self.text("digest_no_number"),
             "flags": f" [{', '.join(flags)}]" if flags else "",
         })  # fmt: skip
         transcript = message.transcript
@@ -384,13 +394,13 @@ class _Texts:
         routed = self.text(key if self.catalogue.has(key) else "digest_outcome_other")
         return "- " + self.text("digest_urgent_call_line", {
             "time": self.moment(call.started_at), "routed": routed,
-            "number": call.caller or self.text("digest_no_number"),
+            "number": phone(call.caller) or self.text("digest_no_number"),
         })  # fmt: skip
 
     def missed_call(self, call: Call) -> str:
         return "- " + self.text("digest_missed_line", {
             "time": self.moment(call.started_at),
-            "number": call.caller or self.text("digest_no_number"),
+            "number": phone(call.caller) or self.text("digest_no_number"),
         })  # fmt: skip
 
     def appointment(self, change: str, appointment: Appointment, name: str | None) -> str:
@@ -398,5 +408,5 @@ class _Texts:
         return "- " + self.text(key if self.catalogue.has(key) else "digest_appointment_other", {
             "when": self.moment(appointment.starts_at),
             "patient": name or self.text("digest_unidentified"),
-            "kind": appointment.kind,
+            "kind": self.kind_label(appointment.kind),
         })  # fmt: skip

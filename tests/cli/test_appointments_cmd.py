@@ -30,10 +30,11 @@ def test_the_list_shows_upcoming_appointments_without_names_and_is_audited(app, 
     with services(app).db.session() as session:
         take(session, patient)
     out, err = run("appointments", "list")
-    lines = out.splitlines()
+    header, *lines = out.splitlines()
+    assert header == "time\tday\tdoctor\tkind\tstatus\tpatient"
     assert [line.split("\t")[0] for line in lines] == ["2026-11-24 14:00", "2026-11-26 10:00"]
-    assert "dr-martin\tconsultation\tbooked" in lines[0] and NAME not in out
-    assert "2 appointment(s)" in err
+    assert "dr-martin\tConsultation\tbooked" in lines[0] and NAME not in out
+    assert "2 appointments" in err
     assert audit_actions(app).count("appointments.list") == 1
 
 
@@ -41,9 +42,9 @@ def test_the_list_filters_by_day_and_doctor_and_shows_names_on_request(app, cli_
     patient = seed(app, "1980-03-15")
     book_thursday(app, patient)
     out, _ = run("appointments", "list", "--day", "2026-11-26", "--names")
-    assert out.count("\n") == 1 and NAME in out
+    assert out.count("\n") == 2 and NAME in out  # the header and one row
     out, _ = run("appointments", "list", "--doctor", "dr-bernard")
-    assert out == ""
+    assert out == "time\tday\tdoctor\tkind\tstatus\tpatient\n"
     assert audit_actions(app).count("appointments.list") == 2
 
 

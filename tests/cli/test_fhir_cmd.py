@@ -22,6 +22,7 @@ def test_a_client_is_added_listed_and_revoked_and_its_token_works_until_then(app
     headers = {"Authorization": f"Bearer {token}"}
     assert app.test_client().get("/fhir/Schedule", headers=headers).status_code == 200
     out, _ = run("fhir", "client", "list")
+    assert out.startswith("id\tname\tpractice\tscope\tcreated\trevoked\n")
     assert "\tlogiciel-cabinet\tdemo\tidentity\t" in out and out.rstrip().endswith("live")
     out, _ = run("fhir", "client", "revoke", "logiciel-cabinet")
     assert "revoked 1 client(s)" in out

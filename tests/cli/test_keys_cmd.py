@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,14 +11,28 @@ from click.testing import CliRunner
 from callcenter.cli.common import fail, open_root
 from callcenter.cli.main import main
 from callcenter.security.key_usage import stored_counts
-from tests.cli.conftest import run
 from tests.conftest import services
 
-ENCRYPTED = re.compile(r"key [0-9a-f]{8}: in the ring, (\d+) values encrypted so far")
+
+def stdout_of(*args: str) -> str:
+    """What the command prints on stdout (the warnings go to stderr)."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
 
 
 def encrypted_so_far() -> int:
-    return sum(int(n) for n in ENCRYPTED.findall(run("keys", "status")))
+    """The encryptions made so far with the keys in the ring (``keys status --json``)."""
+    keys = json.loads(stdout_of("keys", "status", "--json"))
+    return sum(k["encryptions"] for k in keys if k["state"] != "NOT IN THE RING: unreadable")
+
+
+def test_keys_status_has_a_header_and_counts_stored_values_per_key(app, cli_env):
+    header, *rows = stdout_of("keys", "status").splitlines()
+    assert header == "key\tstate\tencryptions\trotation_at\tstored\tstored_by_table"
+    (key, state, encryptions, _, stored, by_table) = rows[0].split("\t")
+    assert re.fullmatch("[0-9a-f]{8}", key) and state == "active" and encryptions.isdigit()
+    assert stored.isdigit() and (by_table == "-") == (stored == "0")
 
 
 def test_a_call_placed_in_process_is_counted_by_keys_status(app, cli_env, monkeypatch):

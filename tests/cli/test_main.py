@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -89,7 +90,11 @@ def test_init_demo_adds_console_accounts_once_with_working_passwords(instance: P
 def test_practices_list_prints_id_name_and_number(instance: Path):
     CliRunner().invoke(main, ["init", "--demo"])
     result = CliRunner().invoke(main, ["practices", "list"])
-    assert result.output == "demo\tcabinet médical des Tilleuls\t+33184880000\n"
+    assert result.output == "id\tname\tnumber\ndemo\tcabinet médical des Tilleuls\t01 84 88 00 00\n"
+    listed = CliRunner().invoke(main, ["practices", "list", "--json"])
+    assert json.loads(listed.output) == [
+        {"id": "demo", "name": "cabinet médical des Tilleuls", "number": "+33184880000"}
+    ]
 
 
 def test_a_command_without_an_instance_fails_with_one_clear_line(instance: Path):

@@ -27,7 +27,8 @@ def test_export_gives_everything_held_about_a_number_and_is_audited(
     assert len(demo["calls"]) == 2 and len(demo["messages"]) == 1
     assert demo["messages"][0]["callback_number"] == CALLER
     assert OTHER not in out.read_text()
-    assert '"action": "patient.export"' in run("audit", "show")
+    assert '"action": "patient.export"' in run("audit", "show", "--json")
+    assert "\tcli:admin\tpatient.export\t" in run("audit", "show")
 
 
 def test_erase_removes_a_number_everywhere_and_queues_twilio(

@@ -65,8 +65,14 @@ def password_step(app, username: str, password: str) -> int:
     return console.post("/console/login", {"username": username, "password": password}).status_code
 
 
+HEADER = ["username", "role", "practices", "second_factor", "state", "doctor"]
+
+
 def listed(app) -> list[list[str]]:
-    return [line.split("\t") for line in ok("list").splitlines()]
+    """The rows of ``users list``, under its header row."""
+    header, *rows = [line.split("\t") for line in ok("list").splitlines()]
+    assert header == HEADER
+    return rows
 
 
 def chain_ok(app) -> None:
@@ -120,7 +126,7 @@ def test_a_doctor_account_names_the_doctor_of_each_practice(app, cli_env):
 )  # fmt: skip
 def test_add_refuses_what_cannot_work_in_one_line_and_adds_nothing(app, cli_env, args, error):
     assert refused("add", *args).startswith(error)
-    assert ok("list") == "" and audit_entries(app) == []
+    assert listed(app) == [] and audit_entries(app) == []
 
 
 def test_a_doctor_id_must_exist_in_every_practice_given(app, cli_env):
@@ -192,4 +198,4 @@ def test_disable_and_reset_name_an_unknown_account(app, cli_env, command):
 
 
 def test_the_list_is_empty_on_a_fresh_instance(app, cli_env):
-    assert ok("list") == ""
+    assert listed(app) == []

@@ -150,20 +150,21 @@ def test_a_digest_lists_the_doctors_items_urgent_first_with_totals(db, practice,
     assert text.startswith("Cabinet médical des Tilleuls — synthèse des appels pour docteure")
     assert "du 24/11 12:30 au 24/11 18:30" in text
     urgent, rest = text.split("MESSAGES")
-    assert "Fièvre depuis trois jours" in urgent and "appel urgent du +33698765432" in urgent
+    assert "Fièvre depuis trois jours" in urgent and "appel urgent du 06 98 76 54 32" in urgent
     assert "pris par le médecin de garde" in urgent
-    assert "Zoé Dupont, à rappeler au +33612345678" in rest and "Renouvellement" in rest
+    assert "Zoé Dupont, à rappeler au 06 12 34 56 78" in rest and "Renouvellement" in rest
     assert "rappel demandé" in rest and "La transcription a échoué" in rest
     assert "Pour le docteur Bernard" not in text  # another doctor's message
-    assert "26/11 09:30 — Zoé Dupont (consultation) : pris" in rest
+    assert "26/11 09:30 — Zoé Dupont (Consultation) : pris" in rest
     assert rest.count(" : pris") == 1  # dr-bernard's appointment is not here
-    assert "27/11 09:30 — appelant non identifié (consultation) : annulé" in rest
-    assert "30/11 09:30 — appelant non identifié (consultation) : déplacé" in rest
-    assert "APPELS MANQUÉS" in rest and "15:05 — +33698765432" in rest
+    assert "27/11 09:30 — appelant non identifié (Consultation) : annulé" in rest
+    assert "30/11 09:30 — appelant non identifié (Consultation) : déplacé" in rest
+    assert "APPELS MANQUÉS" in rest and "15:05 — 06 98 76 54 32" in rest
     assert "09:" not in rest.split("APPELS MANQUÉS")[1].split("Totaux")[0]  # earlier call out
     assert digest.counts == {"calls": 3, "messages": 4, "urgent": 2, "callbacks": 1,
                              "appointments": 3, "missed": 1}  # fmt: skip
-    assert "Totaux : 3 appels, 4 messages, 2 urgences" in text
+    totals = "Totaux : 3 appels, 4 messages, 2 urgences, 1 demande de rappel, 3 rendez-vous,"
+    assert totals in text and "1 appel manqué." in text
 
 
 def test_an_empty_period_says_so(db, practice, catalogue):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -47,8 +48,10 @@ def test_rotation_and_reencryption_keep_every_row_readable_on_the_new_key(
     assert result.exit_code == 0, result.output
     ring = KeyRing.load(cli_env.home / "keyring.json")
     assert ring.active_id != old_key
-    status = runner.invoke(main, ["keys", "status"]).output
-    assert f"{old_key:08x}\t" not in status  # no row left on the old key
+    listed = json.loads(runner.invoke(main, ["keys", "status", "--json"]).stdout)
+    status = {k["key"]: k for k in listed}
+    assert status[f"{old_key:08x}"]["stored"] == 0  # no value left on the old key
+    assert status[f"{ring.active_id:08x}"]["stored"] > 0
     with using_cipher(FieldCipher(ring)):
         assert read_everything(app) == before
     # The old key can go now, and the data stays readable without it.

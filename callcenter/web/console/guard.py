@@ -22,6 +22,7 @@ from callcenter.accounts import sessions
 from callcenter.accounts.models import ConsoleUser
 from callcenter.audit import trail as audit
 from callcenter.config.practice import Practice
+from callcenter.core import french
 from callcenter.core.logs import get_logger
 from callcenter.services import Services, StartupError
 from callcenter.web.console.blueprint import bp
@@ -165,7 +166,27 @@ def template_helpers() -> dict[str, Any]:
         "csrf_token": sessions.csrf_token(token) if token else "",
         "me": current.user if current and current.row.stage == "full" else None,
         "lang": language().split("-")[0],
+        "brand": brand,
+        "singular": singular,
     }
+
+
+def singular(count: float) -> bool:
+    """Whether a count takes the singular: French keeps 0 and 1 there, English only 1."""
+    return count < 2 if language().startswith("fr") else count == 1
+
+
+def brand() -> str:
+    """The header's name: the practice served, else the tele-secretariat's, else a plain word.
+
+    Before login (no account yet) the instance's own name: with a single
+    practice, that practice's.
+    """
+    current = getattr(g, "console_current", None)
+    served = practices() if current else list(services().practices)
+    if len(served) == 1:
+        return served[0].name
+    return services().settings.organisation_name or text("app.organisation")
 
 
 def requires(*roles: str) -> Callable[[F], F]:
@@ -256,6 +277,33 @@ def localtime(moment: datetime, time_only: bool = False) -> str:
     """A moment in the practice's time zone, as a French reader writes it."""
     local = moment.astimezone(_tz())
     return local.strftime("%H:%M" if time_only else "%d/%m/%Y %H:%M")
+
+
+@bp.app_template_filter("phone")
+def phone_filter(number: str | None) -> str:
+    """A number by pairs ("06 11 22 33 55"), international when foreign."""
+    return french.phone(number)
+
+
+@bp.app_template_filter("birthdate")
+def birthdate_filter(day: date | str | None) -> str:
+    return french.long_date(day)
+
+
+@bp.app_template_filter("counted")
+def counted_filter(count: int, singular: str, plural: str | None = None) -> str:
+    """ "1 appel", "0 message", "2 appels" (French keeps 0 and 1 in the singular)."""
+    return french.counted(count, singular, plural)
+
+
+@bp.app_template_filter("kind")
+def kind_filter(kind_id: str, practice_id: str | None = None) -> str:
+    """An appointment kind by its label in the practice file."""
+    found = services().practices.by_id(practice_id or "") if practice_id else None
+    if found is None:
+        found = next((p for p in practices() if p.appointments and kind_id in
+                      p.appointments.kinds), None)  # fmt: skip
+    return found.kind_label(kind_id) if found else french.humanised(kind_id)
 
 
 @bp.app_template_filter("longdate")

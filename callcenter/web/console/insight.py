@@ -6,6 +6,7 @@ page writes no audit entry.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, time, timedelta
 
 from flask import request
@@ -15,7 +16,15 @@ from callcenter.backoffice.charts import bar_chart_svg, horizontal_bar_chart_svg
 from callcenter.backoffice.stats import call_stats
 from callcenter.web.console.admin import render
 from callcenter.web.console.blueprint import bp
-from callcenter.web.console.guard import db, now, practice, practices, requires, text
+from callcenter.web.console.guard import (
+    db,
+    now,
+    practice,
+    practices,
+    requires,
+    singular,
+    text,
+)
 
 PERIODS = (1, 7, 30, 90)  # days
 
@@ -38,7 +47,7 @@ def admin_stats() -> ResponseReturnValue:
         today = now().astimezone(where.tz).date()
         end = datetime.combine(today + timedelta(days=1), time(0), where.tz)
         stats = call_stats(db(), where.id, end - timedelta(days=days), end, where.tz)
-        unit = text("stats.calls")
+        unit = functools.partial(_calls, text("stats.call"), text("stats.calls"))
         outcomes = list(stats.outcomes.items())
         context.update(
             stats=stats,
@@ -55,3 +64,8 @@ def admin_stats() -> ResponseReturnValue:
             ),
         )  # fmt: skip
     return render("admin_stats.html", practices=practices(), **context)
+
+
+def _calls(one: str, many: str, value: float) -> str:
+    """The unit agreed with a count ("1 appel", "2 appels")."""
+    return one if singular(value) else many

@@ -336,4 +336,4 @@ def test_flows_are_checked_as_they_are_on_disk_now(app_with, tmp_path: Path):
     assert "Aucune erreur" in html(admin.get("/console/admin/flows"))
     (flows / "main.yaml").write_text("nodes: [\n", encoding="utf-8")
     page = html(admin.get("/console/admin/flows"))
-    assert "erreur(s)" in page and "main.yaml" in page and "Aucune erreur" not in page
+    assert "2 erreurs :" in page and "main.yaml" in page and "Aucune erreur" not in page
