@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callcenter.agenda import sync as agenda
 from callcenter.appointments import booking
 from callcenter.appointments.models import Appointment
 from callcenter.config.practice import Practice
@@ -68,13 +69,14 @@ def slots(
         return []
     minutes = schedule.slot_minutes
     taken = booking.taken_cells(session, practice.id, schedule.doctor_id, lo, hi)
+    busy = agenda.busy_between(session, practice.id, schedule.doctor_id, lo, hi)  # its calendar
     found: list[tuple[datetime, bool]] = []
     if "free" in statuses:
         cell = Kind("cell", minutes)
         starts = free_slots(
             rules, schedule, cell, now=now, tz=practice.tz, closed=practice.closed_on,
             taken=taken, query=SlotQuery(since=lo.astimezone(practice.tz).date()),
-            limit=MAX_SLOTS,
+            limit=MAX_SLOTS, busy=busy,
         )  # fmt: skip
         found += [(s, False) for s in starts if lo <= s < hi]
     if "busy" in statuses:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from callcenter.agenda import sync as agenda
 from callcenter.appointments import booking, sms
 from callcenter.appointments.models import Appointment
 from callcenter.config.practice import Practice
@@ -101,10 +102,11 @@ def create(session: Session, practice: Practice, resource: Any, now: datetime) -
         raise Refused(422, "business-rule", f"minutesDuration: {kind.id} lasts {kind.minutes}")
     _, horizon = booking_window(rules, now, practice.tz)
     taken = booking.taken_cells(session, practice.id, schedule.doctor_id, now, horizon)
+    busy = agenda.busy_between(session, practice.id, schedule.doctor_id, now, horizon)
     day = wanted.start.astimezone(practice.tz).date()
     offered = free_slots(
         rules, schedule, kind, now=now, tz=practice.tz, closed=practice.closed_on,
-        taken=taken, query=SlotQuery(day=day), limit=500,
+        taken=taken, query=SlotQuery(day=day), limit=500, busy=busy,
     )  # fmt: skip
     if wanted.start not in offered:
         raise Refused(409, "conflict", "start: not a free start for this doctor and kind")
