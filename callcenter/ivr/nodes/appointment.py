@@ -150,7 +150,10 @@ class ChooseDoctor(AskingNode):
         return min(firsts)[1] if firsts else next(iter(rules.doctors))
 
     def _chosen(self, ctx: CallContext, doctor_id: str) -> str:
-        ctx.remember(appt_doctor=doctor_id, appt_after=None, appt_day=None, appt_half=None)
+        # A day said at the open question is kept once the doctor is chosen.
+        asked = ctx.state.get("appt_asked") or {}
+        ctx.remember(appt_doctor=doctor_id, appt_after=None, appt_day=asked.get("day"),
+                     appt_half=asked.get("half"), appt_asked=None)  # fmt: skip
         return self.next
 
     @staticmethod
@@ -169,6 +172,45 @@ class ChooseDoctor(AskingNode):
 
 
 # -- offer slots ---------------------------------------------------------------------------
+@node_type("asked_for")
+class AskedFor(Node):
+    """After identification: straight on to what the open question understood, if anything.
+
+    A booking with a named doctor goes to ``slots`` with that doctor, day and
+    half-day; one without to ``book`` (the doctor question, the day kept);
+    a cancel or move to ``mine``; nothing asked to ``otherwise`` (the menu).
+    """
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"book", "slots", "mine", "otherwise"})
+
+    def parse(self) -> None:
+        self.book: str = self.req("book", str)
+        self.slots: str = self.req("slots", str)
+        self.mine: str = self.req("mine", str)
+        self.otherwise: str = self.req("otherwise", str)
+
+    def targets(self) -> dict[str, str]:
+        return {"book": self.book, "slots": self.slots, "mine": self.mine,
+                "otherwise": self.otherwise}  # fmt: skip
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        asked = ctx.state.get("appt_asked") or {}
+        rules = rules_of(ctx)
+        if asked.get("want") == "mine":
+            ctx.remember(appt_asked=None)
+            return self.mine
+        said = any(asked.get(k) for k in ("doctor", "day", "half"))
+        if asked.get("want") != "book" or not said or rules is None:
+            ctx.remember(appt_asked=None)
+            return self.otherwise
+        doctor = asked.get("doctor")
+        if doctor not in rules.doctors:
+            return self.book  # the doctor question keeps the day (ChooseDoctor._chosen)
+        ctx.remember(appt_doctor=doctor, appt_after=None, appt_day=asked.get("day"),
+                     appt_half=asked.get("half"), appt_asked=None)  # fmt: skip
+        return self.slots
+
+
 @node_type("offer_slots")
 class OfferSlots(AskingNode):
     """Speak a few free slots; 1-3 picks one, 4 ("autre choix") opens the other choices.
