@@ -41,6 +41,7 @@ from callcenter.ivr.nodes.asking import (
     when,
 )
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
+from callcenter.ivr.nodes.understood import asked_booking, understood
 from callcenter.ivr.twiml import Reply
 from callcenter.ivr.urgency import ANSWER, ENTRY, BargeIn
 
@@ -130,6 +131,11 @@ class ChooseDoctor(AskingNode):
             return self._chosen(ctx, doctors[int(key) - 1])
         if key == self.ANY_KEY or intent(ctx, speech, ["any_doctor"]):
             return self._chosen(ctx, self._soonest(ctx, rules))
+        request = understood(ctx, speech)
+        if request is not None and request.doctor in doctors:
+            # « le docteur Bernard jeudi après-midi »: the day is kept for the slots.
+            ctx.remember(appt_asked=asked_booking(request))
+            return self._chosen(ctx, request.doctor)
         if speech:
             words = set(fold(speech).split())
             named = [d for d in doctors if self._names(ctx, d) & words]
@@ -321,7 +327,31 @@ class OfferSlots(AskingNode):
         ordinal = intent(ctx, speech, list(SLOT_INTENTS))
         if ordinal is not None and SLOT_INTENTS.index(ordinal) < len(offered):
             return self._chosen(ctx, offered[SLOT_INTENTS.index(ordinal)])
+        handled, ref = self._understood_choice(ctx, reply, speech, offered)
+        if handled:
+            return ref
         return self.retry(ctx, reply)
+
+    def _understood_choice(
+        self, ctx: CallContext, reply: Reply, speech: str, offered: list[datetime]
+    ) -> tuple[bool, str | None]:
+        """« celui de 10 h », « plutôt jeudi après-midi »: the sentence understood whole.
+
+        Asked after the short phrases, so « le deuxième » stays an ordinal, never a date.
+        """
+        request = understood(ctx, speech)
+        if request is None:
+            return False, None
+        if request.time is not None:
+            tz = ctx.practice.tz
+            same = [s for s in offered if s.astimezone(tz).time() == request.time]
+            if same:
+                return True, self._chosen(ctx, same[0])
+        asked = asked_booking(request)
+        if asked["day"] or asked["half"]:
+            day = date.fromisoformat(asked["day"]) if asked["day"] else None
+            return True, self._wished(ctx, reply, day, asked["half"])
+        return False, None
 
     def _on_more(self, ctx: CallContext, reply: Reply, key: str, speech: str) -> str | None:
         """The answer one level down: later slots, a day, a half-day (or the same by speech)."""

@@ -13,14 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from callcenter.config.schedules import HALVES
 from callcenter.core.spoken import spoken_time
 from callcenter.ivr.nodes.base import CallContext, node_type
 from callcenter.ivr.nodes.basic import Menu
+from callcenter.ivr.nodes.understood import asked_booking, understood
 from callcenter.ivr.twiml import Reply
 from callcenter.ivr.urgency import says_urgent
-from callcenter.understanding import Catalogue as Understanding
-from callcenter.understanding import Request, understand
+from callcenter.understanding import Request
 
 # Intents whose journey is a message of that kind (stored on the message).
 MESSAGE_KINDS = ("prescription", "results", "certificate")
@@ -74,10 +73,9 @@ class OpenQuestion(Menu):
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
         speech = ctx.params.get("SpeechResult", "")[:500]
-        words = ctx.understanding
-        if ctx.params.get("Digits") or not speech or words is None:
+        request = None if ctx.params.get("Digits") else understood(ctx, speech)
+        if request is None:
             return super().resume(ctx, reply)
-        request = self._understood(ctx, words, speech)
         if request.intent in ANSWERED:
             reply.say(self._answer(ctx, request.intent))
             self._ask(ctx, reply, [ctx.text(self.prompt)])
@@ -90,13 +88,6 @@ class OpenQuestion(Menu):
             return self.fallback
         self._ask(ctx, reply, [ctx.text("open_question_again"), ctx.text(self.prompt)])
         return None
-
-    @staticmethod
-    def _understood(ctx: CallContext, words: Understanding, speech: str) -> Request:
-        practice = ctx.practice
-        open_days = [day for day, sessions in practice.hours.items() if sessions]
-        return understand(speech, words, practice.doctors, ctx.now, practice.tz,
-                          open_days=open_days, closed=practice.closed_on)  # fmt: skip
 
     def _route(self, ctx: CallContext, request: Request) -> str | None:
         """Where the request goes, with what it said kept for the journey's nodes."""
@@ -134,16 +125,3 @@ class OpenQuestion(Menu):
 
 def _at(local: datetime, clock: Any) -> datetime:
     return local.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
-
-
-def asked_booking(request: Request) -> dict[str, Any]:
-    """What a booking request said, as the appointment nodes read it (JSON-safe)."""
-    half = request.period if request.period in HALVES else None
-    if request.period == "evening":
-        half = "afternoon"  # the evening is the afternoon's end: slots are by half-day
-    return {
-        "want": "book",
-        "doctor": request.doctor,
-        "day": request.date.isoformat() if request.date else None,
-        "half": half,
-    }

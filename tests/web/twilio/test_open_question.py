@@ -85,3 +85,32 @@ def test_not_understood_twice_gives_the_keypad_menu_whose_keys_work(app, twilio,
     seed(app, "1980-03-15")
     call.press("1").press(DOB)
     assert "Pour prendre un rendez-vous, tapez 1" in call.last_heard()
+
+
+# -- the same understanding in the appointment questions ------------------------------------
+def at_the_doctor_question(twilio: TwilioEmulator, number: str) -> PhoneCall:
+    call = twilio.place_call(CALLER, number).press("1").press(DOB).press("1")
+    assert "Pour la docteure Martin, tapez 1" in call.last_heard()
+    return call
+
+
+def test_the_doctor_question_takes_a_doctor_and_a_day_in_one_sentence(app, twilio, practice_number):
+    seed(app, "1980-03-15")
+    call = at_the_doctor_question(twilio, practice_number)
+    call.say("plutôt la docteur martine jeudi matin")
+    assert "Le jeudi 26 novembre à 9 h : tapez 1" in call.last_heard()
+
+
+def test_a_slot_is_chosen_by_its_time(app, twilio, practice_number):
+    seed(app, "1980-03-15")
+    call = at_the_doctor_question(twilio, practice_number).press("1")
+    assert "Le mardi 24 novembre à 14 h 20 : tapez 2" in call.last_heard()
+    call.say("celui de 14 h 20")
+    assert "Vous avez choisi le mardi 24 novembre à 14 h 20" in call.last_heard()
+
+
+def test_the_slots_question_takes_another_day_and_half_day(app, twilio, practice_number):
+    seed(app, "1980-03-15")
+    call = at_the_doctor_question(twilio, practice_number).press("1")
+    call.say("non plutôt lundi prochain l'après-midi")
+    assert "Le lundi 30 novembre à 14 h : tapez 1" in call.last_heard()
