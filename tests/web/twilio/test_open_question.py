@@ -5,8 +5,11 @@ The clock is Tuesday 24 November 2026, 10:00 in Paris (tests.conftest).
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from callcenter.messages.models import Message
 from callcenter.phone.emulator import PhoneCall, TwilioEmulator
-from tests.conftest import CALLER
+from tests.conftest import CALLER, services, set_clock
 from tests.ivr.test_identify import DOB, seed
 from tests.web.twilio.test_barge_in import on_the_urgent_route
 
@@ -14,7 +17,7 @@ from tests.web.twilio.test_barge_in import on_the_urgent_route
 def asked(twilio: TwilioEmulator, number: str, words: str) -> PhoneCall:
     call = twilio.place_call(CALLER, number)
     assert "Dites en quelques mots ce que vous souhaitez" in call.last_heard()
-    assert "Pour prendre, annuler ou déplacer un rendez-vous, tapez 1" in call.last_heard()
+    assert "annuler ou déplacer un rendez-vous, tapez 1" in call.last_heard()
     return call.say(words)
 
 
@@ -114,3 +117,17 @@ def test_the_slots_question_takes_another_day_and_half_day(app, twilio, practice
     call = at_the_doctor_question(twilio, practice_number).press("1")
     call.say("non plutôt lundi prochain l'après-midi")
     assert "Le lundi 30 novembre à 14 h : tapez 1" in call.last_heard()
+
+
+def test_late_when_closed_leaves_a_message_tagged_late(app, twilio, practice_number):
+    set_clock(app, "2026-11-29T21:00:00+01:00")  # Sunday night: booking only
+    seed(app, "1980-03-15")
+    call = asked(twilio, practice_number, "je vais être en retard pour mon rendez-vous")
+    call.press(DOB)
+    assert "à quelle heure vous pensez arriver" in call.last_heard()
+    if call.waiting_for == "Gather":
+        call.silence()
+    call.record(seconds=5, words="vers 10 h 15", finish="hangup")
+    call.deliver()
+    with services(app).db.session() as session:
+        assert session.scalars(select(Message.kind)).all() == ["late"]
