@@ -57,6 +57,8 @@ DEMO_PRACTICE = {
     "language": "fr-FR",
     "voice": "Polly.Lea-Neural",
     "timezone": "Europe/Paris",
+    # Read as written to callers who ask where the practice is.
+    "address": "au 12 rue des Tilleuls à Paris, au rez-de-chaussée",
     "holidays": "FR",
     "hours": {
         "monday": ["08:30-12:30", "14:00-19:00"],

@@ -56,6 +56,9 @@ from callcenter.security.models import KeyCheck
 from callcenter.storage.db import Database
 from callcenter.storage.migrate import not_at_head
 from callcenter.storage.unit_of_work import Task, UnitOfWork, unit_of_work
+from callcenter.understanding import Catalogue as Understanding
+from callcenter.understanding import CatalogueError as UnderstandingError
+from callcenter.understanding import instance_files
 
 
 class StartupError(Exception):
@@ -233,9 +236,14 @@ def runtime_for(practice: Practice, settings: Settings, policy: Policy) -> Pract
     catalogue = Catalogue.load(flows_dir, practice.language, practice.prompts,
                                {"urgent": practice.urgent_words})  # fmt: skip
     flows = load_flows(flows_dir, catalogue, practice.start_flow)
+    understanding = Understanding.load(
+        practice.language,
+        *instance_files(settings.home, practice.language, practice.id),
+        folder=flows_dir / "understanding",
+    )
     return PracticeRuntime(
         practice, catalogue, flows, policy.notice(practice.language), policy.message_engine,
-        (settings.public_base_url or "").rstrip("/"),
+        (settings.public_base_url or "").rstrip("/"), understanding,
     )  # fmt: skip
 
 
@@ -314,7 +322,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         practices = PracticeDirectory.load(settings.practices_dir)
         runtimes = {p.id: runtime_for(p, settings, policy) for p in practices}
         default_catalogue = Catalogue.load(settings.flows_dir, "fr-FR")
-    except (KeyRingError, PolicyError, PracticeError, CatalogueError, FlowError) as exc:
+    except (KeyRingError, PolicyError, PracticeError, CatalogueError, UnderstandingError,
+            FlowError) as exc:  # fmt: skip
         raise StartupError(str(exc)) from None
     if policy.message_engine == "local" and policy.local_backend not in BACKENDS:
         known = ", ".join(sorted(BACKENDS))

@@ -87,6 +87,11 @@ JOURNEYS = (
     Journey("Un jour où le médecin est absent", OPEN_LATER,
             steps("1", DOB, "1", "1", "say:le 22 décembre", "1", "1"),
             note="Docteure Martin est absente du 21 décembre au 3 janvier."),
+    Journey("Dire ce que l'on souhaite : un médecin et un jour", OPEN,
+            steps("say:je voudrais un rendez-vous avec le docteur bernard vendredi après-midi",
+                  DOB, "1", "1"),
+            note="La question ouverte : le médecin et le jour dits d'une traite mènent, après "
+                 "l'identification, aux créneaux de ce médecin ce jour-là."),
     Journey("Déplacer un rendez-vous", OPEN_LATER, steps("1", DOB, "2", "1", "2", "1", "1")),
     Journey("Annuler un rendez-vous", OPEN_LATER, steps("1", DOB, "2", "1", "1", "1")),
     Journey("Laisser un message", OPEN,

@@ -42,6 +42,7 @@ class MessageView:
     status: str
     doctor_id: str | None
     handled_at: datetime | None
+    kind: str | None = None  # prescription, results, certificate, late
 
 
 def view(message: Message, patient: Patient | None) -> MessageView:
@@ -51,7 +52,7 @@ def view(message: Message, patient: Patient | None) -> MessageView:
         urgent=message.urgent, callback_requested=message.callback_requested,
         transcript=message.transcript, callback_number=message.callback_number,
         patient_name=patient.name if patient else None, status=message.status,
-        doctor_id=message.doctor_id, handled_at=message.handled_at,
+        doctor_id=message.doctor_id, handled_at=message.handled_at, kind=message.kind,
     )  # fmt: skip
 
 

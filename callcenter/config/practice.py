@@ -60,6 +60,8 @@ class Practice:
     doctors: tuple[Doctor, ...] = ()
     on_call: tuple[OnCallShift, ...] = ()
     instructions: str = ""  # for the secretaries: a short text per practice
+    # Where the practice is, as the practice writes it: read to callers who ask (open question).
+    address: str = ""
     transfer_mode: str = "simultaneous"
     ring_seconds: int = 20
     present_caller: bool = False  # secretaries see the caller's number, else the practice's
@@ -245,6 +247,9 @@ def load_practice(path: Path) -> Practice:
         key: float(budgets.whole(key, 3, 300, default=int(default)))
         for key, default in PROMPT_BUDGETS.items()
     }
+    address = raw.get("address") or ""
+    if not isinstance(address, str) or len(address) > 300:
+        raise _fail(path, "address", "must be a short text (300 characters at most)")
     instructions = raw.get("instructions") or ""
     if not isinstance(instructions, str) or len(instructions) > 500:
         raise _fail(path, "instructions", "must be a short text (500 characters at most)")
@@ -262,6 +267,7 @@ def load_practice(path: Path) -> Practice:
         doctors=doctors,
         on_call=rota,
         instructions=instructions,
+        address=address.strip(),
         transfer_mode=mode,
         ring_seconds=ring,
         present_caller=present == "caller",

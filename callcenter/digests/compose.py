@@ -372,6 +372,9 @@ class _Texts:
             flags.append(self.text("digest_flag_urgent"))
         if message.callback_requested:
             flags.append(self.text("digest_flag_callback"))
+        kind = f"digest_kind_{message.kind}" if message.kind else None
+        if kind and self.catalogue.has(kind):  # "Renouvellement d'ordonnance"
+            flags.insert(0, self.text(kind))
         head = self.text("digest_message_line", {
             "time": self.moment(message.created_at),
             "caller": name or self.text("digest_unidentified"),

@@ -109,6 +109,7 @@ class CallEngine:
             notice=runtime.notice,
             transcription=runtime.transcription,
             public_base_url=runtime.public_base_url,
+            understanding=runtime.understanding,
         )
         reply = Reply(runtime.voice)
         if throttled:
@@ -195,6 +196,7 @@ class CallEngine:
             notice=runtime.notice,
             transcription=runtime.transcription,
             public_base_url=runtime.public_base_url,
+            understanding=runtime.understanding,
         )
         reply = Reply(runtime.voice)
         node = runtime.flows.node(call.flow, call.node)

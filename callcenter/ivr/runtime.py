@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from callcenter.config.practice import Practice
     from callcenter.config.prompts import Catalogue
     from callcenter.ivr.loader import FlowSet
+    from callcenter.understanding import Catalogue as Understanding
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class PracticeRuntime:
     notice: str = ""
     transcription: str = "speech"  # the recordings policy's engine for messages
     public_base_url: str = ""  # for callbacks Twilio wants absolute (real-time transcription)
+    # Loaded once per practice, with the runtime: never per webhook.
+    understanding: Understanding | None = None
 
     @property
     def voice(self) -> Voice:

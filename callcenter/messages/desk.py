@@ -73,6 +73,7 @@ def new_message(call: Call, now: datetime, **values: Any) -> Message:
     """A message of ``call``: its caller's number (encrypted) for the call-back, and the
     patient identified on the call (so the digest can name them)."""
     values.setdefault("urgent", call.urgent)
+    values.setdefault("kind", (call.state or {}).get("message_kind"))
     values.setdefault("patient_id", call.patient_id)
     return Message(
         practice_id=call.practice_id,

@@ -42,6 +42,9 @@ class Message(EncryptedRow, Base):
     transcript_ct: Mapped[bytes | None] = mapped_column("transcript", LargeBinary)
     callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the caller asked for at the open question (prescription, results, certificate,
+    # late), so staff see the request before the words; None for a plain message.
+    kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="recorded")
     recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     recording_duration: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -135,7 +135,7 @@ def test_the_mermaid_chart_declares_every_id_its_edges_use(shipped: FlowSet):
     assert len(edges) == len(graph.edges)
     assert all(a in declared and b in declared for a, b, _ in edges)
     assert "9 #183; urgent" in {label for _, _, label in edges}
-    assert "menu_open (menu)" in declared.values()
+    assert "menu_open (open_question)" in declared.values()
 
 
 def test_mermaid_text_writes_anything_but_plain_characters_as_entities():

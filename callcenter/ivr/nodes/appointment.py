@@ -41,6 +41,7 @@ from callcenter.ivr.nodes.asking import (
     when,
 )
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
+from callcenter.ivr.nodes.understood import asked_booking, understood
 from callcenter.ivr.twiml import Reply
 from callcenter.ivr.urgency import ANSWER, ENTRY, BargeIn
 
@@ -130,6 +131,11 @@ class ChooseDoctor(AskingNode):
             return self._chosen(ctx, doctors[int(key) - 1])
         if key == self.ANY_KEY or intent(ctx, speech, ["any_doctor"]):
             return self._chosen(ctx, self._soonest(ctx, rules))
+        request = understood(ctx, speech)
+        if request is not None and request.doctor in doctors:
+            # « le docteur Bernard jeudi après-midi »: the day is kept for the slots.
+            ctx.remember(appt_asked=asked_booking(request))
+            return self._chosen(ctx, request.doctor)
         if speech:
             words = set(fold(speech).split())
             named = [d for d in doctors if self._names(ctx, d) & words]
@@ -150,7 +156,10 @@ class ChooseDoctor(AskingNode):
         return min(firsts)[1] if firsts else next(iter(rules.doctors))
 
     def _chosen(self, ctx: CallContext, doctor_id: str) -> str:
-        ctx.remember(appt_doctor=doctor_id, appt_after=None, appt_day=None, appt_half=None)
+        # A day said at the open question is kept once the doctor is chosen.
+        asked = ctx.state.get("appt_asked") or {}
+        ctx.remember(appt_doctor=doctor_id, appt_after=None, appt_day=asked.get("day"),
+                     appt_half=asked.get("half"), appt_asked=None)  # fmt: skip
         return self.next
 
     @staticmethod
@@ -169,6 +178,45 @@ class ChooseDoctor(AskingNode):
 
 
 # -- offer slots ---------------------------------------------------------------------------
+@node_type("asked_for")
+class AskedFor(Node):
+    """After identification: straight on to what the open question understood, if anything.
+
+    A booking with a named doctor goes to ``slots`` with that doctor, day and
+    half-day; one without to ``book`` (the doctor question, the day kept);
+    a cancel or move to ``mine``; nothing asked to ``otherwise`` (the menu).
+    """
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"book", "slots", "mine", "otherwise"})
+
+    def parse(self) -> None:
+        self.book: str = self.req("book", str)
+        self.slots: str = self.req("slots", str)
+        self.mine: str = self.req("mine", str)
+        self.otherwise: str = self.req("otherwise", str)
+
+    def targets(self) -> dict[str, str]:
+        return {"book": self.book, "slots": self.slots, "mine": self.mine,
+                "otherwise": self.otherwise}  # fmt: skip
+
+    def enter(self, ctx: CallContext, reply: Reply) -> str | None:
+        asked = ctx.state.get("appt_asked") or {}
+        rules = rules_of(ctx)
+        if asked.get("want") == "mine":
+            ctx.remember(appt_asked=None)
+            return self.mine
+        said = any(asked.get(k) for k in ("doctor", "day", "half"))
+        if asked.get("want") != "book" or not said or rules is None:
+            ctx.remember(appt_asked=None)
+            return self.otherwise
+        doctor = asked.get("doctor")
+        if doctor not in rules.doctors:
+            return self.book  # the doctor question keeps the day (ChooseDoctor._chosen)
+        ctx.remember(appt_doctor=doctor, appt_after=None, appt_day=asked.get("day"),
+                     appt_half=asked.get("half"), appt_asked=None)  # fmt: skip
+        return self.slots
+
+
 @node_type("offer_slots")
 class OfferSlots(AskingNode):
     """Speak a few free slots; 1-3 picks one, 4 ("autre choix") opens the other choices.
@@ -279,7 +327,31 @@ class OfferSlots(AskingNode):
         ordinal = intent(ctx, speech, list(SLOT_INTENTS))
         if ordinal is not None and SLOT_INTENTS.index(ordinal) < len(offered):
             return self._chosen(ctx, offered[SLOT_INTENTS.index(ordinal)])
+        handled, ref = self._understood_choice(ctx, reply, speech, offered)
+        if handled:
+            return ref
         return self.retry(ctx, reply)
+
+    def _understood_choice(
+        self, ctx: CallContext, reply: Reply, speech: str, offered: list[datetime]
+    ) -> tuple[bool, str | None]:
+        """« celui de 10 h », « plutôt jeudi après-midi »: the sentence understood whole.
+
+        Asked after the short phrases, so « le deuxième » stays an ordinal, never a date.
+        """
+        request = understood(ctx, speech)
+        if request is None:
+            return False, None
+        if request.time is not None:
+            tz = ctx.practice.tz
+            same = [s for s in offered if s.astimezone(tz).time() == request.time]
+            if same:
+                return True, self._chosen(ctx, same[0])
+        asked = asked_booking(request)
+        if asked["day"] or asked["half"]:
+            day = date.fromisoformat(asked["day"]) if asked["day"] else None
+            return True, self._wished(ctx, reply, day, asked["half"])
+        return False, None
 
     def _on_more(self, ctx: CallContext, reply: Reply, key: str, speech: str) -> str | None:
         """The answer one level down: later slots, a day, a half-day (or the same by speech)."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from callcenter.calls.models import Call
     from callcenter.config.practice import Practice
     from callcenter.security.crypto import FieldCipher
+    from callcenter.understanding import Catalogue as Understanding
 
 
 # Silence twice ends any question, whatever its ``max_attempts`` says: the caller
@@ -59,6 +60,7 @@ class CallContext:
     notice: str = ""  # the recordings policy's notice, in the practice's language
     transcription: str = "speech"  # how messages become text (recordings policy engine)
     public_base_url: str = ""  # scheme and host Twilio calls, when configured
+    understanding: Understanding | None = None  # words of whole requests (open question)
 
     @property
     def state(self) -> dict[str, Any]:

@@ -19,6 +19,13 @@ from callcenter.messages import realtime
 from callcenter.messages.models import Message
 
 
+def detail_asked(ctx: CallContext) -> list[str]:
+    """What to say in one sentence, when the open question understood the message's kind."""
+    kind = ctx.state.get("message_kind")
+    key = f"message_detail_{kind}"
+    return [ctx.text(key)] if kind and ctx.catalogue.has(key) else []
+
+
 @node_type("say")
 class Say(Node):
     """Speak one or more prompts, then go on (or hang up when there is no ``next``)."""
@@ -365,10 +372,11 @@ class Record(Node):
         if ctx.transcription == "speech":
             ctx.remember(phase=f"{self.key}:speech")
             # A key is heard too: 9 reaches the urgent route (any other is silence).
-            reply.gather(ctx.action(), [ctx.text(self.speech_prompt)], digits=1, timeout=5)
+            texts = [*detail_asked(ctx), ctx.text(self.speech_prompt)]
+            reply.gather(ctx.action(), texts, digits=1, timeout=5)
             return None
         ctx.remember(phase=f"{self.key}:consent")
-        texts = [ctx.text(self.prompt), ctx.text(self.refuse_prompt)]
+        texts = [*detail_asked(ctx), ctx.text(self.prompt), ctx.text(self.refuse_prompt)]
         reply.gather(ctx.action(), texts, digits=1, speech=True, timeout=2)
         return None
 
@@ -496,7 +504,7 @@ class SpeechMessage(Node):
         return refs
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
-        texts = [ctx.text(self.prompt)]
+        texts = [*detail_asked(ctx), ctx.text(self.prompt)]
         if self.on_person:
             texts.insert(0, ctx.text(self.person_prompt))
         # Keys are heard even without a person to reach: 9 is the urgent route.

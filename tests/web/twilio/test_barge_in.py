@@ -65,7 +65,8 @@ def test_the_first_answer_is_one_gather_holding_every_say(app, twilio, practice_
 def test_at_most_thirty_words_before_the_first_choice(twilio, practice_number):
     gather = first_answer(twilio, practice_number)[0]
     says = [say.text or "" for say in gather]
-    menu = next(i for i, text in enumerate(says) if text.startswith("Pour prendre"))
+    # The first choice is the open question ("Dites en quelques mots…, ou tapez"), then the keys.
+    menu = next(i for i, text in enumerate(says) if text.startswith(("Dites", "Pour prendre")))
     before = " ".join(says[:menu])
     assert words(before) <= 30
     for needed in ("cabinet médical des Tilleuls", "tapez 9", "15 ou le 112", "tapez 8"):
