@@ -166,6 +166,17 @@ def test_star_at_the_date_of_birth_registers_another_person_of_the_family(
     assert stored_call(app, call.sid).patient_id == rows[1].id
 
 
+def test_a_date_of_birth_said_aloud_is_asked_for_on_the_keypad(app, twilio, practice_number):
+    """Words at a keypad-only question are not silence: the caller is told to use the keys."""
+    seed(app, "1980-03-15")
+    call = twilio.place_call(CALLER, practice_number).press("2")
+    call.say("le quinze mars mille neuf cent quatre-vingts")
+    assert "utilisez le clavier" in call.last_heard() and ASKS_DOB in call.last_heard()
+    assert "pas entendu" not in call.last_heard()
+    call.press(DOB)
+    assert "c'est noté" in call.last_heard()
+
+
 def test_silence_twice_at_the_date_of_birth_offers_registration(app, twilio, practice_number):
     seed(app, "1980-03-15")
     call = twilio.place_call(CALLER, practice_number).press("2").silence()

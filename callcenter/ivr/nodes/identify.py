@@ -69,6 +69,7 @@ class Identify(Node):
         "registered": "identify_registered",
         "failed": "identify_failed",
         "no_input": "menu_no_input",
+        "spoken": "identify_use_keypad",
     }
     OTHER_PERSON_KEY = "*"
 
@@ -133,7 +134,7 @@ class Identify(Node):
             # Never a lookup (nor a lock check): the same words for every number.
             return self._ask(ctx, reply, "register")
         if not keys:
-            return self._retry(ctx, reply, "callback", "no_input", limit=MAX_SILENCES)
+            return self._retry(ctx, reply, "callback", self._unheard(ctx), limit=MAX_SILENCES)
         return self._retry(ctx, reply, "callback", "callback_invalid", limit=self.max_attempts)
 
     def _on_dob(self, ctx: CallContext, reply: Reply) -> str | None:
@@ -149,7 +150,7 @@ class Identify(Node):
         if not keys:
             if ctx.count_attempt(self._counter("dob_silence")) >= MAX_SILENCES:
                 return self._ask(ctx, reply, "register")  # nothing twice: someone new
-            return self._ask(ctx, reply, "dob", before=["no_input"])
+            return self._ask(ctx, reply, "dob", before=[self._unheard(ctx)])
         born = ident.parse_birth_date(keys, self._today(ctx))
         if born is None:
             return self._retry(ctx, reply, "dob", "dob_invalid", limit=self.max_attempts)
@@ -191,7 +192,7 @@ class Identify(Node):
             return self.on_failure
         keys = self._keys(ctx)
         if not keys:
-            return self._retry(ctx, reply, "register", "no_input", limit=MAX_SILENCES)
+            return self._retry(ctx, reply, "register", self._unheard(ctx), limit=MAX_SILENCES)
         born = ident.parse_birth_date(keys, self._today(ctx))
         e164 = ctx.call.caller
         if born is None or e164 is None:
@@ -254,7 +255,7 @@ class Identify(Node):
         self, ctx: CallContext, reply: Reply, phase: str, why: str, *, limit: int
     ) -> str | None:
         """Ask ``phase`` again after saying ``why``, or give up after ``limit`` tries."""
-        counter = phase if why != "no_input" else f"{phase}_silence"
+        counter = f"{phase}_silence" if why in ("no_input", "spoken") else phase
         if ctx.count_attempt(self._counter(counter)) >= limit:
             reply.say(ctx.text(self.TEXTS[why]))
             return self._fail(ctx, reply, "unverified")
@@ -267,6 +268,11 @@ class Identify(Node):
 
     def _counter(self, phase: str) -> str:
         return f"{self.key}:{phase}"
+
+    @staticmethod
+    def _unheard(ctx: CallContext) -> str:
+        """Why no keys came: silence, or words where the question takes the keypad only."""
+        return "spoken" if ctx.params.get("SpeechResult", "").strip() else "no_input"
 
     @staticmethod
     def _keys(ctx: CallContext) -> str:
