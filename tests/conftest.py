@@ -22,6 +22,8 @@ from callcenter.accounts import accounts
 from callcenter.config.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
 from callcenter.instance import DEMO_PRACTICE
 from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
+from callcenter.security.crypto import FieldCipher
+from callcenter.security.encrypted import using_cipher
 from callcenter.security.keyring import KeyRing
 from callcenter.services import Services
 from callcenter.storage.db import Database
@@ -102,6 +104,14 @@ def database_url(
     assert schema_templates.postgres is not None
     with schema_templates.postgres.schema() as url:
         yield url
+
+
+@pytest.fixture
+def cipher() -> Iterator[FieldCipher]:
+    """A fresh key ring's cipher, bound for the test: domain code that encrypts needs one."""
+    with using_cipher(FieldCipher(KeyRing.generate())) as installed:
+        assert installed is not None
+        yield installed
 
 
 @pytest.fixture

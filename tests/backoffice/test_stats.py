@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,9 +27,7 @@ from callcenter.backoffice.stats import (
 )
 from callcenter.calls.models import Call, QueueEntry
 from callcenter.messages.models import Message
-from callcenter.security.crypto import FieldCipher
 from callcenter.security.encrypted import using_cipher
-from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
 from tests.conftest import CALLER, services, set_clock
 
@@ -49,10 +46,8 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def cipher() -> Iterator[None]:
-    with using_cipher(FieldCipher(KeyRing.generate())):
-        yield
+# Every test here encrypts or decrypts: a fresh cipher is bound for each (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cipher")
 
 
 def add_call(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,9 +19,6 @@ from callcenter.digests.compose import Period, build
 from callcenter.instance import DEMO_PRACTICE
 from callcenter.messages.models import Message
 from callcenter.patients.models import Patient
-from callcenter.security.crypto import FieldCipher
-from callcenter.security.encrypted import using_cipher
-from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
 from tests.conftest import write_practice
 
@@ -73,10 +69,8 @@ def test_hourly_and_skip_are_read():
 
 
 # -- the content ----------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def cipher() -> Iterator[None]:
-    with using_cipher(FieldCipher(KeyRing.generate())):
-        yield
+# Every test here encrypts or decrypts: a fresh cipher is bound for each (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cipher")
 
 
 @pytest.fixture

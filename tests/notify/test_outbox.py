@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +14,6 @@ from sqlalchemy import select, text
 from callcenter.core.mailer import MailSettingsError, smtp_settings
 from callcenter.notify.models import OutboxMail
 from callcenter.notify.outbox import add, send_due
-from callcenter.security.crypto import FieldCipher
-from callcenter.security.encrypted import using_cipher
-from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
 from tests.fake_twilio import closed_port
 
@@ -25,10 +21,8 @@ NOW = datetime(2026, 11, 24, 18, 30, tzinfo=UTC)
 BODY = "Subject: test\r\n\r\nsealed-body-stand-in\r\n"
 
 
-@pytest.fixture(autouse=True)
-def cipher() -> Iterator[None]:
-    with using_cipher(FieldCipher(KeyRing.generate())):
-        yield
+# Every test here encrypts or decrypts: a fresh cipher is bound for each (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cipher")
 
 
 def queued(db: Database, ref: str = "2026-11-24T18:30", doctor: str = "dr-martin") -> str:

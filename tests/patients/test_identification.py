@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,10 +11,7 @@ from sqlalchemy import select
 from callcenter.patients import identification as ident
 from callcenter.patients.models import IdentificationGuard, Patient
 from callcenter.security.crypto import FieldCipher
-from callcenter.security.encrypted import using_cipher
-from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
-from tests.conftest import create_tables
 
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -71,19 +67,8 @@ def test_a_recognised_name_is_tidied_and_bounded():
 
 
 # -- a database and a cipher --------------------------------------------------------
-@pytest.fixture
-def cipher() -> Iterator[FieldCipher]:
-    with using_cipher(FieldCipher(KeyRing.generate())) as installed:
-        assert installed is not None
-        yield installed
-
-
-@pytest.fixture
-def db(database_url: str, cipher: FieldCipher) -> Iterator[Database]:
-    database = Database(database_url)
-    create_tables(database)
-    yield database
-    database.dispose()
+# Every test here encrypts or decrypts: a fresh cipher is bound for each (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cipher")
 
 
 def add_patient(

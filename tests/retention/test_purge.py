@@ -30,9 +30,6 @@ from callcenter.notify.models import RemoteDeletion
 from callcenter.patients.models import Patient
 from callcenter.retention.purge import PurgeReport, expired
 from callcenter.retention.purge import purge as purge_with
-from callcenter.security.crypto import FieldCipher
-from callcenter.security.encrypted import using_cipher
-from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.notify.test_deletions import path, queued, sid, together
@@ -73,10 +70,8 @@ def purge(*args: Any, **kwargs: Any) -> PurgeReport:
 ZERO = policy(recordings=0, transcripts=0, messages=0, calls=0, appointments_after=0, audit=180)
 
 
-@pytest.fixture(autouse=True)
-def cipher() -> Iterator[None]:
-    with using_cipher(FieldCipher(KeyRing.generate())):
-        yield
+# Every test here encrypts or decrypts: a fresh cipher is bound for each (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cipher")
 
 
 @pytest.fixture

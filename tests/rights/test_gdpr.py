@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,10 +27,7 @@ from callcenter.notify.models import FAILED, PENDING, SENT, OutboxMail, RemoteDe
 from callcenter.patients.models import Patient
 from callcenter.rights import gdpr
 from callcenter.security.crypto import DecryptionError, FieldCipher
-from callcenter.security.encrypted import using_cipher
-from callcenter.security.keyring import KeyRing
 from callcenter.storage.db import Database
-from tests.conftest import create_tables
 
 BITS = 8
 A, B = "cabinet-a", "cabinet-b"
@@ -173,19 +169,8 @@ def build(session: Session, cipher: FieldCipher) -> World:
     return world
 
 
-@pytest.fixture
-def cipher() -> Iterator[FieldCipher]:
-    with using_cipher(FieldCipher(KeyRing.generate())) as installed:
-        assert installed is not None
-        yield installed
-
-
-@pytest.fixture
-def db(database_url: str, cipher: FieldCipher) -> Iterator[Database]:
-    database = Database(database_url)
-    create_tables(database)
-    yield database
-    database.dispose()
+# Every test here encrypts or decrypts: a fresh cipher is bound for each (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cipher")
 
 
 @pytest.fixture

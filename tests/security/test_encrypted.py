@@ -45,13 +45,6 @@ class Patient(Base):
 
 
 @pytest.fixture
-def cipher() -> Iterator[FieldCipher]:
-    with using_cipher(FieldCipher(KeyRing.generate())) as installed:
-        assert installed is not None
-        yield installed
-
-
-@pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
