@@ -18,6 +18,7 @@ from callcenter.fhir import models as fhir_models
 from callcenter.messages import models as messages_models
 from callcenter.notify import models as notify_models
 from callcenter.patients import models as patients_models
+from callcenter.replies import models as replies_models
 from callcenter.security import models as security_models
 from callcenter.storage.db import Base
 
@@ -32,6 +33,7 @@ MODEL_MODULES = (
     messages_models,
     notify_models,
     patients_models,
+    replies_models,
     security_models,
 )
 

@@ -47,6 +47,9 @@ from callcenter.messages.transcribers import BACKENDS
 from callcenter.notify import deletions, notices
 from callcenter.notify.deletions import DeletionReport
 from callcenter.notify.notices import SendReport
+from callcenter.replies.cancel import cancel_reminded
+from callcenter.replies.dispatch import SmsReplies
+from callcenter.replies.keywords import ANNULER
 from callcenter.security.crypto import DecryptionError, FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.key_usage import UsageRecorder, stored_counts
@@ -90,6 +93,7 @@ class Services:
     usage: UsageRecorder
     watcher: KeyRingWatcher
     messages: MessageDesk
+    replies: SmsReplies
 
     # -- the boundary ------------------------------------------------------------
     @contextmanager
@@ -162,8 +166,9 @@ class Services:
                                   caller_of=caller_of)  # fmt: skip
         more = appointment_sms.send_due(self.db, self.practices, catalogues, self.twilio, now)
         report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
-        report.given_up += more.given_up
-        for result in ("sent", "failed", "given_up"):
+        report.given_up, report.opted_out = (report.given_up + more.given_up,
+                                             report.opted_out + more.opted_out)  # fmt: skip
+        for result in ("sent", "failed", "given_up", "opted_out"):
             metrics.NOTICES.labels(result).inc(getattr(report, result))
         return report
 
@@ -348,7 +353,17 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         usage=UsageRecorder(cipher),
         watcher=KeyRingWatcher(cipher, keyring_path(settings.home, os.environ)),
         messages=MessageDesk(practice_and_catalogue, policy.message_engine),
+        replies=sms_replies(practices, {pid: r.catalogue for pid, r in runtimes.items()}),
     )
+
+
+def sms_replies(practices: PracticeDirectory, catalogues: dict[str, Catalogue]) -> SmsReplies:
+    """What each keyword of a patient's SMS does (STOP and START are the registry's own).
+
+    A feature that answers a keyword registers its handler here; one that
+    keeps a number for later SMS adds a STOP hook, which lets it go.
+    """
+    return SmsReplies(practices, catalogues, handlers={ANNULER: cancel_reminded}, stop_hooks=[])
 
 
 def _stored_counts(db: Database) -> dict[int, int]:

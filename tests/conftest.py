@@ -20,6 +20,7 @@ from flask import Flask
 import callcenter.schema  # noqa: F401  (declares every table)
 from callcenter.accounts import accounts
 from callcenter.config.settings import DEFAULT_FLOWS_DIR, DEFAULT_POLICY_FILE, Settings
+from callcenter.core.twilio_stand_in import StandInHttpClient
 from callcenter.instance import DEMO_PRACTICE
 from callcenter.phone.emulator import FlaskTransport, TwilioEmulator
 from callcenter.security.crypto import FieldCipher
@@ -32,6 +33,7 @@ from callcenter.web.app import create_app
 pytest.register_assert_rewrite("tests.fake_twilio")
 
 from tests import fake_transcriber  # noqa: E402, F401  (registers the text-in-wav backend)
+from tests.canary import SMS_CANARIES, sms_leaks  # noqa: E402
 from tests.fake_twilio import ACCOUNT_SID as FAKE_ACCOUNT_SID  # noqa: E402
 from tests.fake_twilio import AUTH_TOKEN as FAKE_AUTH_TOKEN  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
@@ -73,6 +75,45 @@ def cheap_password_hashes() -> Iterator[None]:
         patch.setattr(accounts, "_HASHER", hasher)
         patch.setattr(accounts, "_DUMMY_HASH", hasher.hash("no-such-account"))
         yield
+
+
+@pytest.fixture
+def sms_canary() -> list[str]:
+    """The words no SMS sent during the test may hold (tests/canary.py); a test adds its own."""
+    return list(SMS_CANARIES)
+
+
+@pytest.fixture(autouse=True)
+def _no_canary_in_sms(sms_canary: list[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After every test: no SMS body it sent holds a canary word.
+
+    Bodies are read where they leave: the REST fake's and the demo stand-in's
+    message sends, and the texts the server answers a patient's SMS with.
+    """
+    bodies: list[str] = []
+    send, request, answer = FakeTwilio._send, StandInHttpClient.request, TwilioEmulator.send_sms
+
+    def fake_send(fake: FakeTwilio, sent: Any) -> Any:
+        bodies.append(sent.form.get("Body", ""))
+        return send(fake, sent)
+
+    def stand_in(client: StandInHttpClient, method: str, url: str, *args: Any, **kw: Any) -> Any:
+        data = kw.get("data") if "data" in kw else (args[1] if len(args) > 1 else None)
+        if isinstance(data, dict) and "Body" in data:
+            bodies.append(str(data["Body"]))
+        return request(client, method, url, *args, **kw)
+
+    def emulator(emulator: TwilioEmulator, *args: Any, **kw: Any) -> Any:
+        replied = answer(emulator, *args, **kw)
+        bodies.extend(replied.messages)
+        return replied
+
+    monkeypatch.setattr(FakeTwilio, "_send", fake_send)
+    monkeypatch.setattr(StandInHttpClient, "request", stand_in)
+    monkeypatch.setattr(TwilioEmulator, "send_sms", emulator)
+    yield
+    leaked = {word: body for body in bodies for word in sms_leaks(body, sms_canary)}
+    assert not leaked, f"canary words in SMS bodies: {leaked}"
 
 
 @pytest.fixture(scope="session")

@@ -16,12 +16,8 @@ from sqlalchemy import select, text
 from callcenter.core import logs
 from callcenter.messages.models import Message
 from callcenter.patients.models import Patient
+from tests.canary import CANARY_DOB, CANARY_NAME, CANARY_NUMBER, CANARY_SPEECH
 from tests.conftest import services
-
-CANARY_NUMBER = "+33698765432"
-CANARY_NAME = "Zéphyrine Quenouille"
-CANARY_DOB = "14031987"
-CANARY_SPEECH = "rhododendron"
 
 
 def encodings(value: str) -> set[bytes]:

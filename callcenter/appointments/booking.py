@@ -30,6 +30,8 @@ from callcenter.storage.db import new_id
 BOOKED = "booked"
 CANCELLED = "cancelled"
 MOVED = "moved"
+#: ``Appointment.cancelled_via`` of a cancellation the patient sent by SMS (ANNULER).
+VIA_SMS = "sms"
 
 
 def taken_cells(
@@ -104,12 +106,13 @@ def book(
 
 
 def release(session: Session, appointment_id: str, patient_id: str | None, status: str,
-            now: datetime) -> bool:  # fmt: skip
+            now: datetime, *, via: str | None = None) -> bool:  # fmt: skip
     """Cancel (or mark moved) a booked appointment and free its cells at once.
 
     ``patient_id`` (when given) must own it: a caller can only change their
     own appointments.  False when it was not booked (already cancelled, or
-    another's): a retried request changes nothing twice.
+    another's): a retried request changes nothing twice.  ``via`` says how a
+    cancellation came when it was not by phone or console (:data:`VIA_SMS`).
     """
     conditions = [Appointment.id == appointment_id, Appointment.status == BOOKED]
     if patient_id is not None:
@@ -117,7 +120,7 @@ def release(session: Session, appointment_id: str, patient_id: str | None, statu
     changed = session.execute(
         update(Appointment)
         .where(*conditions)
-        .values(status=status, updated_at=now)
+        .values(status=status, updated_at=now, cancelled_via=via)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     if not changed:

@@ -43,6 +43,9 @@ class Appointment(Base):
     )
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     replaces_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # How a cancellation came: "sms" for a patient's ANNULER reply (counted in the
+    # statistics and the digests); None for the phone, the console and FHIR.
+    cancelled_via: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
 
 # -- appointments: the double-booking guard, the SMS outbox, calendar feeds -------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 
@@ -223,3 +224,11 @@ class Reply:
 def empty() -> str:
     """``<Response/>``: the answer to callbacks, and to a whisper that accepts."""
     return str(VoiceResponse())
+
+
+def sms_answer(text: str | None) -> str:
+    """The answer to an SMS: ``<Response><Message>text</Message></Response>``, or ``<Response/>``."""
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.security.encrypted import EncryptedField, EncryptedRow
+from callcenter.security.encrypted import BlindIndex, EncryptedField, EncryptedRow
 from callcenter.storage.db import Base, UTCDateTime, new_id
 
 
@@ -90,3 +90,24 @@ class OutboxMail(EncryptedRow, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     body = EncryptedField("body_ct")
+
+
+class SmsOptOut(EncryptedRow, Base):
+    """A number that replied STOP to a practice: no SMS from that practice goes to it.
+
+    The number is encrypted and found through its blind index, like a
+    patient's; a lookup decrypts the bucket's rows to rule out the numbers
+    sharing it.  No name, no link to a patient: the opt-out outlives an
+    erasure (the patient's own choice, holding nothing else).
+    """
+
+    __tablename__ = "sms_opt_outs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    phone_index: Mapped[int | None] = mapped_column(Integer, index=True)
+    phone_ct: Mapped[bytes | None] = mapped_column("phone", LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    phone = EncryptedField("phone_ct")
+    blind_index = BlindIndex("phone", "phone_index")  # recomputed on re-encryption

@@ -14,14 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
 from callcenter.core.twilio_rest import close_client
+from callcenter.notify import optout
 from callcenter.notify.models import Notice
 from callcenter.notify.workqueue import FAILED, GIVEN_UP, Backoff, Failed, WorkQueue
+from callcenter.security.encrypted import current_cipher
 from callcenter.storage.db import Database, new_id
 from callcenter.storage.unit_of_work import Task, after_commit
 
@@ -31,6 +33,8 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 BACKOFF = Backoff(first=timedelta(minutes=2), doublings=5)  # 2, 4 … 64 minutes
 SENT = "sent"
+#: Status (and outcome) of an SMS not sent because its number replied STOP.
+OPTED_OUT = "opted-out"
 #: A notice's kind: the urgent ones go to the doctor on call; this one to the
 #: caller who asked for the data notice's link (the number read from the call).
 PRIVACY_NOTICE = "privacy-notice"
@@ -43,6 +47,7 @@ class SendReport:
     sent: int = 0
     failed: int = 0
     given_up: int = 0
+    opted_out: int = 0
 
 
 def reference_for(call_id: str) -> str:
@@ -65,12 +70,18 @@ def queue_notice(
     return added
 
 
+class OptedOut(Exception):
+    """Raised by :meth:`SmsQueue.text` for a number that replied STOP: the row is settled."""
+
+
 class SmsQueue(WorkQueue[Row]):
-    """An SMS table (status, attempts, due_at, sent_at, message_sid, last_error) sent
-    through Twilio: the urgent notices and the appointment SMS.
+    """An SMS table (practice_id, status, attempts, due_at, sent_at, message_sid,
+    last_error) sent through Twilio: the urgent notices and the appointment SMS.
 
     A failure is retried with back-off (2, 4 … 64 minutes) until
-    :data:`MAX_ATTEMPTS`, then the row is given up on, loudly.
+    :data:`MAX_ATTEMPTS`, then the row is given up on, loudly.  A number that
+    replied STOP to the row's practice gets nothing: :meth:`text` refuses it
+    and the row is settled as :data:`OPTED_OUT`, whichever queue it is in.
     """
 
     lease = LEASE
@@ -83,12 +94,33 @@ class SmsQueue(WorkQueue[Row]):
         self.client: Any = None  # made by send_batch, only when something is due
 
     def text(self, row: Any, *, to: str, from_: str, body: str, now: datetime) -> None:
-        """Send one claimed row's SMS; raises :class:`Failed` when Twilio refuses it."""
+        """Send one claimed row's SMS: the one way an SMS leaves the server.
+
+        Raises :class:`OptedOut` (before any REST call) when ``to`` replied
+        STOP to the row's practice, and :class:`Failed` when Twilio refuses it.
+        """
+        session = object_session(row)
+        practice = self.practices.by_id(row.practice_id)
+        bits = practice.blind_index_bits if practice else 12
+        if session is not None and optout.is_opted_out(
+            session, current_cipher(), row.practice_id, to, bits
+        ):
+            raise OptedOut
         try:
             sms = self.client.messages.create(to=to, from_=from_, body=body)
         except Exception as exc:
             raise Failed(type(exc).__name__) from exc
         row.status, row.sent_at, row.message_sid = SENT, now, str(sms.sid)[:64]
+
+    def _attempt(self, session: Session, row: Row, now: datetime) -> str:
+        """One row's attempt, an opt-out settled here for every SMS queue."""
+        try:
+            return super()._attempt(session, row, now)
+        except OptedOut:
+            item: Any = row
+            item.status, item.last_error = OPTED_OUT, "opted-out"
+            self.log.warning(f"{self.event}_opted_out", **{self.log_key: item.id})
+            return OPTED_OUT
 
 
 def send_batch(
@@ -107,7 +139,8 @@ def send_batch(
         outcomes = queue.process(session, due, now)
     finally:
         close_client(queue.client)
-    return SendReport(sent=outcomes[SENT], failed=outcomes[FAILED], given_up=outcomes[GIVEN_UP])
+    return SendReport(sent=outcomes[SENT], failed=outcomes[FAILED], given_up=outcomes[GIVEN_UP],
+                      opted_out=outcomes[OPTED_OUT])  # fmt: skip
 
 
 #: The caller's number of a call, for the notices that go to the caller.

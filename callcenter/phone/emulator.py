@@ -559,6 +559,14 @@ class PhoneCall:
         )
 
 
+@dataclass(frozen=True)
+class SmsAnswer:
+    """What the server answered an SMS: the status and the texts Twilio would send back."""
+
+    status: int
+    messages: list[str]
+
+
 class TwilioEmulator:
     """Signs and sends webhooks for a Twilio account whose number points at the server."""
 
@@ -670,6 +678,29 @@ class TwilioEmulator:
                 if len(say.text or "") > MAX_SAY:
                     raise EmulatorError("<Say> longer than 4096 characters (error 13521)")
         return root
+
+    def send_sms(
+        self, sender: str, to: str, body: str, sid: str | None = None, path: str = routes.SMS
+    ) -> SmsAnswer:
+        """A patient's SMS to the number: Twilio requests its SMS URL with the text.
+
+        The parameters are Twilio's for an inbound SMS; the answer must be
+        messaging TwiML (``<Response>`` holding ``<Message>`` verbs only).
+        """
+        sid = sid or new_sid("SM")
+        params = {
+            "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid,
+            "AccountSid": self.account_sid, "From": sender, "To": to, "Body": body,
+            "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received",
+            "ApiVersion": "2010-04-01", "FromCountry": "FR", "ToCountry": "FR",
+        }  # fmt: skip
+        status, answer = self.post(self.url(path), params)
+        if status != 200:
+            return SmsAnswer(status, [])
+        root = ET.fromstring(answer)
+        if root.tag != "Response" or any(verb.tag != "Message" for verb in root):
+            raise EmulatorError(f"not messaging TwiML: {answer[:200]}")
+        return SmsAnswer(status, [verb.text or "" for verb in root])
 
     def queue_sid(self, name: str) -> str:
         return "QU" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex

@@ -38,7 +38,7 @@ def test_the_reminder_goes_the_day_before_once_its_time_has_come(app, fake_twili
     [body] = sms_bodies(fake_twilio)
     assert body == (
         "cabinet médical des Tilleuls : rappel de votre rendez-vous demain, "
-        "jeudi 26 novembre à 10 h."
+        "jeudi 26 novembre à 10 h. Répondez ANNULER pour annuler."
     )
     assert [r.form["To"] for r in fake_twilio.requests] == [CALLER]
     with services(app).db.session() as session:

@@ -1,0 +1,1 @@
+"""Patients' SMS replies to the practice's number: OUI, ANNULER, STOP, START, anything else."""
