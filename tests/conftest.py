@@ -83,14 +83,22 @@ def sms_canary() -> list[str]:
     return list(SMS_CANARIES)
 
 
+@pytest.fixture
+def sms_sent() -> list[str]:
+    """Every SMS body the test sent, in order (filled by the canary check below)."""
+    return []
+
+
 @pytest.fixture(autouse=True)
-def _no_canary_in_sms(sms_canary: list[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_canary_in_sms(
+    sms_canary: list[str], sms_sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """After every test: no SMS body it sent holds a canary word.
 
     Bodies are read where they leave: the REST fake's and the demo stand-in's
     message sends, and the texts the server answers a patient's SMS with.
     """
-    bodies: list[str] = []
+    bodies = sms_sent
     send, request, answer = FakeTwilio._send, StandInHttpClient.request, TwilioEmulator.send_sms
 
     def fake_send(fake: FakeTwilio, sent: Any) -> Any:

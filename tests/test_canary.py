@@ -14,10 +14,19 @@ import pytest
 from sqlalchemy import select, text
 
 from callcenter.core import logs
+from callcenter.core.twilio_rest import make_client
 from callcenter.messages.models import Message
 from callcenter.patients.models import Patient
-from tests.canary import CANARY_DOB, CANARY_NAME, CANARY_NUMBER, CANARY_SPEECH
-from tests.conftest import services
+from tests.canary import (
+    CANARY_DOB,
+    CANARY_MEDICATION,
+    CANARY_NAME,
+    CANARY_NUMBER,
+    CANARY_SPEECH,
+    SMS_CANARIES,
+    sms_leaks,
+)
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, services
 
 
 def encodings(value: str) -> set[bytes]:
@@ -153,3 +162,28 @@ def test_the_rendered_logs_of_every_journey_hold_no_personal_value(
     output = rendered_logs.getvalue()
     assert output.count('"event": "webhook"') >= 20
     assert leaks(output.encode()) == []
+
+
+# -- SMS bodies (the suite-wide check in tests/conftest.py) -------------------------
+
+
+def test_the_sms_check_sees_the_canary_however_it_is_written() -> None:
+    body = "ZEPHYRINE quenouille, née le 14 03 1987 (Ventoline), tél. 06.98.76.54.32"
+    assert set(sms_leaks(body, SMS_CANARIES)) >= {
+        "Zéphyrine", "Quenouille", CANARY_DOB, "14/03/1987", CANARY_MEDICATION, "06 98 76 54 32",
+    }  # fmt: skip
+    assert sms_leaks("rendez-vous jeudi 26 novembre à 10 h", SMS_CANARIES) == []
+
+
+def test_every_way_an_sms_leaves_is_read_by_the_check(
+    app, twilio, practice_number, fake_twilio, sms_sent, sms_canary, tmp_path
+) -> None:
+    """The REST fake, the demo's stand-in and the answers to texts all reach the check;
+    a test adds its own words."""
+    sms_canary.append("mot-témoin")
+    client = make_client(ACCOUNT_SID, AUTH_TOKEN, api_base=fake_twilio.base_url)
+    client.messages.create(to="+33611223344", from_=practice_number, body="un")
+    stand_in = make_client(ACCOUNT_SID, "token", stand_in=tmp_path / "stand-in.jsonl")
+    stand_in.messages.create(to="+33611223344", from_=practice_number, body="deux")
+    [answer] = twilio.send_sms("+33611223344", practice_number, "bonjour").messages
+    assert sms_sent == ["un", "deux", answer]

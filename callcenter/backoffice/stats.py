@@ -1,7 +1,8 @@
 """Call statistics for a practice over a period: what the administrator's console shows.
 
 Everything here is counted from columns that hold no personal data: call
-times, durations, outcomes and urgency flags, queue times, message flags.
+times, durations, outcomes and urgency flags, queue times, message flags,
+and how appointments were cancelled (by a patient's SMS).
 No encrypted column is ever selected and nothing is decrypted, so computing
 statistics needs neither the key ring nor an audit entry (the audit trail
 records accesses to personal data, and this is none).
@@ -23,6 +24,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from callcenter.appointments.booking import CANCELLED, VIA_SMS
+from callcenter.appointments.models import Appointment
 from callcenter.calls.models import Call, QueueEntry
 from callcenter.messages.models import Message
 
@@ -170,6 +173,7 @@ class CallStats:
     waiting: Summary
     handling: Summary
     messages: MessageCounts
+    sms_cancellations: int = 0
 
 
 def call_stats(
@@ -177,9 +181,10 @@ def call_stats(
 ) -> CallStats:
     """Statistics of ``practice_id``'s calls that started in [start, end).
 
-    Three queries over narrow, unencrypted columns: the calls, the queue
-    entries, and one aggregate over the messages.  Raises ``ValueError`` when
-    ``start`` or ``end`` is naive or ``end`` comes before ``start``.
+    Four queries over narrow, unencrypted columns: the calls, the queue
+    entries, one aggregate over the messages and one over SMS cancellations.
+    Raises ``ValueError`` when ``start`` or ``end`` is naive or ``end`` comes
+    before ``start``.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("call_stats needs timezone-aware start and end")
@@ -216,6 +221,7 @@ def call_stats(
         waiting=summarize(_waits(session, practice_id, start, end)),
         handling=summarize(durations),
         messages=_messages(session, practice_id, start, end),
+        sms_cancellations=_sms_cancellations(session, practice_id, start, end),
     )
 
 
@@ -257,6 +263,18 @@ def _messages(session: Session, practice_id: str, start: datetime, end: datetime
         )
     ).one()
     return MessageCounts(total=int(row[0]), urgent=int(row[1]), callback_requested=int(row[2]))
+
+
+def _sms_cancellations(session: Session, practice_id: str, start: datetime, end: datetime) -> int:
+    return int(session.execute(
+        select(func.count(Appointment.id)).where(
+            Appointment.practice_id == practice_id,
+            Appointment.status == CANCELLED,
+            Appointment.cancelled_via == VIA_SMS,
+            Appointment.updated_at >= start,
+            Appointment.updated_at < end,
+        )
+    ).scalar_one())  # fmt: skip
 
 
 def _count_true(column: InstrumentedAttribute[bool]) -> ColumnElement[int]:

@@ -48,6 +48,7 @@ _NOUNS = {
     "callbacks": ("demande de rappel", "demandes de rappel"),
     "appointments": ("rendez-vous", "rendez-vous"),
     "missed": ("appel manqué", "appels manqués"),
+    "sms_cancellations": ("annulation par SMS", "annulations par SMS"),
 }
 EXPIRY_WARNING_DAYS = 30  # urgent notices older than this get no e-mail any more
 
@@ -118,7 +119,10 @@ def build(
         "callbacks": sum(1 for m in messages if m.callback_requested),
         "appointments": len(appointments),
         "missed": len(missed),
-    }
+        # Among the appointments: those the patient cancelled by replying to a reminder.
+        "sms_cancellations": sum(1 for change, a in appointments
+                                 if change == "cancelled" and a.cancelled_via == booking.VIA_SMS),
+    }  # fmt: skip
     variables = {
         "practice_name": practice.name,
         "doctor": doctor.called,
@@ -143,7 +147,10 @@ def build(
         quiet = "digest_nothing" if not calls else "digest_nothing_to_report"
         if t.catalogue.has(quiet):
             out += [t.text(quiet), ""]
-    out += [t.text("digest_totals", variables), "", t.text("digest_footer", variables)]
+    out.append(t.text("digest_totals", variables))
+    if counts["sms_cancellations"]:
+        out.append(t.text("digest_sms_cancellations", variables))
+    out += ["", t.text("digest_footer", variables)]
     return Digest(text="\n".join(out) + "\n", items=items, counts=counts)
 
 
@@ -407,7 +414,8 @@ class _Texts:
         })  # fmt: skip
 
     def appointment(self, change: str, appointment: Appointment, name: str | None) -> str:
-        key = f"digest_appointment_{change}"
+        by_sms = change == "cancelled" and appointment.cancelled_via == booking.VIA_SMS
+        key = f"digest_appointment_{change}" + ("_sms" if by_sms else "")
         return "- " + self.text(key if self.catalogue.has(key) else "digest_appointment_other", {
             "when": self.moment(appointment.starts_at),
             "patient": name or self.text("digest_unidentified"),

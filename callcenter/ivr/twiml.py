@@ -227,7 +227,8 @@ def empty() -> str:
 
 
 def sms_answer(text: str | None) -> str:
-    """The answer to an SMS: ``<Response><Message>text</Message></Response>``, or ``<Response/>``."""
+    """The answer to an SMS: ``<Response><Message>text</Message></Response>``, or
+    ``<Response/>`` for none."""
     response = MessagingResponse()
     if text:
         response.message(text)

@@ -63,9 +63,7 @@ def opt_out(
     return True
 
 
-def opt_in(
-    session: Session, cipher: FieldCipher, practice_id: str, number: str, bits: int
-) -> bool:
+def opt_in(session: Session, cipher: FieldCipher, practice_id: str, number: str, bits: int) -> bool:
     """Lift a STOP (the patient replied START); False when there was none."""
     ids = [row.id for row in _matching(session, cipher, practice_id, number, bits)]
     if ids:

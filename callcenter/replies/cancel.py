@@ -53,4 +53,6 @@ def cancel_reminded(
         session, reminded.id, reminded.patient_id, booking.CANCELLED, now, via=booking.VIA_SMS
     ):
         return None
-    return "sms_reply_cancelled", {"when": spoken_datetime(reminded.starts_at.astimezone(practice.tz))}
+    return "sms_reply_cancelled", {
+        "when": spoken_datetime(reminded.starts_at.astimezone(practice.tz))
+    }

@@ -34,10 +34,11 @@ _WORDS = {
     "start": START,
 }  # fmt: skip
 #: Words that may surround a keyword without changing what it asks.
-_POLITE = frozenset(
-    "merci beaucoup bonjour bonsoir svp stp s il vous plait cordialement bien "
-    "a madame monsieur docteur dr bonne journee soiree".split()
-)
+_POLITE = frozenset({
+    "merci", "beaucoup", "bonjour", "bonsoir", "svp", "stp", "s", "il", "vous", "plait",
+    "cordialement", "bien", "a", "bientot", "madame", "monsieur", "docteur", "dr", "bonne",
+    "journee", "soiree",
+})  # fmt: skip
 
 
 def words(body: str) -> list[str]:

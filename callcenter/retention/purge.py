@@ -38,6 +38,7 @@ from callcenter.messages.models import Message
 from callcenter.notify import deletions
 from callcenter.notify.models import Notice, OutboxMail
 from callcenter.patients.models import Patient
+from callcenter.replies import models as replies
 
 log = get_logger("callcenter.retention")
 
@@ -276,6 +277,8 @@ def purge(
             "console_sessions": _delete(session, ConsoleSession, _session_expired(cut)),
         }
         _delete(session, LoginThrottle, _throttle_expired(now))  # counts, no personal data
+        # SMS replies' SIDs: kept only while Twilio might retry (no personal data either).
+        _delete(session, replies.SmsReply, replies.SmsReply.received_at <= now - replies.RETENTION)
     audited = _purge_audit(session, cut["audit"], now, actor, dry_run=dry_run, signer=signer)
     report = PurgeReport(
         **counts, call_steps=steps, remote_deletions=remote, audit=audited, dry_run=dry_run

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from callcenter.appointments.models import Appointment
 from callcenter.backoffice.stats import (
     CATEGORIES,
     CallStats,
@@ -317,7 +318,7 @@ ENCRYPTED_COLUMNS = re.compile(r"\b(caller|callback_number|transcript|twiml|name
 
 
 def test_it_reads_no_encrypted_column_and_needs_no_key(db):
-    """Three narrow queries; with no cipher installed any decryption would raise."""
+    """Four narrow queries; with no cipher installed any decryption would raise."""
     with db.session() as session:
         add_call(session, paris("2026-11-24T10:00"), "transferred", duration=60, urgent=True)
         add_wait(session, paris("2026-11-24T10:05"), 30)
@@ -335,7 +336,7 @@ def test_it_reads_no_encrypted_column_and_needs_no_key(db):
         event.remove(db.engine, "before_cursor_execute", capture)
     assert result.total == 2 and result.urgent == 1 and result.messages.callback_requested == 1
     queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(queries) == 3
+    assert len(queries) == 4
     for query in queries:
         assert not ENCRYPTED_COLUMNS.search(query), query
 
@@ -375,3 +376,24 @@ def test_calls_placed_through_twilio_are_counted_as_they_ended(app, twilio, prac
     assert result.waiting == Summary(count=2, mean=75.0, median=75.0, p90=87.0)
     assert result.handling == Summary(count=5, mean=42.0, median=42.0, p90=42.0)
     assert result.messages == MessageCounts(total=1, urgent=0, callback_requested=1)
+
+
+def test_cancellations_by_sms_are_counted_in_their_period_and_practice(db: Database) -> None:
+    """Only appointments a patient cancelled by SMS, when the cancellation fell in the period."""
+    start = paris("2026-11-26T10:00")
+    with db.session() as session:
+        for practice, status, via, changed in [
+            (PRACTICE, "cancelled", "sms", paris("2026-11-24T09:00")),
+            (PRACTICE, "cancelled", "sms", paris("2026-11-29T23:59")),
+            (PRACTICE, "cancelled", None, paris("2026-11-24T09:00")),  # by phone
+            (PRACTICE, "cancelled", "sms", paris("2026-11-30T00:00")),  # after the period
+            (OTHER, "cancelled", "sms", paris("2026-11-24T09:00")),
+            (PRACTICE, "booked", None, paris("2026-11-24T09:00")),
+        ]:  # fmt: skip
+            session.add(Appointment(
+                practice_id=practice, doctor_id="d", starts_at=start,
+                ends_at=start + timedelta(minutes=20), status=status, created_at=WEEK_START,
+                updated_at=changed, cancelled_via=via,
+            ))  # fmt: skip
+    assert stats(db, WEEK_START, WEEK_END).sms_cancellations == 2
+    assert stats(db, WEEK_START, WEEK_END, OTHER).sms_cancellations == 1

@@ -156,9 +156,25 @@ def test_a_digest_lists_the_doctors_items_urgent_first_with_totals(db, practice,
     assert "APPELS MANQUÉS" in rest and "15:05 — 06 98 76 54 32" in rest
     assert "09:" not in rest.split("APPELS MANQUÉS")[1].split("Totaux")[0]  # earlier call out
     assert digest.counts == {"calls": 3, "messages": 4, "urgent": 2, "callbacks": 1,
-                             "appointments": 3, "missed": 1}  # fmt: skip
+                             "appointments": 3, "missed": 1, "sms_cancellations": 0}  # fmt: skip
     totals = "Totaux : 3 appels, 4 messages, 2 urgences, 1 demande de rappel, 3 rendez-vous,"
     assert totals in text and "1 appel manqué." in text
+    assert "par SMS" not in text  # no cancellation by SMS, no line for none
+
+
+def test_a_cancellation_by_sms_is_marked_and_counted(db, practice, catalogue):
+    a_day(db)
+    with db.session() as s:
+        starts = datetime(2026, 11, 28, 8, 0, tzinfo=PARIS)
+        s.add(Appointment(practice_id="demo", doctor_id="dr-martin", starts_at=starts,
+                          ends_at=starts + timedelta(minutes=20), created_at=INSIDE,
+                          updated_at=INSIDE, status="cancelled", cancelled_via="sms"))  # fmt: skip
+    with db.session() as s:
+        digest = build(s, practice, martin(practice), catalogue, Period(START, END))
+    assert "28/11 08:00 — appelant non identifié (Consultation) : annulé par SMS" in digest.text
+    assert "27/11 09:30 — appelant non identifié (Consultation) : annulé\n" in digest.text
+    assert digest.counts["sms_cancellations"] == 1 and digest.counts["appointments"] == 4
+    assert "Dont 1 annulation par SMS en réponse au rappel." in digest.text
 
 
 def test_an_empty_period_says_so(db, practice, catalogue):

@@ -357,3 +357,16 @@ def test_pending_mail_older_than_the_transcripts_expires_with_them(db: Database)
         assert purge(s, policy(), NOW).mails == 2
     with db.session() as s:
         assert set(s.scalars(select(OutboxMail.id))) == {"pending_fresh"}
+
+
+def test_sms_reply_sids_go_once_twilio_can_no_longer_retry(db: Database) -> None:
+    from callcenter.replies.models import RETENTION, SmsReply
+
+    with db.session() as session:
+        for sid, age in (("SMold", RETENTION), ("SMnew", RETENTION - timedelta(minutes=1))):
+            session.add(SmsReply(message_sid=sid, practice_id=PRACTICE, keyword="STOP",
+                                 outcome="opted-out", received_at=NOW - age))  # fmt: skip
+    with db.session() as session:
+        purge(session, policy(), NOW)
+    with db.session() as session:
+        assert list(session.scalars(select(SmsReply.message_sid))) == ["SMnew"]

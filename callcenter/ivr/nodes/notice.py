@@ -6,7 +6,8 @@ When the practice publishes it (``privacy_notice_url``) and the caller's
 number is known, key 1 after it sends the link by SMS, through the on-call
 notices' outbox: queued in the call's transaction, sent after the answer,
 retried by the worker.  No number is stored with it: the sender reads the
-call's.
+call's.  A number that replied STOP to the practice is not offered the SMS
+(the send point would refuse it anyway).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import ClassVar
 
 from callcenter.ivr.nodes.base import CallContext, Node, node_type
 from callcenter.ivr.twiml import Reply
+from callcenter.notify import optout
 from callcenter.notify.notices import PRIVACY_NOTICE, queue_notice
 
 
@@ -58,4 +60,7 @@ class PrivacyNotice(Node):
 
     @staticmethod
     def _can_send(ctx: CallContext) -> bool:
-        return bool(ctx.practice.privacy_notice_url and ctx.call.caller)
+        caller, practice = ctx.call.caller, ctx.practice
+        return bool(practice.privacy_notice_url and caller) and not optout.is_opted_out(
+            ctx.session, ctx.cipher, practice.id, caller or "", practice.blind_index_bits
+        )
