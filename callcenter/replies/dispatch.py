@@ -152,5 +152,6 @@ def _claim(session: Session, message_sid: str, practice_id: str, word: str,
     statement = insert(SmsReply).values(
         message_sid=message_sid, practice_id=practice_id, keyword=word, outcome="received",
         received_at=now,
-    ).on_conflict_do_nothing(index_elements=["message_sid"])  # fmt: skip
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    ).on_conflict_do_nothing(index_elements=["message_sid"]).returning(SmsReply.message_sid)  # fmt: skip
+    # RETURNING names the row inserted: psycopg's rowcount is -1 for this INSERT.
+    return session.execute(statement).first() is not None

@@ -21,6 +21,11 @@ so the retention worker deletes them there too.  Unsent mail of the
 practices searched (digests waiting for SMTP may name the subject) is dropped:
 pending digests are built again at the next run from what is left.
 
+A STOP the number sent (:class:`~callcenter.notify.models.SmsOptOut`) is
+exported but survives an erasure: it is the subject's own choice, holds
+nothing but the encrypted number, and erasing it would let the practice's
+SMS start again.  START lifts it.
+
 Every export and erasure is audited, one entry per practice searched (each
 practice's data was read), with ids and counts only — never the number.
 Nothing here commits: the caller's session does.
@@ -43,6 +48,7 @@ from callcenter.core.phone_numbers import normalize
 from callcenter.messages.models import Message
 from callcenter.notify import outbox
 from callcenter.notify.deletions import enqueue_deletion, sids_in
+from callcenter.notify.models import SmsOptOut
 from callcenter.patients.models import Patient
 from callcenter.security.crypto import FieldCipher
 
@@ -54,15 +60,16 @@ ABOUT = {
         "Données que le cabinet conserve en lien avec ce numéro de téléphone : votre "
         "identité (nom, numéro, date de naissance), vos appels (horaires, issue, urgence, "
         "nombre de réponses du serveur vocal conservées), les messages laissés "
-        "(transcription, numéro de rappel) et vos rendez-vous. Les enregistrements audio "
+        "(transcription, numéro de rappel), vos rendez-vous et votre éventuelle demande "
+        "de ne plus recevoir de SMS (STOP). Les enregistrements audio "
         "éventuels sont détenus par Twilio et ne figurent pas ici. Les durées de "
         "conservation relèvent de la politique du cabinet et ne sont pas décrites ici."
     ),
     "en": (
         "Data the practice holds linked to this phone number: your identity (name, number, "
         "date of birth), your calls (times, outcome, urgency, number of stored voice-server "
-        "answers), the messages you left (transcript, call-back number) and your "
-        "appointments. Any audio recordings are held by Twilio and are not included. "
+        "answers), the messages you left (transcript, call-back number), your "
+        "appointments and any request to receive no more SMS (STOP). Any audio recordings are held by Twilio and are not included. "
         "Retention periods are set by the practice's policy and are not described here."
     ),
 }
@@ -80,6 +87,7 @@ class PracticeRows:
     calls: list[Call] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     appointments: list[Appointment] = field(default_factory=list)
+    sms_opt_outs: list[SmsOptOut] = field(default_factory=list)  # kept by an erasure
 
     def counts(self) -> dict[str, int]:
         return {table: len(getattr(self, table)) for table in _EXPORTED}
@@ -200,7 +208,12 @@ def _find_in_practice(
     appointments = list(
         _all(session, Appointment, practice_id, Appointment.patient_id.in_(patient_ids))
     )
-    return PracticeRows(practice_id, patients, calls, messages, appointments)
+    opt_outs = [
+        row
+        for row in _all(session, SmsOptOut, practice_id, SmsOptOut.phone_index.in_(indexes))
+        if same(row.phone)
+    ]
+    return PracticeRows(practice_id, patients, calls, messages, appointments, opt_outs)
 
 
 def _all(session: Session, model: Any, practice_id: str, criterion: Any) -> list[Any]:
@@ -254,6 +267,7 @@ _EXPORTED = {
     "appointments": (
         "id", "patient_id", "doctor_id", "starts_at", "ends_at", "kind", "status", "created_at",
     ),
+    "sms_opt_outs": ("phone", "created_at"),
 }  # fmt: skip
 
 

@@ -251,7 +251,7 @@ def test_export_returns_exactly_the_subjects_rows(
     with db.session() as session:
         entries = audit_rows(session, gdpr.EXPORT_ACTION)
         assert [(e.practice_id, e.actor) for e in entries] == [(A, ACTOR), (B, ACTOR)]
-        counts = {"patients": 2, "calls": 3, "messages": 4, "appointments": 2}
+        counts = {"patients": 2, "calls": 3, "messages": 4, "appointments": 2, "sms_opt_outs": 0}
         assert json.loads(entries[0].details or "") == counts
         assert entries[0].object_ref in world.subject["patients"]
         assert_no_number(entries, world.subject["patients"] | world.subject_b["patients"])
@@ -422,3 +422,23 @@ def test_erase_drops_the_unsent_mail_of_the_practices_the_subject_was_in(
         assert left[ids_of["elsewhere"]].body is not None
         [entry, _] = audit_rows(session, gdpr.ERASE_ACTION)
         assert json.loads(entry.details or "")["mails"] == 3
+
+
+def test_a_stop_is_exported_and_outlives_the_erasure(db: Database, cipher: FieldCipher) -> None:
+    """The subject's own choice, holding only their number: erasing it would restart SMS."""
+    from callcenter.notify import optout
+
+    neighbour = colliding_number(cipher, A)
+    with db.session() as session:
+        assert optout.opt_out(session, cipher, A, NUMBER, BITS, T0)
+        assert optout.opt_out(session, cipher, A, neighbour, BITS, T0)
+    with db.session() as session:
+        exported = gdpr.export_subject(session, find(session, cipher, NUMBER), actor=ACTOR,
+                                       now=NOW)  # fmt: skip
+        assert exported["practices"][A]["sms_opt_outs"] == [
+            {"phone": NUMBER, "created_at": T0.isoformat()}
+        ]
+        gdpr.erase_subject(session, find(session, cipher, NUMBER), actor=ACTOR, now=NOW)
+    with db.session() as session:
+        assert optout.is_opted_out(session, cipher, A, NUMBER, BITS)
+        assert optout.is_opted_out(session, cipher, A, neighbour, BITS)
