@@ -149,9 +149,12 @@ def _claim(session: Session, message_sid: str, practice_id: str, word: str,
     one's commit, then inserts nothing.
     """
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(SmsReply).values(
-        message_sid=message_sid, practice_id=practice_id, keyword=word, outcome="received",
-        received_at=now,
-    ).on_conflict_do_nothing(index_elements=["message_sid"]).returning(SmsReply.message_sid)  # fmt: skip
+    statement = (
+        insert(SmsReply)
+        .values(message_sid=message_sid, practice_id=practice_id, keyword=word,
+                outcome="received", received_at=now)
+        .on_conflict_do_nothing(index_elements=["message_sid"])
+        .returning(SmsReply.message_sid)
+    )  # fmt: skip
     # RETURNING names the row inserted: psycopg's rowcount is -1 for this INSERT.
     return session.execute(statement).first() is not None

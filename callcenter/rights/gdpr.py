@@ -69,7 +69,8 @@ ABOUT = {
         "Data the practice holds linked to this phone number: your identity (name, number, "
         "date of birth), your calls (times, outcome, urgency, number of stored voice-server "
         "answers), the messages you left (transcript, call-back number), your "
-        "appointments and any request to receive no more SMS (STOP). Any audio recordings are held by Twilio and are not included. "
+        "appointments and any request to receive no more SMS (STOP). Any audio recordings "
+        "are held by Twilio and are not included. "
         "Retention periods are set by the practice's policy and are not described here."
     ),
 }
