@@ -8,7 +8,7 @@ jeudi") is not a keyword: it asks something a person should answer, so the
 patient is given the practice's number rather than an action guessed from
 one word.  Two different keywords in one text ("STOP ANNULER") are none.
 
-Decisions, documented for patients in docs/replies.md:
+Decisions, documented for patients in docs/sms-replies.md:
 
 - ANNULER also takes "annule", "annulé(e)", "annulez" and "annulation":
   phones auto-correct the infinitive, and none of them can mean anything but
