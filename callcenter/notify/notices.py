@@ -100,11 +100,11 @@ class SmsQueue(WorkQueue[Row]):
         STOP to the row's practice, and :class:`Failed` when Twilio refuses it.
         """
         session = object_session(row)
+        if session is None:  # the opt-out cannot be checked: never send unchecked
+            raise RuntimeError("an SMS row must belong to the sending session")
         practice = self.practices.by_id(row.practice_id)
         bits = practice.blind_index_bits if practice else 12
-        if session is not None and optout.is_opted_out(
-            session, current_cipher(), row.practice_id, to, bits
-        ):
+        if optout.is_opted_out(session, current_cipher(), row.practice_id, to, bits):
             raise OptedOut
         try:
             sms = self.client.messages.create(to=to, from_=from_, body=body)

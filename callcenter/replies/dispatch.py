@@ -18,17 +18,23 @@ keyword and the outcome, never the text or the number) and a retry finds
 the claim, does nothing and answers nothing, so a patient gets one
 cancellation and one answer.  After STOP the number gets no SMS from the
 practice at all, answers included, except START's confirmation (an ANNULER
-still cancels, silently).  Never commits.
+still cancels, silently).
+
+The generic answer is rationed per practice (:data:`GENERIC_CAP` in
+:data:`GENERIC_WINDOW`): an auto-responder that answers every SMS would
+otherwise ping-pong with it for ever.  Past the cap nothing is answered, so
+such a loop ends by itself; counting needs no sender, only the SIDs' rows.
+Never commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -52,6 +58,9 @@ StopHook = Callable[[Session, FieldCipher, str, str, datetime], object]
 
 OTHER = "other"  # the keyword of a text that is none
 GENERIC = "sms_reply_other"
+#: At most this many generic answers per practice in the window; then none.
+GENERIC_CAP = 30
+GENERIC_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,9 @@ class SmsReplies:
         silent = optout.is_opted_out(session, cipher, practice.id, sender, bits)
         handler = self.handlers.get(word)
         found = handler(session, cipher, practice, sender, now) if handler else None
-        if found is None:
+        if found is None and _generic_answers(session, practice.id, now) >= GENERIC_CAP:
+            text, outcome = None, "quiet"
+        elif found is None:
             text, outcome = self.generic(practice), "none"
         else:
             key, variables = (found, {}) if isinstance(found, str) else found
@@ -139,6 +150,16 @@ class SmsReplies:
     def _text(self, practice: Practice, key: str, variables: Mapping[str, Any]) -> str:
         values = {"practice_name": practice.name, "phone": phone(practice.number), **variables}
         return self.catalogues[practice.id].text(key, values)
+
+
+def _generic_answers(session: Session, practice_id: str, now: datetime) -> int:
+    """Generic answers this practice gave in the last :data:`GENERIC_WINDOW`."""
+    return int(session.execute(
+        select(func.count()).select_from(SmsReply).where(
+            SmsReply.practice_id == practice_id, SmsReply.outcome == "none",
+            SmsReply.received_at > now - GENERIC_WINDOW,
+        )
+    ).scalar_one())  # fmt: skip
 
 
 def _claim(session: Session, message_sid: str, practice_id: str, word: str,

@@ -11,7 +11,7 @@ from callcenter.notify import optout
 from callcenter.replies.dispatch import SmsReplies
 from callcenter.replies.models import SmsReply
 from callcenter.services import sms_replies
-from tests.conftest import CALLER, OPEN_HOURS, services
+from tests.conftest import CALLER, OPEN_HOURS, services, set_clock
 from tests.ivr.test_identify import seed
 from tests.replies.test_cancel import THURSDAY, receive, reminded, status_of
 
@@ -106,3 +106,15 @@ def test_an_unknown_practice_number_or_sender_gets_no_answer(app) -> None:
 def test_the_registry_of_the_root_answers_annuler_only(app) -> None:
     registry = sms_replies(services(app).practices, services(app).replies.catalogues)
     assert set(registry.handlers) == {"ANNULER"} and registry.stop_hooks == []
+
+
+def test_the_generic_answer_is_rationed_so_an_auto_responder_loop_ends(app, monkeypatch) -> None:
+    """Past the cap in the window nothing is answered; the window passing resets it."""
+    from callcenter.replies import dispatch
+
+    monkeypatch.setattr(dispatch, "GENERIC_CAP", 3)
+    answers = [receive(app, "Message automatique : je suis absent.").text for _ in range(5)]
+    assert [a is not None for a in answers] == [True, True, True, False, False]
+    assert receive(app, "STOP").text is not None  # a keyword is always answered
+    set_clock(app, (OPEN_HOURS + dispatch.GENERIC_WINDOW).isoformat())
+    assert receive(app, "Bonjour ?", sender="+33611223344").text is not None
