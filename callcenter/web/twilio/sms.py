@@ -47,20 +47,20 @@ def inbound() -> Inbound:
 @twilio_signed
 def sms() -> Response:
     """One SMS to a practice's number, answered at most once."""
-    text = inbound()
+    received = inbound()
     svc = services()
     started = time.perf_counter()
     try:
         svc.watcher.refresh()
         with svc.unit_of_work() as work:
-            answer = svc.replies.receive(work.session, svc.cipher, text, svc.clock.now())
+            answer = svc.replies.receive(work.session, svc.cipher, received, svc.clock.now())
     except Exception as exc:
-        practice = svc.practices.by_number(text.to)
-        log.error("sms_failed", message_sid=text.message_sid, error=type(exc).__name__)
+        practice = svc.practices.by_number(received.to)
+        log.error("sms_failed", message_sid=received.message_sid, error=type(exc).__name__)
         metrics.observe(routes.SMS, "error", started)
         return Response(sms_answer(svc.replies.generic(practice) if practice else None),
                         mimetype="text/xml")  # fmt: skip
-    log.info("sms_reply", message_sid=text.message_sid, keyword=answer.keyword,
+    log.info("sms_reply", message_sid=received.message_sid, keyword=answer.keyword,
              outcome=answer.outcome, answered=answer.text is not None)  # fmt: skip
     metrics.observe(routes.SMS, "answered", started)
     return after_commit(Response(sms_answer(answer.text), mimetype="text/xml"), svc, work.tasks)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import string
+import xml.etree.ElementTree as ET
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -114,3 +115,27 @@ def test_the_audit_chain_and_the_calls_stay_consistent_after_fuzzing(app, twilio
         twilio.post(twilio.url(route), {"CallSid": new_sid("CA"), "Digits": "\x00" * 20_000})
     with services(app).db.session() as session:
         assert audit.verify(session).ok
+
+
+sms_forms = st.fixed_dictionaries(
+    {},
+    optional={
+        "MessageSid": st.one_of(values, st.builds(lambda: new_sid("SM"))),
+        "From": st.one_of(values, st.just(CALLER)),
+        "To": st.one_of(values, st.just("+33184880000")),
+        "Body": st.one_of(values, st.sampled_from(["STOP", "START", "annuler", "oui"])),
+        "AccountSid": values,
+        "NumMedia": values,
+    },
+).map(_form)
+
+
+@BUDGET
+@given(form=sms_forms)
+def test_the_sms_webhook_answers_hostile_forms_safely(app, twilio, form):
+    """A patient's SMS, however odd: a 400 for a bad MessageSid, else messaging TwiML."""
+    status, body = twilio.post(twilio.url("/twilio/sms"), form)
+    assert status in (200, 400, 413), (status, body[:200])
+    if status == 200:
+        root = ET.fromstring(body)
+        assert root.tag == "Response" and all(verb.tag == "Message" for verb in root)
