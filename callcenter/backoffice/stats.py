@@ -25,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from callcenter.calls.models import Call, QueueEntry
 from callcenter.messages.models import Message
+from callcenter.patient_requests import desk as requests_desk
 
 __all__ = [
     "CATEGORIES",
@@ -47,6 +48,7 @@ _CATEGORY_OF = {
     "on-call": "on_call",
     "message": "messages",
     "callback": "messages",
+    "request": "messages",  # a request left (prescription, results, certificate)
     "booked": "appointments",
     "moved": "appointments",
     "cancelled": "appointments",
@@ -170,6 +172,8 @@ class CallStats:
     waiting: Summary
     handling: Summary
     messages: MessageCounts
+    #: Requests left in the period by kind (prescription, results, certificate), 0s included.
+    requests: dict[str, int]
 
 
 def call_stats(
@@ -177,8 +181,8 @@ def call_stats(
 ) -> CallStats:
     """Statistics of ``practice_id``'s calls that started in [start, end).
 
-    Three queries over narrow, unencrypted columns: the calls, the queue
-    entries, and one aggregate over the messages.  Raises ``ValueError`` when
+    Four queries over narrow, unencrypted columns: the calls, the queue
+    entries, and one aggregate each over the messages and the requests.  Raises ``ValueError`` when
     ``start`` or ``end`` is naive or ``end`` comes before ``start``.
     """
     if start.tzinfo is None or end.tzinfo is None:
@@ -216,6 +220,7 @@ def call_stats(
         waiting=summarize(_waits(session, practice_id, start, end)),
         handling=summarize(durations),
         messages=_messages(session, practice_id, start, end),
+        requests=requests_desk.counts_by_kind(session, practice_id, start, end),
     )
 
 
