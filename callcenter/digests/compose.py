@@ -136,8 +136,10 @@ def build(
     sections: list[tuple[str, list[str]]] = [
         ("digest_urgent", urgent_lines),
         ("digest_messages", message_lines),
-        ("digest_requests", [line for r in requests
-                             for line in t.request(r, names.get(r.patient_id or ""))]),
+        (
+            "digest_requests",
+            [line for r in requests for line in t.request(r, names.get(r.patient_id or ""))],
+        ),
         ("digest_appointments", appointment_lines),
         ("digest_missed", [t.missed_call(c) for c in missed]),
     ]

@@ -58,7 +58,8 @@ ABOUT = {
         "(transcription, numéro de rappel), vos demandes (ordonnance, résultats, "
         "certificat : le détail donné et le numéro de rappel) et vos rendez-vous. "
         "Les enregistrements audio éventuels sont détenus par Twilio et ne figurent "
-        "pas ici. Les durées de conservation relèvent de la politique du cabinet et ne sont pas décrites ici."
+        "pas ici. Les durées de conservation relèvent de la politique du cabinet et "
+        "ne sont pas décrites ici."
     ),
     "en": (
         "Data the practice holds linked to this phone number: your identity (name, number, "

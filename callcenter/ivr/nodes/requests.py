@@ -148,7 +148,7 @@ class RequestDetail(Node):
         kind = self._kind(ctx)
         if kind is None:
             return self.on_failure
-        words = ctx.params.get("SpeechResult", "").strip()[:desk.MAX_DETAIL_CHARS]
+        words = ctx.params.get("SpeechResult", "").strip()[: desk.MAX_DETAIL_CHARS]
         if not words and ctx.count_attempt(self.key) < MAX_SILENCES:
             reply.say(ctx.text(self.no_input))
             return self.enter(ctx, reply)
