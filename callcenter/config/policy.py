@@ -207,7 +207,7 @@ def _retention(data: Fields) -> Retention:
         # Zero would retry a failing deletion on every run, hammering Twilio.
         section.fail(_RETRY_FIELD, "must be at least 1 minute")
     given = section.get(_REQUESTS_FIELD) is not None
-    requests = section.whole(_REQUESTS_FIELD, 1, unit="days") if given else None
+    requests = section.whole(_REQUESTS_FIELD, unit="days") if given else None
     return Retention(**days, remote_deletion_retry_minutes=retry, requests=requests)
 
 
