@@ -44,7 +44,7 @@ def leave_request(twilio: TwilioEmulator, caller: str = CALLER, detail: str = ME
     call = twilio.place_call(caller, DEMO).say(ASKED)
     call.press(DOB)
     if doctor_key is not None:
-        assert "Pour quel médecin est votre demande" in call.last_heard()
+        assert "À quel médecin s'adresse votre demande" in call.last_heard()
         call.press(doctor_key)
     assert "dites en une phrase le ou les médicaments" in call.last_heard()
     return call.say(detail)
@@ -195,7 +195,7 @@ def test_an_unidentified_callers_sms_goes_to_the_number_they_called_from(
 ):
     other = "+33698765432"  # no patient has this number: the caller registers or skips
     call = twilio.place_call(other, DEMO).say(ASKED)
-    while "Pour quel médecin" not in call.last_heard() and not call.ended:
+    while "À quel médecin" not in call.last_heard() and not call.ended:
         call.silence()  # no date of birth, no name: unidentified
     call.press("1")
     call.say(MEDICATION)
@@ -212,7 +212,7 @@ def test_a_doctor_named_at_the_open_question_is_not_asked_for_again(app, twilio)
     call = twilio.place_call(CALLER, DEMO).say("un certificat pour le docteur bernard")
     call.press(DOB)
     heard = call.last_heard()
-    assert "Pour quel médecin" not in heard and "certificat" in heard
+    assert "À quel médecin" not in heard and "certificat" in heard
     call.say("un certificat de sport")
     request = the_request(app)
     assert (request.kind, request.doctor_id) == ("certificate", "dr-bernard")
