@@ -83,9 +83,8 @@ def test_declined_or_to_be_seen_queues_no_sms(db: Database, outcome: str) -> Non
 
 
 def test_an_unknown_outcome_is_refused(db: Database) -> None:
-    with db.session() as session:
-        with pytest.raises(ValueError):
-            desk.handle(session, a_request(session), "approved", "u1", NOW)
+    with db.session() as session, pytest.raises(ValueError):
+        desk.handle(session, a_request(session), "approved", "u1", NOW)
 
 
 def test_a_doctor_finds_their_requests_and_the_practices_never_another_doctors(
@@ -135,3 +134,14 @@ def test_requests_are_counted_by_kind_without_decrypting_and_listed_for_a_digest
         assert counts == {"prescription": 2, "results": 0, "certificate": 0}
         for_a = desk.for_digest(session, "p1", "dr-a", NOW - timedelta(days=3), NOW)
         assert [r.kind for r in for_a] == ["results", "prescription"]
+
+
+def test_a_practice_file_with_an_unknown_handler_stops_start_up(tmp_path) -> None:
+    from callcenter.config.practice import PracticeError, load_practice
+    from tests.conftest import write_practice
+
+    write_practice(tmp_path, requests={"handled_by": "everyone"})
+    with pytest.raises(PracticeError, match="requests.handled_by"):
+        load_practice(tmp_path / "practices" / "demo.yaml")
+    write_practice(tmp_path, requests={"handled_by": "secretaries"})
+    assert load_practice(tmp_path / "practices" / "demo.yaml").requests_handled_by == "secretaries"

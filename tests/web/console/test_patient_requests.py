@@ -216,3 +216,14 @@ def test_a_doctor_named_at_the_open_question_is_not_asked_for_again(app, twilio)
     call.say("un certificat de sport")
     request = the_request(app)
     assert (request.kind, request.doctor_id) == ("certificate", "dr-bernard")
+
+
+def test_silence_twice_at_the_detail_still_leaves_the_request_without_it(app, twilio):
+    seed(app, "1980-03-15")
+    call = twilio.place_call(CALLER, DEMO).say(ASKED).press(DOB).press("1")
+    call.silence()
+    assert "Je n'ai rien entendu" in call.last_heard()
+    call.silence()
+    assert "Votre demande est transmise au cabinet" in call.last_heard()
+    request = the_request(app)
+    assert request.detail is None and request.kind == "prescription"
