@@ -141,7 +141,7 @@ def test_a_practice_file_with_an_unknown_handler_stops_start_up(tmp_path) -> Non
     from tests.conftest import write_practice
 
     write_practice(tmp_path, requests={"handled_by": "everyone"})
-    with pytest.raises(PracticeError, match="requests.handled_by"):
+    with pytest.raises(PracticeError, match=r"requests\.handled_by"):
         load_practice(tmp_path / "practices" / "demo.yaml")
     write_practice(tmp_path, requests={"handled_by": "secretaries"})
     assert load_practice(tmp_path / "practices" / "demo.yaml").requests_handled_by == "secretaries"

@@ -138,5 +138,5 @@ def test_a_wrong_requests_duration_stops_start_up(value: object) -> None:
 
     data = shipped()
     data["retention_days"]["requests"] = value
-    with pytest.raises(PolicyError, match="retention_days.requests"):
+    with pytest.raises(PolicyError, match=r"retention_days\.requests"):
         parse_policy(data)
