@@ -17,8 +17,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from callcenter.config.prompts import fold
-from callcenter.ivr.nodes.appointment import ChooseDoctor
-from callcenter.ivr.nodes.asking import AskingNode, doctor_called, heard, intent, say_text
+from callcenter.ivr.nodes.asking import (
+    AskingNode,
+    doctor_called,
+    heard,
+    intent,
+    name_words,
+    say_text,
+)
 from callcenter.ivr.nodes.base import MAX_SILENCES, CallContext, Node, node_type
 from callcenter.ivr.nodes.understood import understood
 from callcenter.ivr.twiml import Reply
@@ -70,8 +76,7 @@ class RequestDoctor(AskingNode):
             for i, d in enumerate(doctors, start=1)
         ]
         texts.append(ctx.text("request_doctor_any"))
-        named = [next(d.called for d in ctx.practice.doctors if d.id == i) for i in doctors]
-        self.ask(ctx, reply, texts, named)
+        self.ask(ctx, reply, texts, [d.called for d in ctx.practice.doctors])
         return None
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
@@ -86,7 +91,7 @@ class RequestDoctor(AskingNode):
         elif speech:
             request = understood(ctx, speech)
             words = set(fold(speech).split())
-            named = [d for d in doctors if ChooseDoctor._names(ctx, d) & words]
+            named = [d for d in doctors if name_words(ctx, d) & words]
             if request is not None and request.doctor in doctors:
                 chosen = request.doctor
             elif len(named) == 1:

@@ -227,3 +227,15 @@ def test_silence_twice_at_the_detail_still_leaves_the_request_without_it(app, tw
     assert "Votre demande est transmise au cabinet" in call.last_heard()
     request = the_request(app)
     assert request.detail is None and request.kind == "prescription"
+
+
+def test_a_withheld_callers_sms_goes_to_the_number_they_keyed(app, twilio, martin, fake_twilio):
+    call = twilio.place_call("anonymous", DEMO).say(ASKED)
+    call.press("0698765432").press("*")  # the call-back number; no date of birth
+    assert "À quel médecin s'adresse votre demande" in call.last_heard()
+    call.press("*").say(MEDICATION)  # for the practice
+    request = the_request(app)
+    assert request.callback_number == "+33698765432" and request.doctor_id is None
+    page(martin)
+    assert act(martin, request.id, "done") == 302
+    assert [to for to, _ in sms_bodies(fake_twilio)] == ["+33698765432"]
