@@ -166,8 +166,11 @@ def phone_line(app: Flask) -> None:
     message(phone, hortense[2], "Je souhaite renouveler mon ordonnance habituelle, "
             "la pharmacie n'a plus de renouvellement.", keyed(hortense[1]))  # fmt: skip
     at(app, NOW - timedelta(minutes=22))
-    renewal = phone.place_call(josephine[2], NUMBER).say(
-        "je voudrais renouveler mon ordonnance de ventoline").press(keyed(josephine[1]))
+    renewal = (
+        phone.place_call(josephine[2], NUMBER)
+        .say("je voudrais renouveler mon ordonnance de ventoline")
+        .press(keyed(josephine[1]))
+    )
     renewal.press("1").say("de la Ventoline, deux boîtes")  # for the docteure Martin
     assert renewal.ended, renewal.last_heard()
     at(app, NOW - timedelta(minutes=20))
