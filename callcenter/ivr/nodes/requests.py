@@ -110,8 +110,9 @@ class RequestDoctor(AskingNode):
 class RequestDetail(Node):
     """The detail in one sentence, then the request is stored; ``next`` once it is.
 
-    The kind comes from the open question (or the node's ``kind``); without
-    one there is no request to take, and the call goes to ``on_failure`` (a
+    The kind is the node's ``kind`` when the flow fixes one (a keypad option
+    for renewals, say), else what the open question understood; without one
+    there is no request to take, and the call goes to ``on_failure`` (a
     message).  Silence twice still stores the request, without its detail:
     the practice has the kind and the number to call back.
     """
@@ -137,7 +138,7 @@ class RequestDetail(Node):
                 **{kind: f"message_detail_{kind}" for kind in desk.KINDS}}  # fmt: skip
 
     def _kind(self, ctx: CallContext) -> str | None:
-        kind = ctx.state.get(KIND) or self.kind
+        kind = self.kind or ctx.state.get(KIND)
         return kind if kind in desk.KINDS else None
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
