@@ -17,6 +17,7 @@ from callcenter.calls import models as calls_models
 from callcenter.fhir import models as fhir_models
 from callcenter.messages import models as messages_models
 from callcenter.notify import models as notify_models
+from callcenter.patient_requests import models as patient_requests_models
 from callcenter.patients import models as patients_models
 from callcenter.replies import models as replies_models
 from callcenter.security import models as security_models
@@ -32,6 +33,7 @@ MODEL_MODULES = (
     fhir_models,
     messages_models,
     notify_models,
+    patient_requests_models,
     patients_models,
     replies_models,
     security_models,

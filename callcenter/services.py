@@ -47,6 +47,7 @@ from callcenter.messages.transcribers import BACKENDS
 from callcenter.notify import deletions, notices
 from callcenter.notify.deletions import DeletionReport
 from callcenter.notify.notices import SendReport
+from callcenter.patient_requests import sms as request_sms
 from callcenter.replies.cancel import cancel_reminded
 from callcenter.replies.dispatch import SmsReplies
 from callcenter.replies.keywords import ANNULER
@@ -160,14 +161,16 @@ class Services:
         return {pid: runtime.catalogue for pid, runtime in self.engine.runtimes.items()}
 
     def send_notices(self, now: datetime | None = None) -> SendReport:
-        """Send the due SMS: on-call notices, then appointment confirmations and reminders."""
+        """Send the due SMS: on-call notices, appointment confirmations and reminders, and
+        the patients' "request handled" SMS."""
         now, catalogues = now or self.clock.now(), self.catalogues()
         report = notices.send_due(self.db, self.practices, catalogues, self.twilio, now,
                                   caller_of=caller_of)  # fmt: skip
-        more = appointment_sms.send_due(self.db, self.practices, catalogues, self.twilio, now)
-        report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
-        report.given_up, report.opted_out = (report.given_up + more.given_up,
-                                             report.opted_out + more.opted_out)  # fmt: skip
+        for queue in (appointment_sms, request_sms):
+            more = queue.send_due(self.db, self.practices, catalogues, self.twilio, now)
+            report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
+            report.given_up, report.opted_out = (report.given_up + more.given_up,
+                                                 report.opted_out + more.opted_out)  # fmt: skip
         for result in ("sent", "failed", "given_up", "opted_out"):
             metrics.NOTICES.labels(result).inc(getattr(report, result))
         return report

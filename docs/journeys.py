@@ -96,6 +96,11 @@ JOURNEYS = (
     Journey("Annuler un rendez-vous", OPEN_LATER, steps("1", DOB, "2", "1", "1", "1")),
     Journey("Laisser un message", OPEN,
             steps("2", DOB, "say:Je voudrais le résultat de ma prise de sang", "1")),
+    Journey("Renouveler une ordonnance", OPEN,
+            steps("say:je voudrais renouveler mon ordonnance de ventoline", DOB, "1",
+                  "say:de la Ventoline"),
+            note="Une demande, pas un message : le médecin la traite dans la console et le "
+                 "patient reçoit un SMS qui dit seulement que sa demande a été traitée."),
     Journey("Secrétariat : une secrétaire répond", OPEN, steps("3", "answer:1")),
     Journey("Secrétariat : personne ne répond", OPEN,
             steps("3", "no-answer", DOB, "say:Merci de me rappeler", "1")),

@@ -165,6 +165,14 @@ def phone_line(app: Flask) -> None:
     at(app, NOW - timedelta(minutes=25))
     message(phone, hortense[2], "Je souhaite renouveler mon ordonnance habituelle, "
             "la pharmacie n'a plus de renouvellement.", keyed(hortense[1]))  # fmt: skip
+    at(app, NOW - timedelta(minutes=22))
+    renewal = (
+        phone.place_call(josephine[2], NUMBER)
+        .say("je voudrais renouveler mon ordonnance de ventoline")
+        .press(keyed(josephine[1]))
+    )
+    renewal.press("1").say("de la Ventoline, deux boîtes")  # for the docteure Martin
+    assert renewal.ended, renewal.last_heard()
     at(app, NOW - timedelta(minutes=20))
     book(phone, hortense[2], keyed(hortense[1]), "1", "1")
     book(phone, josephine[2], keyed(josephine[1]), "1", "1")
@@ -252,6 +260,9 @@ def photograph(app: Flask, base: str, login: dict[str, str], out: Path) -> None:
                 page = window.new_page()
                 sign_in(app, page, base, username, login[username], out)
                 save(page, out, shot, full_page=True)  # one page holds everything: all of it
+                if username == "dr-martin":
+                    page.get_by_role("link", name="Demandes").click()
+                    save(page, out, "11-requests")
                 if username == "admin":
                     page.get_by_role("link", name="Statistiques d’appels").first.click()
                     save(page, out, "09-statistics", full_page=True)

@@ -16,6 +16,8 @@ from sqlalchemy import select, text
 from callcenter.core import logs
 from callcenter.core.twilio_rest import make_client
 from callcenter.messages.models import Message
+from callcenter.patient_requests import desk
+from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
 from tests.canary import (
     CANARY_DOB,
@@ -85,6 +87,13 @@ def run_journeys(app, twilio, number: str) -> None:
     twilio.place_call(CANARY_NUMBER, number).press("2").press(CANARY_DOB).press("*").say(
         f"{CANARY_NAME} {CANARY_SPEECH}"
     )
+    # A request (a renewal of a canary medication), handled: its SMS goes out.
+    call = twilio.place_call(CANARY_NUMBER, number).say("je voudrais renouveler mon ordonnance")
+    call.press(CANARY_DOB).press("1").say(f"{CANARY_SPEECH} pour {CANARY_NAME}")
+    with services(app).db.session() as session:
+        request = session.scalars(select(PatientRequest)).one()
+        desk.handle(session, request, desk.DONE, "canary", datetime.now(UTC))
+    services(app).send_notices()
     now = datetime.now(UTC)
     with services(app).db.session() as session:
         session.add(

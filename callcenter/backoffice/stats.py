@@ -28,6 +28,7 @@ from callcenter.appointments.booking import CANCELLED, VIA_SMS
 from callcenter.appointments.models import Appointment
 from callcenter.calls.models import Call, QueueEntry
 from callcenter.messages.models import Message
+from callcenter.patient_requests import desk as requests_desk
 
 __all__ = [
     "CATEGORIES",
@@ -50,6 +51,7 @@ _CATEGORY_OF = {
     "on-call": "on_call",
     "message": "messages",
     "callback": "messages",
+    "request": "messages",  # a request left (prescription, results, certificate)
     "booked": "appointments",
     "moved": "appointments",
     "cancelled": "appointments",
@@ -173,6 +175,8 @@ class CallStats:
     waiting: Summary
     handling: Summary
     messages: MessageCounts
+    #: Requests left in the period by kind (prescription, results, certificate), 0s included.
+    requests: dict[str, int]
     sms_cancellations: int = 0
 
 
@@ -182,9 +186,9 @@ def call_stats(
     """Statistics of ``practice_id``'s calls that started in [start, end).
 
     Four queries over narrow, unencrypted columns: the calls, the queue
-    entries, one aggregate over the messages and one over SMS cancellations.
-    Raises ``ValueError`` when ``start`` or ``end`` is naive or ``end`` comes
-    before ``start``.
+    entries, one aggregate each over the messages and the requests, and one over
+    SMS cancellations.  Raises ``ValueError`` when ``start`` or ``end`` is naive
+    or ``end`` comes before ``start``.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("call_stats needs timezone-aware start and end")
@@ -221,6 +225,7 @@ def call_stats(
         waiting=summarize(_waits(session, practice_id, start, end)),
         handling=summarize(durations),
         messages=_messages(session, practice_id, start, end),
+        requests=requests_desk.counts_by_kind(session, practice_id, start, end),
         sms_cancellations=_sms_cancellations(session, practice_id, start, end),
     )
 

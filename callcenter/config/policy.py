@@ -49,6 +49,8 @@ _RETENTION_DAYS = (
     "audit",
 )
 _RETRY_FIELD = "remote_deletion_retry_minutes"
+#: Optional: files written before requests existed keep working (messages' days apply).
+_REQUESTS_FIELD = "requests"
 
 
 class PolicyError(Exception):
@@ -80,6 +82,12 @@ class Retention:
     appointments_after: int
     audit: int
     remote_deletion_retry_minutes: int
+    #: Requests (prescriptions, results, certificates); the messages' days when not given.
+    requests: int | None = None
+
+    @property
+    def requests_days(self) -> int:
+        return self.messages if self.requests is None else self.requests
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,7 @@ def _engine(data: Fields) -> tuple[str, str | None, str | None]:
 
 
 def _retention(data: Fields) -> Retention:
-    section = _section(data, "retention_days", (*_RETENTION_DAYS, _RETRY_FIELD))
+    section = _section(data, "retention_days", (*_RETENTION_DAYS, _RETRY_FIELD, _REQUESTS_FIELD))
     days = {name: section.whole(name, unit="days") for name in _RETENTION_DAYS}
     if days["recordings"] > RECORDINGS_CAP_DAYS:
         section.fail(
@@ -198,7 +206,9 @@ def _retention(data: Fields) -> Retention:
     if retry < 1:
         # Zero would retry a failing deletion on every run, hammering Twilio.
         section.fail(_RETRY_FIELD, "must be at least 1 minute")
-    return Retention(**days, remote_deletion_retry_minutes=retry)
+    given = section.get(_REQUESTS_FIELD) is not None
+    requests = section.whole(_REQUESTS_FIELD, unit="days") if given else None
+    return Retention(**days, remote_deletion_retry_minutes=retry, requests=requests)
 
 
 def parse_policy(data: object, source: str = "recordings_policy.yaml") -> Policy:

@@ -93,6 +93,9 @@ class Practice:
     privacy_notice_url: str | None = None
     # Words that reach the urgent route, beside the catalogue's ``intents.urgent``.
     urgent_words: tuple[str, ...] = ()
+    # Who marks requests (prescriptions, results, certificates) done in the console:
+    # "doctors" only, or "secretaries" too (``requests.handled_by``).
+    requests_handled_by: str = "doctors"
     # Seconds of speech ``flows check`` lets a prompt last before warning.
     prompt_budgets: dict[str, float] = field(default_factory=lambda: dict(PROMPT_BUDGETS))
 
@@ -247,6 +250,9 @@ def load_practice(path: Path) -> Practice:
         key: float(budgets.whole(key, 3, 300, default=int(default)))
         for key, default in PROMPT_BUDGETS.items()
     }
+    requests = top.section("requests", "a mapping (handled_by)")
+    requests.refuse_unknown({"handled_by"})
+    handled_by = requests.one_of("handled_by", ("doctors", "secretaries"), default="doctors")
     address = raw.get("address") or ""
     if not isinstance(address, str) or len(address) > 300:
         raise _fail(path, "address", "must be a short text (300 characters at most)")
@@ -288,6 +294,7 @@ def load_practice(path: Path) -> Practice:
         privacy_notice_url=notice_url,
         urgent_words=tuple(urgent_words),
         prompt_budgets=prompt_budgets,
+        requests_handled_by=handled_by,
     )
 
 

@@ -1,7 +1,7 @@
 """Doctors' digests: what happened on the line, as signed and encrypted plain text.
 
-Per doctor and period: their messages (or those for no doctor in
-particular), their appointments, the practice's urgent calls and how they
+Per doctor and period: their messages and requests (or those for no doctor
+in particular), their appointments, the practice's urgent calls and how they
 were routed, missed and abandoned calls, and totals; urgent items first.
 Plain text only (no HTML, no remote content: EFAIL), words from the prompt
 catalogue.  A digest is sealed with S/MIME (signed by the practice, then
@@ -33,6 +33,8 @@ from callcenter.messages.models import Message
 from callcenter.notify import models as outbox_status
 from callcenter.notify import outbox
 from callcenter.notify.models import Notice
+from callcenter.patient_requests import desk as requests_desk
+from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
 from callcenter.security import smime
 
@@ -44,6 +46,7 @@ URGENT_LOOKBACK = timedelta(days=1)
 _NOUNS = {
     "calls": ("appel", "appels"),
     "messages": ("message", "messages"),
+    "requests": ("demande", "demandes"),
     "urgent": ("urgence", "urgences"),
     "callbacks": ("demande de rappel", "demandes de rappel"),
     "appointments": ("rendez-vous", "rendez-vous"),
@@ -91,9 +94,11 @@ def build(
             Call.started_at > period.start, Call.started_at <= period.end,
         ).order_by(Call.started_at)
     ))  # fmt: skip
+    requests = requests_desk.for_digest(session, practice.id, doctor.id, period.start, period.end)
     changes = booking.changes_since(session, practice.id, doctor.id, period.start, period.end)
     appointments = [(change, a) for change, rows in changes.items() for a in rows]
     names = _patient_names(session, [m.patient_id for m in messages] +
+                           [r.patient_id for r in requests] +
                            [a.patient_id for _, a in appointments])  # fmt: skip
 
     # Each section in time order: urgent calls and urgent messages interleaved.
@@ -115,6 +120,7 @@ def build(
     counts = {
         "calls": len(calls),
         "messages": len(messages),
+        "requests": len(requests),
         "urgent": sum(1 for c in calls if c.urgent) + sum(1 for m in messages if m.urgent),
         "callbacks": sum(1 for m in messages if m.callback_requested),
         "appointments": len(appointments),
@@ -134,6 +140,10 @@ def build(
     sections: list[tuple[str, list[str]]] = [
         ("digest_urgent", urgent_lines),
         ("digest_messages", message_lines),
+        (
+            "digest_requests",
+            [line for r in requests for line in t.request(r, names.get(r.patient_id or ""))],
+        ),
         ("digest_appointments", appointment_lines),
         ("digest_missed", [t.missed_call(c) for c in missed]),
     ]
@@ -397,6 +407,17 @@ class _Texts:
             key = f"digest_status_{message.status.replace('-', '_')}"
             body = "  " + self.text(key if self.catalogue.has(key) else "digest_status_other")
         return [f"- {head}", body] if body else [f"- {head}"]
+
+    def request(self, request: PatientRequest, name: str | None) -> list[str]:
+        """A request: its kind, who and the number, then the detail they gave."""
+        kind = f"digest_kind_{request.kind}"
+        head = self.text("digest_request_line", {
+            "time": self.moment(request.created_at),
+            "kind": self.text(kind) if self.catalogue.has(kind) else request.kind,
+            "caller": name or self.text("digest_unidentified"),
+            "number": phone(request.callback_number) or self.text("digest_no_number"),
+        })  # fmt: skip
+        return [f"- {head}", f"  « {request.detail} »"] if request.detail else [f"- {head}"]
 
     def urgent_call(self, call: Call) -> str:
         outcome = (call.outcome or "in-progress").replace("-", "_")

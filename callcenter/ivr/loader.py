@@ -22,6 +22,7 @@ from callcenter.ivr.nodes import identify as _identify  # noqa: F401  (registers
 from callcenter.ivr.nodes import my_appointments as _mine  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes import notice as _notice  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes import open_question as _open  # noqa: F401  (registers the node types)
+from callcenter.ivr.nodes import requests as _requests  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes import urgent as _urgent  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes import waiting as _queue  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes.base import NODE_TYPES, FlowError, Node

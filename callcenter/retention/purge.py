@@ -37,6 +37,7 @@ from callcenter.core.twilio_rest import valid_sid
 from callcenter.messages.models import Message
 from callcenter.notify import deletions
 from callcenter.notify.models import Notice, OutboxMail
+from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
 from callcenter.replies import models as replies
 
@@ -55,6 +56,7 @@ class PurgeReport:
     """Rows deleted (or, in a dry run, that would be), per kind; counts only."""
 
     messages: int = 0
+    requests: int = 0
     transcripts: int = 0
     calls: int = 0
     call_steps: int = 0
@@ -80,13 +82,14 @@ def _aware(now: datetime) -> datetime:
 def expired(policy: Policy, now: datetime) -> dict[str, datetime]:
     """The cutoff per kind: rows timestamped at or before it have expired.
 
-    Kinds: recordings, transcripts, messages (``created_at``), calls
+    Kinds: recordings, transcripts, messages, requests (``created_at``), calls
     (``started_at``), appointments (``ends_at``), patients (``last_seen_at``,
     with the calls period), audit (``ts``).
     """
     r, now = policy.retention, _aware(now)
     days = {"recordings": r.recordings, "transcripts": r.transcripts, "messages": r.messages}
     days.update(calls=r.calls, appointments=r.appointments_after, patients=r.calls, audit=r.audit)
+    days["requests"] = r.requests_days
     return {kind: now - timedelta(days=n) for kind, n in days.items()}
 
 
@@ -95,6 +98,11 @@ def expired(policy: Policy, now: datetime) -> dict[str, datetime]:
 
 def _message_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
     return Message.created_at <= cut["messages"]
+
+
+def _request_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
+    """Open or handled alike: a request lives its retention from the day it was left."""
+    return PatientRequest.created_at <= cut["requests"]
 
 
 def _call_expired(cut: dict[str, datetime], now: datetime) -> ColumnElement[bool]:
@@ -133,6 +141,7 @@ def _patient_expired(cut: dict[str, datetime], now: datetime) -> ColumnElement[b
         Patient.last_seen_at <= cut["patients"],
         ~exists().where(Call.patient_id == Patient.id, ~_call_expired(cut, now)),
         ~exists().where(Message.patient_id == Patient.id, ~_message_expired(cut)),
+        ~exists().where(PatientRequest.patient_id == Patient.id, ~_request_expired(cut)),
         ~exists().where(Appointment.patient_id == Patient.id, ~_appointment_expired(cut)),
     )
 
@@ -228,7 +237,7 @@ def purge(
 ) -> PurgeReport:
     """Delete every expired row, queue its Twilio SIDs, audit the run; returns the counts.
 
-    Deletes messages, calls (their steps cascade), appointments, then
+    Deletes messages, requests, calls (their steps cascade), appointments, then
     patients with nothing left; blanks transcripts past their own period;
     queues for deletion at Twilio the recordings past theirs and those of
     deleted messages, and every deleted call's SID and the SIDs in its state,
@@ -255,6 +264,7 @@ def purge(
         counts = {
             "transcripts": _count(session, Message, transcripts_old),
             "messages": _count(session, Message, _message_expired(cut)),
+            "requests": _count(session, PatientRequest, _request_expired(cut)),
             "calls": _count(session, Call, _call_expired(cut, now)),
             "appointments": _count(session, Appointment, _appointment_expired(cut)),
             "patients": _count(session, Patient, _patient_expired(cut, now)),
@@ -268,6 +278,8 @@ def purge(
         counts = {
             "transcripts": int(blanked.rowcount),  # type: ignore[attr-defined]
             "messages": _delete(session, Message, _message_expired(cut)),
+            # Their "handled" SMS rows go with them (ON DELETE CASCADE).
+            "requests": _delete(session, PatientRequest, _request_expired(cut)),
             "calls": _delete(session, Call, _call_expired(cut, now)),
             "appointments": _delete(session, Appointment, _appointment_expired(cut)),
             # Last: its predicate looks at the rows above, now gone or kept.

@@ -10,8 +10,8 @@ people's rows: those are dropped after decryption and never exported or
 erased.
 
 Rows found by number are then widened to what hangs off them: a matched
-patient's calls, messages and appointments, and the messages left during a
-matched call (their transcript is the subject's words even when the call-back
+patient's calls, messages, requests and appointments, and the messages and
+requests left during a matched call (their transcript is the subject's words even when the call-back
 number is another).  Patients are never found through a call: a shared phone
 must not erase a relative who has a number of their own.
 
@@ -49,6 +49,7 @@ from callcenter.messages.models import Message
 from callcenter.notify import outbox
 from callcenter.notify.deletions import enqueue_deletion, sids_in
 from callcenter.notify.models import SmsOptOut
+from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
 from callcenter.security.crypto import FieldCipher
 
@@ -60,17 +61,19 @@ ABOUT = {
         "Données que le cabinet conserve en lien avec ce numéro de téléphone : votre "
         "identité (nom, numéro, date de naissance), vos appels (horaires, issue, urgence, "
         "nombre de réponses du serveur vocal conservées), les messages laissés "
-        "(transcription, numéro de rappel), vos rendez-vous et votre éventuelle demande "
-        "de ne plus recevoir de SMS (STOP). Les enregistrements audio "
+        "(transcription, numéro de rappel), vos demandes (ordonnance, résultats, "
+        "certificat : le détail donné et le numéro de rappel), vos rendez-vous et votre "
+        "éventuelle demande de ne plus recevoir de SMS (STOP). Les enregistrements audio "
         "éventuels sont détenus par Twilio et ne figurent pas ici. Les durées de "
         "conservation relèvent de la politique du cabinet et ne sont pas décrites ici."
     ),
     "en": (
         "Data the practice holds linked to this phone number: your identity (name, number, "
         "date of birth), your calls (times, outcome, urgency, number of stored voice-server "
-        "answers), the messages you left (transcript, call-back number), your "
-        "appointments and any request to receive no more SMS (STOP). Any audio recordings "
-        "are held by Twilio and are not included. "
+        "answers), the messages you left (transcript, call-back number), your requests "
+        "(prescription, results, certificate: the detail given and the call-back number), "
+        "your appointments and any request to receive no more SMS (STOP). Any audio "
+        "recordings are held by Twilio and are not included. "
         "Retention periods are set by the practice's policy and are not described here."
     ),
 }
@@ -88,6 +91,7 @@ class PracticeRows:
     calls: list[Call] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     appointments: list[Appointment] = field(default_factory=list)
+    requests: list[PatientRequest] = field(default_factory=list)
     sms_opt_outs: list[SmsOptOut] = field(default_factory=list)  # kept by an erasure
 
     def counts(self) -> dict[str, int]:
@@ -119,6 +123,7 @@ class EraseReport:
     call_steps: int = 0
     messages: int = 0
     appointments: int = 0
+    requests: int = 0
     remote_deletions: int = 0
     mails: int = 0
     by_practice: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -128,7 +133,8 @@ class EraseReport:
 
 
 _ERASE_COUNTS = (
-    "patients", "calls", "call_steps", "messages", "appointments", "remote_deletions", "mails",
+    "patients", "calls", "call_steps", "messages", "appointments", "requests", "remote_deletions",
+    "mails",
 )  # fmt: skip
 
 
@@ -214,7 +220,22 @@ def _find_in_practice(
         for row in _all(session, SmsOptOut, practice_id, SmsOptOut.phone_index.in_(indexes))
         if same(row.phone)
     ]
-    return PracticeRows(practice_id, patients, calls, messages, appointments, opt_outs)
+    requests = [
+        row
+        for row in _all(
+            session,
+            PatientRequest,
+            practice_id,
+            or_(
+                PatientRequest.callback_index.in_(indexes),
+                PatientRequest.patient_id.in_(patient_ids),
+                PatientRequest.call_id.in_(call_ids),
+            ),
+        )
+        if row.patient_id in patient_ids or row.call_id in call_ids or same(row.callback_number)
+    ]
+    return PracticeRows(practice_id, patients, calls, messages, appointments, requests,
+                        opt_outs)
 
 
 def _all(session: Session, model: Any, practice_id: str, criterion: Any) -> list[Any]:
@@ -267,6 +288,10 @@ _EXPORTED = {
     ),
     "appointments": (
         "id", "patient_id", "doctor_id", "starts_at", "ends_at", "kind", "status", "created_at",
+    ),
+    "requests": (
+        "id", "call_id", "patient_id", "doctor_id", "kind", "detail", "callback_number",
+        "status", "created_at", "handled_at",
     ),
     "sms_opt_outs": ("phone", "created_at"),
 }  # fmt: skip
@@ -352,6 +377,17 @@ def _erase_practice(session: Session, rows: PracticeRows, now: datetime) -> dict
         )
     ).all()
 
+    request_ids = session.scalars(
+        select(PatientRequest.id).where(
+            PatientRequest.practice_id == practice_id,
+            or_(
+                PatientRequest.id.in_([r.id for r in rows.requests]),
+                PatientRequest.patient_id.in_(patient_ids),
+                PatientRequest.call_id.in_(call_ids),
+            ),
+        )
+    ).all()
+
     remote: dict[tuple[str, str], None] = {}
     for message in messages:
         if message.recording_sid:
@@ -366,6 +402,8 @@ def _erase_practice(session: Session, rows: PracticeRows, now: datetime) -> dict
         "call_steps": _delete(session, CallStep, CallStep.call_id.in_(call_ids)),
         "messages": _delete(session, Message, Message.id.in_([m.id for m in messages])),
         "appointments": _delete(session, Appointment, Appointment.id.in_(appointment_ids)),
+        # Their "handled" SMS rows go with them (ON DELETE CASCADE): they hold no number.
+        "requests": _delete(session, PatientRequest, PatientRequest.id.in_(request_ids)),
         "calls": _delete(session, Call, Call.id.in_(call_ids)),
         "patients": _delete(session, Patient, Patient.id.in_(patient_ids)),
         "remote_deletions": _enqueue(session, practice_id, remote, now),

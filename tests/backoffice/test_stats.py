@@ -314,7 +314,7 @@ def test_another_practices_calls_queue_and_messages_are_not_counted(db):
     assert stats(db, WEEK_START, WEEK_END, practice=OTHER).total == 2
 
 
-ENCRYPTED_COLUMNS = re.compile(r"\b(caller|callback_number|transcript|twiml|name|phone)\b")
+ENCRYPTED_COLUMNS = re.compile(r"\b(caller|callback_number|transcript|twiml|name|phone|detail)\b")
 
 
 def test_it_reads_no_encrypted_column_and_needs_no_key(db):

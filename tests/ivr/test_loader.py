@@ -214,3 +214,13 @@ def test_flows_check_warns_past_the_practices_budgets(tmp_path: Path):
     assert "past the 8 s budget" in result.output
     assert "warning: menu_open: " in result.output and "past the 5 s budget" in result.output
     assert "warning: goodbye" not in result.output  # 2 s
+
+
+def test_a_request_kind_that_is_not_one_is_named(flows: Path):
+    path = flows / "request.yaml"
+    path.write_text(path.read_text().replace("type: request_detail", "type: request_detail\n"
+                                             "    kind: late"))  # fmt: skip
+    assert (
+        "request.yaml: node 'detail': field 'kind': must be one of prescription, results, "
+        "certificate"
+    ) in errors_for(flows)

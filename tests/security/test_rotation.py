@@ -151,6 +151,7 @@ def test_the_models_with_encrypted_fields_are_found_through_the_registry():
     """Rotation names no feature model: it finds them, and their blind indexes, on Base."""
     from callcenter.accounts.models import ConsoleUser
     from callcenter.notify.models import OutboxMail, SmsOptOut
+    from callcenter.patient_requests.models import PatientRequest
     from callcenter.patients.models import Patient
     from callcenter.security.models import KeyCheck
     from callcenter.security.rotation import encrypted_models
@@ -159,6 +160,7 @@ def test_the_models_with_encrypted_fields_are_found_through_the_registry():
     assert found == {
         Patient, Call, CallStep, Message, KeyCheck, TranscriptPart, OutboxMail, ConsoleUser,
         SmsOptOut,
+        PatientRequest,
     }  # fmt: skip
     indexed = {m: (m.blind_index.plain, m.blind_index.index) for m in found if m.blind_index}
     assert indexed == {
@@ -166,4 +168,5 @@ def test_the_models_with_encrypted_fields_are_found_through_the_registry():
         Call: ("caller", "caller_index"),
         Message: ("callback_number", "callback_index"),
         SmsOptOut: ("phone", "phone_index"),
+        PatientRequest: ("callback_number", "callback_index"),
     }

@@ -36,6 +36,7 @@ from callcenter.ivr.nodes.asking import (
     heard,
     hints,
     intent,
+    name_words,
     rules_of,
     say_text,
     when,
@@ -138,7 +139,7 @@ class ChooseDoctor(AskingNode):
             return self._chosen(ctx, request.doctor)
         if speech:
             words = set(fold(speech).split())
-            named = [d for d in doctors if self._names(ctx, d) & words]
+            named = [d for d in doctors if name_words(ctx, d) & words]
             if len(named) == 1:
                 return self._chosen(ctx, named[0])
         return self.retry(ctx, reply)
@@ -161,15 +162,6 @@ class ChooseDoctor(AskingNode):
         ctx.remember(appt_doctor=doctor_id, appt_after=None, appt_day=asked.get("day"),
                      appt_half=asked.get("half"), appt_asked=None)  # fmt: skip
         return self.next
-
-    @staticmethod
-    def _names(ctx: CallContext, doctor_id: str) -> set[str]:
-        """The words that name a doctor in speech: those of their name as the file writes it.
-
-        Not their ``called`` form, whose titles ("docteur") every doctor shares.
-        """
-        doctor = next(d for d in ctx.practice.doctors if d.id == doctor_id)
-        return {w for w in fold(doctor.name).split() if len(w) > 2}
 
     @staticmethod
     def _surname(ctx: CallContext, doctor_id: str) -> str:

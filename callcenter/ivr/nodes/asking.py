@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
+from callcenter.config.prompts import fold
 from callcenter.config.schedules import BookingRules
 from callcenter.core.spoken import spoken_datetime, with_article
 from callcenter.ivr.nodes.base import MAX_SILENCES, CallContext, Node
@@ -31,6 +32,15 @@ def doctor_called(ctx: CallContext, doctor_id: str) -> str:
     """The doctor as said after "avec" or "pour": "le docteur Bernard"."""
     doctor = next((d for d in ctx.practice.doctors if d.id == doctor_id), None)
     return with_article(doctor.called) if doctor else ""
+
+
+def name_words(ctx: CallContext, doctor_id: str) -> set[str]:
+    """The words that name a doctor in speech: those of their name as the file writes it.
+
+    Not their ``called`` form, whose titles ("docteur") every doctor shares.
+    """
+    doctor = next(d for d in ctx.practice.doctors if d.id == doctor_id)
+    return {w for w in fold(doctor.name).split() if len(w) > 2}
 
 
 def when(ctx: CallContext, moment: datetime) -> str:

@@ -21,7 +21,7 @@ from callcenter.ivr.twiml import Reply
 from callcenter.ivr.urgency import says_urgent
 from callcenter.understanding import Request
 
-# Intents whose journey is a message of that kind (stored on the message).
+# Intents whose journey is a request (or a message) of that kind.
 MESSAGE_KINDS = ("prescription", "results", "certificate")
 # Intents the node answers itself, then asks again.
 ANSWERED = ("hours", "address")
@@ -101,7 +101,10 @@ class OpenQuestion(Menu):
             ctx.remember(appt_asked=asked_booking(request))
         elif intent in ("cancel", "move"):
             ctx.remember(appt_asked={"want": "mine"})
-        elif intent in MESSAGE_KINDS or intent == "late":
+        elif intent in MESSAGE_KINDS:
+            # The doctor named (« pour le docteur Bernard »), so the request asks no more.
+            ctx.remember(message_kind=intent, request_doctor=request.doctor)
+        elif intent == "late":
             ctx.remember(message_kind=intent)
         return ref
 

@@ -114,6 +114,14 @@ def _appointments(twilio: TwilioEmulator, number: str) -> PhoneCall:
     return twilio.place_call(CALLER, number).press("1").press(DOB)
 
 
+def _request(twilio: TwilioEmulator, number: str) -> PhoneCall:
+    return (
+        twilio.place_call(CALLER, number)
+        .say("je voudrais renouveler mon ordonnance")
+        .press("15031980")
+    )
+
+
 #: Each question that waits for the caller: what the database holds first
 #: (a patient, a booked appointment), and how the caller reaches it.
 WAITING: dict[str, tuple[str, Callable[[TwilioEmulator, str], PhoneCall]]] = {
@@ -134,6 +142,8 @@ WAITING: dict[str, tuple[str, Callable[[TwilioEmulator, str], PhoneCall]]] = {
     "offer_callback": (
         "", lambda t, n: t.place_call(CALLER, n).press("2").press("*").silence().record(5)),
     "privacy_notice": ("", lambda t, n: t.place_call(CALLER, n).press("8")),
+    "request_doctor": ("patient", lambda t, n: _request(t, n)),
+    "request_detail": ("patient", lambda t, n: _request(t, n).press("1")),
 }  # fmt: skip
 # Where the caller's words are content (a message, a name), only the key counts.
 KEYS_ONLY: dict[str, Callable[[TwilioEmulator, str], PhoneCall]] = {

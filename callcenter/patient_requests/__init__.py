@@ -1,0 +1,1 @@
+"""Requests with a life of their own: prescription renewals, results questions, certificates."""
