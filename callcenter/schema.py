@@ -20,6 +20,7 @@ from callcenter.notify import models as notify_models
 from callcenter.patients import models as patients_models
 from callcenter.security import models as security_models
 from callcenter.storage.db import Base
+from callcenter.waitlist import models as waitlist_models
 
 #: The modules that declare tables, in no particular order.
 MODEL_MODULES = (
@@ -33,6 +34,7 @@ MODEL_MODULES = (
     notify_models,
     patients_models,
     security_models,
+    waitlist_models,
 )
 
 metadata: MetaData = Base.metadata

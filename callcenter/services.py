@@ -59,6 +59,7 @@ from callcenter.storage.unit_of_work import Task, UnitOfWork, unit_of_work
 from callcenter.understanding import Catalogue as Understanding
 from callcenter.understanding import CatalogueError as UnderstandingError
 from callcenter.understanding import instance_files
+from callcenter.waitlist import sms as waitlist_sms
 
 
 class StartupError(Exception):
@@ -156,13 +157,17 @@ class Services:
         return {pid: runtime.catalogue for pid, runtime in self.engine.runtimes.items()}
 
     def send_notices(self, now: datetime | None = None) -> SendReport:
-        """Send the due SMS: on-call notices, then appointment confirmations and reminders."""
+        """Send the due SMS: on-call notices, appointment confirmations and reminders, then
+        the waiting list's offers."""
         now, catalogues = now or self.clock.now(), self.catalogues()
         report = notices.send_due(self.db, self.practices, catalogues, self.twilio, now,
                                   caller_of=caller_of)  # fmt: skip
-        more = appointment_sms.send_due(self.db, self.practices, catalogues, self.twilio, now)
-        report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
-        report.given_up += more.given_up
+        for more in (
+            appointment_sms.send_due(self.db, self.practices, catalogues, self.twilio, now),
+            waitlist_sms.send_due(self.db, self.practices, catalogues, self.twilio, now),
+        ):
+            report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
+            report.given_up += more.given_up
         for result in ("sent", "failed", "given_up"):
             metrics.NOTICES.labels(result).inc(getattr(report, result))
         return report
