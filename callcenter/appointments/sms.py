@@ -113,7 +113,7 @@ class _Sms(SmsQueue[AppointmentSms]):
             return SKIPPED
         patient = session.get(Patient, appointment.patient_id) if appointment.patient_id else None
         number = patient.phone if patient is not None else None
-        if not number or not _is_mobile(number):
+        if not number or not is_mobile(number):
             row.status, row.last_error = SKIPPED, "no-mobile"
             return SKIPPED
         body = self.catalogues[practice.id].text(
@@ -126,7 +126,7 @@ class _Sms(SmsQueue[AppointmentSms]):
         return SENT
 
 
-def _is_mobile(e164: str) -> bool:
+def is_mobile(e164: str) -> bool:
     """Only mobiles receive SMS; a landline is skipped rather than failed eight times."""
     try:
         number = phonenumbers.parse(e164, None)

@@ -19,7 +19,7 @@ THURSDAY_TEN = datetime.fromisoformat("2026-11-26T10:00:00+01:00")
 def fill(
     app: Flask, patient_id: str, until: date, doctor: str = "dr-martin"
 ) -> dict[datetime, str]:
-    """Book every free slot of ``doctor`` before ``until`` for ``patient_id``: start → appointment."""
+    """Book every free slot of ``doctor`` before ``until`` for ``patient_id``; start → id."""
     svc = services(app)
     practice = svc.practices.by_id("demo")
     assert practice is not None and practice.appointments is not None
@@ -28,8 +28,10 @@ def fill(
     kind = rules.kind_for(schedule, new_patient=False)
     booked = {}
     with svc.db.session() as session:
-        starts = free_slots(rules, schedule, kind, now=OPEN_HOURS, tz=practice.tz,
-                            closed=practice.closed_on, taken=(), query=SlotQuery(), limit=500)  # fmt: skip
+        starts = free_slots(
+            rules, schedule, kind, now=OPEN_HOURS, tz=practice.tz, closed=practice.closed_on,
+            taken=(), query=SlotQuery(), limit=500,
+        )  # fmt: skip
         for start in starts:
             if start.astimezone(practice.tz).date() >= until:
                 break

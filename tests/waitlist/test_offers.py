@@ -52,7 +52,7 @@ def test_a_slot_freed_by_a_cancellation_is_offered_and_the_first_oui_books_it(
     app, fake_twilio
 ) -> None:
     """A waits for Dr Martin before Friday; B cancels Thursday 10:00; A answers OUI and holds it."""
-    a, b, held = full_week(app)
+    a, _, held = full_week(app)
     entry = join(app, a)
     root = services(app)
     assert tasks.waiting_list(root, OPEN_HOURS).offered == 0  # nothing free: nothing offered
@@ -81,7 +81,7 @@ def test_a_slot_freed_by_a_cancellation_is_offered_and_the_first_oui_books_it(
 
 
 def test_entries_are_offered_a_slot_in_the_order_they_were_made_three_at_a_time(app) -> None:
-    _, b, held = full_week(app)
+    _, _, held = full_week(app)
     waiting = []
     for i in range(5):
         patient = seed(app, f"1990-01-0{i + 1}", phone=f"+3361100000{i}")
