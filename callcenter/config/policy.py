@@ -49,6 +49,9 @@ _RETENTION_DAYS = (
     "audit",
 )
 _RETRY_FIELD = "remote_deletion_retry_minutes"
+_WAITING_FIELD = "waiting_list"
+#: Ended waiting-list entries when the policy file does not say (files older than the list).
+WAITING_LIST_DAYS = 30
 
 
 class PolicyError(Exception):
@@ -80,6 +83,8 @@ class Retention:
     appointments_after: int
     audit: int
     remote_deletion_retry_minutes: int
+    # Ended waiting-list entries (and their offers), counted from their end.
+    waiting_list: int = WAITING_LIST_DAYS
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ def _engine(data: Fields) -> tuple[str, str | None, str | None]:
 
 
 def _retention(data: Fields) -> Retention:
-    section = _section(data, "retention_days", (*_RETENTION_DAYS, _RETRY_FIELD))
+    section = _section(data, "retention_days", (*_RETENTION_DAYS, _RETRY_FIELD, _WAITING_FIELD))
     days = {name: section.whole(name, unit="days") for name in _RETENTION_DAYS}
     if days["recordings"] > RECORDINGS_CAP_DAYS:
         section.fail(
@@ -198,7 +203,8 @@ def _retention(data: Fields) -> Retention:
     if retry < 1:
         # Zero would retry a failing deletion on every run, hammering Twilio.
         section.fail(_RETRY_FIELD, "must be at least 1 minute")
-    return Retention(**days, remote_deletion_retry_minutes=retry)
+    waiting = section.whole(_WAITING_FIELD, default=WAITING_LIST_DAYS, unit="days")
+    return Retention(**days, remote_deletion_retry_minutes=retry, waiting_list=waiting)
 
 
 def parse_policy(data: object, source: str = "recordings_policy.yaml") -> Policy:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -45,6 +45,7 @@ from callcenter.notify import outbox
 from callcenter.notify.deletions import enqueue_deletion, sids_in
 from callcenter.patients.models import Patient
 from callcenter.security.crypto import FieldCipher
+from callcenter.waitlist.models import WaitingEntry, WaitingOffer
 
 EXPORT_ACTION = "patient.export"
 ERASE_ACTION = "patient.erase"
@@ -54,15 +55,17 @@ ABOUT = {
         "Données que le cabinet conserve en lien avec ce numéro de téléphone : votre "
         "identité (nom, numéro, date de naissance), vos appels (horaires, issue, urgence, "
         "nombre de réponses du serveur vocal conservées), les messages laissés "
-        "(transcription, numéro de rappel) et vos rendez-vous. Les enregistrements audio "
+        "(transcription, numéro de rappel), vos rendez-vous et votre inscription sur la liste "
+        "d'attente (médecin, jour, demi-journée, numéro prévenu). Les enregistrements audio "
         "éventuels sont détenus par Twilio et ne figurent pas ici. Les durées de "
         "conservation relèvent de la politique du cabinet et ne sont pas décrites ici."
     ),
     "en": (
         "Data the practice holds linked to this phone number: your identity (name, number, "
         "date of birth), your calls (times, outcome, urgency, number of stored voice-server "
-        "answers), the messages you left (transcript, call-back number) and your "
-        "appointments. Any audio recordings are held by Twilio and are not included. "
+        "answers), the messages you left (transcript, call-back number), your "
+        "appointments and your waiting-list entries (doctor, day, half-day, number texted). "
+        "Any audio recordings are held by Twilio and are not included. "
         "Retention periods are set by the practice's policy and are not described here."
     ),
 }
@@ -80,6 +83,7 @@ class PracticeRows:
     calls: list[Call] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     appointments: list[Appointment] = field(default_factory=list)
+    waiting_list: list[WaitingEntry] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {table: len(getattr(self, table)) for table in _EXPORTED}
@@ -110,6 +114,7 @@ class EraseReport:
     call_steps: int = 0
     messages: int = 0
     appointments: int = 0
+    waiting_list: int = 0
     remote_deletions: int = 0
     mails: int = 0
     by_practice: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -119,7 +124,8 @@ class EraseReport:
 
 
 _ERASE_COUNTS = (
-    "patients", "calls", "call_steps", "messages", "appointments", "remote_deletions", "mails",
+    "patients", "calls", "call_steps", "messages", "appointments", "waiting_list",
+    "remote_deletions", "mails",
 )  # fmt: skip
 
 
@@ -200,7 +206,16 @@ def _find_in_practice(
     appointments = list(
         _all(session, Appointment, practice_id, Appointment.patient_id.in_(patient_ids))
     )
-    return PracticeRows(practice_id, patients, calls, messages, appointments)
+    # The waiting list by its own number too: an entry may text another number than the file's.
+    waiting = [
+        row
+        for row in _all(
+            session, WaitingEntry, practice_id,
+            or_(WaitingEntry.phone_index.in_(indexes), WaitingEntry.patient_id.in_(patient_ids)),
+        )
+        if row.patient_id in patient_ids or same(row.phone)
+    ]  # fmt: skip
+    return PracticeRows(practice_id, patients, calls, messages, appointments, waiting)
 
 
 def _all(session: Session, model: Any, practice_id: str, criterion: Any) -> list[Any]:
@@ -253,6 +268,10 @@ _EXPORTED = {
     ),
     "appointments": (
         "id", "patient_id", "doctor_id", "starts_at", "ends_at", "kind", "status", "created_at",
+    ),
+    "waiting_list": (
+        "id", "patient_id", "phone", "doctor_id", "before", "period", "source", "status",
+        "created_at", "ended_at", "end_reason",
     ),
 }  # fmt: skip
 
@@ -350,6 +369,8 @@ def _erase_practice(session: Session, rows: PracticeRows, now: datetime) -> dict
         # Steps first, explicitly: counted, and gone even where ON DELETE CASCADE is not enforced.
         "call_steps": _delete(session, CallStep, CallStep.call_id.in_(call_ids)),
         "messages": _delete(session, Message, Message.id.in_([m.id for m in messages])),
+        # The entries (their offers with them) before the appointments they may point to.
+        "waiting_list": _erase_waiting(session, practice_id, rows, patient_ids),
         "appointments": _delete(session, Appointment, Appointment.id.in_(appointment_ids)),
         "calls": _delete(session, Call, Call.id.in_(call_ids)),
         "patients": _delete(session, Patient, Patient.id.in_(patient_ids)),
@@ -358,6 +379,21 @@ def _erase_practice(session: Session, rows: PracticeRows, now: datetime) -> dict
         "mails": outbox.drop_unsent(session, practice_id),
     }
     return {name: counts[name] for name in _ERASE_COUNTS}
+
+
+def _erase_waiting(
+    session: Session, practice_id: str, rows: PracticeRows, patient_ids: list[str]
+) -> int:
+    """The subject's waiting-list entries and their offers (explicitly: SQLite may not cascade)."""
+    entry_ids = session.scalars(
+        select(WaitingEntry.id).where(
+            WaitingEntry.practice_id == practice_id,
+            or_(WaitingEntry.id.in_([e.id for e in rows.waiting_list]),
+                WaitingEntry.patient_id.in_(patient_ids)),
+        )
+    ).all()  # fmt: skip
+    _delete(session, WaitingOffer, WaitingOffer.entry_id.in_(entry_ids))
+    return _delete(session, WaitingEntry, WaitingEntry.id.in_(entry_ids))
 
 
 def _delete(session: Session, model: Any, criterion: Any) -> int:
@@ -389,5 +425,7 @@ def _iso(value: datetime) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON value: datetimes as ISO 8601 in UTC, the rest (text, numbers, flags) as is."""
-    return _iso(value) if isinstance(value, datetime) else value
+    """A JSON value: datetimes as ISO 8601 in UTC, dates as ISO 8601, the rest as is."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    return value.isoformat() if isinstance(value, date) else value
