@@ -25,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from callcenter.calls.models import Call, QueueEntry
 from callcenter.messages.models import Message
+from callcenter.waitlist import stats as waitlist_stats
 
 __all__ = [
     "CATEGORIES",
@@ -50,6 +51,7 @@ _CATEGORY_OF = {
     "booked": "appointments",
     "moved": "appointments",
     "cancelled": "appointments",
+    "waitlist": "appointments",  # joined the waiting list
     # Missed calls, as the doctors' digests count them (digests.MISSED).
     "hung-up": "abandoned",
     "abandoned": "abandoned",
@@ -157,6 +159,8 @@ class CallStats:
     time callers spent in the queue (enqueued → left, for entries that
     started in the period and have left); ``handling`` summarises the whole
     length of the calls Twilio reported (``CallDuration``), greeting included.
+    ``waiting_list`` counts the entries made, the freed slots offered by SMS
+    and those re-filled through the list.
     """
 
     practice_id: str
@@ -170,6 +174,7 @@ class CallStats:
     waiting: Summary
     handling: Summary
     messages: MessageCounts
+    waiting_list: waitlist_stats.WaitlistCounts = waitlist_stats.WaitlistCounts()
 
 
 def call_stats(
@@ -216,6 +221,7 @@ def call_stats(
         waiting=summarize(_waits(session, practice_id, start, end)),
         handling=summarize(durations),
         messages=_messages(session, practice_id, start, end),
+        waiting_list=waitlist_stats.counts(session, practice_id, start, end),
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from callcenter.appointments import booking
 from callcenter.appointments.models import Appointment
+from callcenter.waitlist import stats as waitlist_stats
 from callcenter.audit import trail as audit
 from callcenter.calls.models import Call
 from callcenter.config.practice import Practice
@@ -48,6 +49,8 @@ _NOUNS = {
     "callbacks": ("demande de rappel", "demandes de rappel"),
     "appointments": ("rendez-vous", "rendez-vous"),
     "missed": ("appel manqué", "appels manqués"),
+    "waitlist_offered": ("créneau libéré proposé", "créneaux libérés proposés"),
+    "waitlist_refilled": ("repris", "repris"),
 }
 EXPIRY_WARNING_DAYS = 30  # urgent notices older than this get no e-mail any more
 
@@ -119,6 +122,9 @@ def build(
         "appointments": len(appointments),
         "missed": len(missed),
     }
+    # Slots freed and offered to the waiting list, and those it re-filled (counts only).
+    waiting = waitlist_stats.counts(session, practice.id, period.start, period.end, doctor.id)
+    counts.update(waitlist_offered=waiting.offered, waitlist_refilled=waiting.refilled)
     variables = {
         "practice_name": practice.name,
         "doctor": doctor.called,
@@ -143,7 +149,10 @@ def build(
         quiet = "digest_nothing" if not calls else "digest_nothing_to_report"
         if t.catalogue.has(quiet):
             out += [t.text(quiet), ""]
-    out += [t.text("digest_totals", variables), "", t.text("digest_footer", variables)]
+    out.append(t.text("digest_totals", variables))
+    if waiting.offered and t.catalogue.has("digest_waiting_list"):
+        out.append(t.text("digest_waiting_list", variables))
+    out += ["", t.text("digest_footer", variables)]
     return Digest(text="\n".join(out) + "\n", items=items, counts=counts)
 
 

@@ -156,7 +156,8 @@ def test_a_digest_lists_the_doctors_items_urgent_first_with_totals(db, practice,
     assert "APPELS MANQUÉS" in rest and "15:05 — 06 98 76 54 32" in rest
     assert "09:" not in rest.split("APPELS MANQUÉS")[1].split("Totaux")[0]  # earlier call out
     assert digest.counts == {"calls": 3, "messages": 4, "urgent": 2, "callbacks": 1,
-                             "appointments": 3, "missed": 1}  # fmt: skip
+                             "appointments": 3, "missed": 1, "waitlist_offered": 0,
+                             "waitlist_refilled": 0}  # fmt: skip
     totals = "Totaux : 3 appels, 4 messages, 2 urgences, 1 demande de rappel, 3 rendez-vous,"
     assert totals in text and "1 appel manqué." in text
 
