@@ -174,7 +174,7 @@ class CallStats:
     waiting: Summary
     handling: Summary
     messages: MessageCounts
-    waiting_list: waitlist_stats.WaitlistCounts = waitlist_stats.WaitlistCounts()
+    waiting_list: waitlist_stats.WaitlistCounts
 
 
 def call_stats(

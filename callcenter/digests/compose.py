@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from callcenter.appointments import booking
 from callcenter.appointments.models import Appointment
-from callcenter.waitlist import stats as waitlist_stats
 from callcenter.audit import trail as audit
 from callcenter.calls.models import Call
 from callcenter.config.practice import Practice
@@ -36,6 +35,7 @@ from callcenter.notify import outbox
 from callcenter.notify.models import Notice
 from callcenter.patients.models import Patient
 from callcenter.security import smime
+from callcenter.waitlist import stats as waitlist_stats
 
 log = get_logger("callcenter.digests")
 
