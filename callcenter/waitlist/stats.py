@@ -50,7 +50,7 @@ def counts(
     )  # fmt: skip
     return WaitlistCounts(
         joined=session.scalar(entries) or 0,
-        offered=session.scalar(select(func.count()).select_from(slots)) or 0,  # fmt: skip
+        offered=session.scalar(select(func.count()).select_from(slots)) or 0,
         refilled=session.scalar(refilled) or 0,
     )
 
