@@ -9,7 +9,7 @@ then registers ``console.bp`` as a whole.
 from __future__ import annotations
 
 # Every page imports guard (the hooks) before it adds a route, so import order is free.
-from callcenter.web.console import admin, auth, doctor, guard, insight, secretary
+from callcenter.web.console import admin, auth, doctor, guard, insight, secretary, waiting_list
 from callcenter.web.console.blueprint import bp
 
-__all__ = ["admin", "auth", "bp", "doctor", "guard", "insight", "secretary"]
+__all__ = ["admin", "auth", "bp", "doctor", "guard", "insight", "secretary", "waiting_list"]
