@@ -16,8 +16,9 @@ from tests.web.console.test_secretary_pages import audited
 def test_the_list_shows_entries_in_order_and_the_offer_under_way(app, secretary) -> None:
     held = fill(app, seed(app, "1975-01-02", name="Bruno Bernier", phone=OTHER), FRIDAY)
     first = join(app, seed(app, "1980-03-15", name="Alice Dupont"), period="morning")
-    second = join(app, seed(app, "1990-01-01", name="Zoé Martin", phone="+33611000001"),
-                  phone="+33611000001", doctor=None, at=OPEN_HOURS + timedelta(minutes=1))  # fmt: skip
+    zoe = seed(app, "1990-01-01", name="Zoé Martin", phone="+33611000001")
+    later = OPEN_HOURS + timedelta(minutes=1)
+    second = join(app, zoe, phone="+33611000001", doctor=None, at=later)
     cancel_in_console(app, held[THURSDAY_TEN], OPEN_HOURS)
     tasks.waiting_list(services(app), OPEN_HOURS)
     page = secretary.get("/console/waiting-list")
