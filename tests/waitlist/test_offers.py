@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from callcenter.waitlist.models import WaitingOffer
 from tests.conftest import CALLER, OPEN_HOURS, services
 from tests.ivr.test_identify import seed
 from tests.waitlist.conftest import FRIDAY, THURSDAY_TEN, entry_of, fill, join
-from tests.web.twilio.test_appointments import sms_bodies
+from tests.web.twilio.test_appointments import identified, sms_bodies
 
 OTHER = "+33698765432"
 
@@ -150,18 +151,20 @@ def test_entries_end_when_their_day_comes_when_the_patient_books_and_on_stop(app
     assert reasons == {passed: "date_passed", elsewhere: "booked_elsewhere", stopped: "stop"}
 
 
-def test_twenty_concurrent_ouis_book_the_slot_once(app, fake_twilio) -> None:
-    """Three patients offered one slot each answer OUI seven times at once (Twilio retries
-    included): one booking, the winner told it is theirs, the others that it is gone."""
+@pytest.mark.parametrize(("patients", "times"), [(3, 7), (1, 20)])
+def test_twenty_concurrent_ouis_book_the_slot_once(app, fake_twilio, patients, times) -> None:
+    """Patients offered one slot answer OUI many times at once (Twilio's retries included),
+    each in its own thread and session: one booking, the winner told it is theirs every
+    time, the others that it is gone."""
     _, _, held = full_week(app)
-    numbers = [f"+3361100000{i}" for i in range(3)]
+    numbers = [f"+3361100000{i}" for i in range(patients)]
     for i, number in enumerate(numbers):
         join(app, seed(app, f"1990-01-0{i + 1}", phone=number), phone=number,
              at=OPEN_HOURS + timedelta(minutes=i))  # fmt: skip
     later = OPEN_HOURS + timedelta(hours=1)
     cancel_in_console(app, held[THURSDAY_TEN], later)
-    assert tasks.waiting_list(services(app), later).offered == 3
-    senders = numbers * 7
+    assert tasks.waiting_list(services(app), later).offered == patients
+    senders = numbers * times
     start = threading.Barrier(len(senders))
     answers: list[tuple[str, str | None]] = []
     errors: list[BaseException] = []
@@ -189,6 +192,31 @@ def test_twenty_concurrent_ouis_book_the_slot_once(app, fake_twilio) -> None:
     winners = {s for s, key in answers if key == "waitlist_offer_taken"}
     assert len(winners) == 1
     [winner] = winners
-    assert sorted(key for s, key in answers if s == winner) == ["waitlist_offer_taken"] * 7
-    assert {key for s, key in answers if s != winner} == {"waitlist_offer_gone"}
+    assert sorted(key for s, key in answers if s == winner) == ["waitlist_offer_taken"] * times
+    assert {key for s, key in answers if s != winner} <= {"waitlist_offer_gone"}
     assert [o.state for o in offers_of(app)].count("accepted") == 1
+
+
+def test_a_slot_cancelled_by_phone_goes_to_the_patient_waiting_who_answers_oui(
+    app, twilio, practice_number, fake_twilio
+) -> None:
+    """End to end: A waits for Dr Martin before Friday; B cancels by phone; A's OUI books it."""
+    a = seed(app, "1980-03-15")
+    b = seed(app, "1980-03-15", name="Bruno Bernier", phone=OTHER)
+    held = fill(app, b, FRIDAY)
+    join(app, a)
+    call = identified(twilio, practice_number, "keypad", caller=OTHER).press("2")
+    call.press("1").press("1")  # the first of B's appointments, cancel it
+    assert "Vous allez annuler votre rendez-vous du mardi 24 novembre à 14 h" in call.last_heard()
+    call.press("1")
+    assert "rendez-vous est annulé" in call.last_heard()
+    first = min(held)
+    assert tasks.waiting_list(services(app), OPEN_HOURS).offered == 1
+    [body] = [m["body"] for m in fake_twilio.messages if m["to"] == CALLER]
+    assert "le mardi 24 novembre à 14 h. Répondez OUI" in body
+    assert "Bernier" not in body and "Dupont" not in body and "1980" not in body
+    answer = oui(app, CALLER, OPEN_HOURS + timedelta(minutes=10))
+    assert answer is not None and answer.key == "waitlist_offer_taken"
+    with services(app).db.session() as session:
+        [mine] = booking.upcoming(session, "demo", a, OPEN_HOURS)
+    assert mine.starts_at == first
