@@ -68,7 +68,9 @@ class WaitlistJoin(AskingNode):
         return ENTRY if ctx.state.get("phase") == f"{self.key}:before" else ANSWER
 
     def enter(self, ctx: CallContext, reply: Reply) -> str | None:
-        if self._number(ctx) is None or schedule_of(ctx) is None:
+        if schedule_of(ctx) is None:
+            return self.on_failure
+        if self._number(ctx) is None:
             ctx.remember(phase=None, **{WANTED: None})
             reply.say(ctx.text(self.TEXTS["no_mobile"]))
             return self.declined
