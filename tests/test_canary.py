@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from callcenter.core import logs
 from callcenter.messages.models import Message
 from callcenter.patients.models import Patient
+from callcenter.waitlist import entries
 from tests.conftest import services
 
 CANARY_NUMBER = "+33698765432"
@@ -95,6 +96,13 @@ def run_journeys(app, twilio, number: str) -> None:
         message = session.scalars(select(Message)).first()
         assert message is not None
         message.transcript = f"{CANARY_NAME} {CANARY_SPEECH} né le 14/03/1987"
+        patient = session.scalars(select(Patient)).first()
+        assert patient is not None
+        # On the waiting list: the number the offers go to is stored too.
+        entries.join(
+            session, practice_id="demo", patient_id=patient.id, phone=CANARY_NUMBER,
+            doctor_id=None, before=now.date(), period="any", now=now, source="phone",
+        )  # fmt: skip
 
 
 def dump(app) -> bytes:
