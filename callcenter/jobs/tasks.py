@@ -83,7 +83,7 @@ def reminders(root: Services, now: datetime) -> SendReport:
 def waiting_list(root: Services, now: datetime) -> offers.MatchReport:
     """Every minute: offer freed slots to the waiting list, then send the offers at once.
 
-    One session per practice, so a practice whose rows fail leaves the others' offers made.
+    One session per practice: each practice's offers commit on their own.
     """
     total = offers.MatchReport()
     for practice in root.practices:
