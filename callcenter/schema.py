@@ -22,6 +22,7 @@ from callcenter.patients import models as patients_models
 from callcenter.replies import models as replies_models
 from callcenter.security import models as security_models
 from callcenter.storage.db import Base
+from callcenter.waitlist import models as waitlist_models
 
 #: The modules that declare tables, in no particular order.
 MODEL_MODULES = (
@@ -37,6 +38,7 @@ MODEL_MODULES = (
     patients_models,
     replies_models,
     security_models,
+    waitlist_models,
 )
 
 metadata: MetaData = Base.metadata

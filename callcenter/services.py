@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ from callcenter.notify.notices import SendReport
 from callcenter.patient_requests import sms as request_sms
 from callcenter.replies.cancel import cancel_reminded
 from callcenter.replies.dispatch import SmsReplies
-from callcenter.replies.keywords import ANNULER
+from callcenter.replies.keywords import ANNULER, OUI
 from callcenter.security.crypto import DecryptionError, FieldCipher
 from callcenter.security.encrypted import using_cipher
 from callcenter.security.key_usage import UsageRecorder, stored_counts
@@ -63,6 +64,9 @@ from callcenter.storage.unit_of_work import Task, UnitOfWork, unit_of_work
 from callcenter.understanding import Catalogue as Understanding
 from callcenter.understanding import CatalogueError as UnderstandingError
 from callcenter.understanding import instance_files
+from callcenter.waitlist import entries as waitlist_entries
+from callcenter.waitlist import offers as waitlist_offers
+from callcenter.waitlist import sms as waitlist_sms
 
 
 class StartupError(Exception):
@@ -161,12 +165,12 @@ class Services:
         return {pid: runtime.catalogue for pid, runtime in self.engine.runtimes.items()}
 
     def send_notices(self, now: datetime | None = None) -> SendReport:
-        """Send the due SMS: on-call notices, appointment confirmations and reminders, and
-        the patients' "request handled" SMS."""
+        """Send the due SMS: on-call notices, appointment confirmations and reminders, the
+        patients' "request handled" SMS, then the waiting list's offers."""
         now, catalogues = now or self.clock.now(), self.catalogues()
         report = notices.send_due(self.db, self.practices, catalogues, self.twilio, now,
                                   caller_of=caller_of)  # fmt: skip
-        for queue in (appointment_sms, request_sms):
+        for queue in (appointment_sms, request_sms, waitlist_sms):
             more = queue.send_due(self.db, self.practices, catalogues, self.twilio, now)
             report.sent, report.failed = report.sent + more.sent, report.failed + more.failed
             report.given_up, report.opted_out = (report.given_up + more.given_up,
@@ -366,7 +370,20 @@ def sms_replies(practices: PracticeDirectory, catalogues: dict[str, Catalogue]) 
     A feature that answers a keyword registers its handler here; one that
     keeps a number for later SMS adds a STOP hook, which lets it go.
     """
-    return SmsReplies(practices, catalogues, handlers={ANNULER: cancel_reminded}, stop_hooks=[])
+    return SmsReplies(
+        practices,
+        catalogues,
+        handlers={ANNULER: cancel_reminded, OUI: _take_offer},
+        stop_hooks=[partial(waitlist_entries.end_for_number, reason=waitlist_entries.STOP)],
+    )
+
+
+def _take_offer(
+    session: Session, cipher: FieldCipher, practice: Practice, sender: str, now: datetime
+) -> tuple[str, dict[str, str]] | None:
+    """OUI: the sender's open offer of a freed slot, taken if it is still free."""
+    answer = waitlist_offers.accept_reply(session, cipher, practice, sender, now)
+    return None if answer is None else (answer.key, answer.variables)
 
 
 def _stored_counts(db: Database) -> dict[int, int]:

@@ -84,6 +84,10 @@ JOURNEYS = (
             steps("1", DOB, "1", "2", "4", "4", "1", "1"),
             note="Identifié par sa date de naissance ; « autre choix » (4), "
                  "puis l'après-midi (4)."),
+    Journey("Aucun créneau ne convient : la liste d'attente", OPEN_LATER,
+            steps("1", DOB, "1", "1", "4", "5", "say:jeudi", "1"),
+            note="« Autre choix » (4), puis être prévenu par SMS (5) : avant jeudi, le matin. "
+                 "Un créneau qui se libère sera proposé par SMS ; le premier OUI le prend."),
     Journey("Un jour où le médecin est absent", OPEN_LATER,
             steps("1", DOB, "1", "1", "say:le 22 décembre", "1", "1"),
             note="Docteure Martin est absente du 21 décembre au 3 janvier."),

@@ -19,6 +19,7 @@ from callcenter.messages.models import Message
 from callcenter.patient_requests import desk
 from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
+from callcenter.waitlist import entries
 from tests.canary import (
     CANARY_DOB,
     CANARY_MEDICATION,
@@ -109,6 +110,13 @@ def run_journeys(app, twilio, number: str) -> None:
         message = session.scalars(select(Message)).first()
         assert message is not None
         message.transcript = f"{CANARY_NAME} {CANARY_SPEECH} né le 14/03/1987"
+        patient = session.scalars(select(Patient)).first()
+        assert patient is not None
+        # On the waiting list: the number the offers go to is stored too.
+        entries.join(
+            session, practice_id="demo", patient_id=patient.id, phone=CANARY_NUMBER,
+            doctor_id=None, before=now.date(), period="any", now=now, source="phone",
+        )  # fmt: skip
 
 
 def dump(app) -> bytes:

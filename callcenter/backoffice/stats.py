@@ -29,6 +29,7 @@ from callcenter.appointments.models import Appointment
 from callcenter.calls.models import Call, QueueEntry
 from callcenter.messages.models import Message
 from callcenter.patient_requests import desk as requests_desk
+from callcenter.waitlist import stats as waitlist_stats
 
 __all__ = [
     "CATEGORIES",
@@ -55,6 +56,7 @@ _CATEGORY_OF = {
     "booked": "appointments",
     "moved": "appointments",
     "cancelled": "appointments",
+    "waitlist": "appointments",  # joined the waiting list
     # Missed calls, as the doctors' digests count them (digests.MISSED).
     "hung-up": "abandoned",
     "abandoned": "abandoned",
@@ -162,6 +164,8 @@ class CallStats:
     time callers spent in the queue (enqueued → left, for entries that
     started in the period and have left); ``handling`` summarises the whole
     length of the calls Twilio reported (``CallDuration``), greeting included.
+    ``waiting_list`` counts the entries made, the freed slots offered by SMS
+    and those re-filled through the list.
     """
 
     practice_id: str
@@ -177,6 +181,7 @@ class CallStats:
     messages: MessageCounts
     #: Requests left in the period by kind (prescription, results, certificate), 0s included.
     requests: dict[str, int]
+    waiting_list: waitlist_stats.WaitlistCounts
     sms_cancellations: int = 0
 
 
@@ -227,6 +232,7 @@ def call_stats(
         messages=_messages(session, practice_id, start, end),
         requests=requests_desk.counts_by_kind(session, practice_id, start, end),
         sms_cancellations=_sms_cancellations(session, practice_id, start, end),
+        waiting_list=waitlist_stats.counts(session, practice_id, start, end),
     )
 
 

@@ -112,7 +112,8 @@ def retention_status(session: Session, policy: Policy, now: datetime) -> Retenti
     lifetimes = [
         ("recordings", r.recordings), ("transcripts", r.transcripts), ("messages", r.messages),
         ("requests", r.requests_days), ("calls", r.calls),
-        ("appointments_after", r.appointments_after), ("audit", r.audit),
+        ("appointments_after", r.appointments_after), ("waiting_list", r.waiting_list),
+        ("audit", r.audit),
     ]  # fmt: skip
     due = retention.purge(session, policy, now, dry_run=True).counts()
     waiting = RemoteDeletion.done_at.is_(None)

@@ -51,6 +51,9 @@ _RETENTION_DAYS = (
 _RETRY_FIELD = "remote_deletion_retry_minutes"
 #: Optional: files written before requests existed keep working (messages' days apply).
 _REQUESTS_FIELD = "requests"
+_WAITING_FIELD = "waiting_list"
+#: Ended waiting-list entries when the policy file does not say (files older than the list).
+WAITING_LIST_DAYS = 30
 
 
 class PolicyError(Exception):
@@ -82,6 +85,8 @@ class Retention:
     appointments_after: int
     audit: int
     remote_deletion_retry_minutes: int
+    # Ended waiting-list entries (and their offers), counted from their end.
+    waiting_list: int = WAITING_LIST_DAYS
     #: Requests (prescriptions, results, certificates); the messages' days when not given.
     requests: int | None = None
 
@@ -190,7 +195,8 @@ def _engine(data: Fields) -> tuple[str, str | None, str | None]:
 
 
 def _retention(data: Fields) -> Retention:
-    section = _section(data, "retention_days", (*_RETENTION_DAYS, _RETRY_FIELD, _REQUESTS_FIELD))
+    fields = (*_RETENTION_DAYS, _RETRY_FIELD, _REQUESTS_FIELD, _WAITING_FIELD)
+    section = _section(data, "retention_days", fields)
     days = {name: section.whole(name, unit="days") for name in _RETENTION_DAYS}
     if days["recordings"] > RECORDINGS_CAP_DAYS:
         section.fail(
@@ -208,7 +214,10 @@ def _retention(data: Fields) -> Retention:
         section.fail(_RETRY_FIELD, "must be at least 1 minute")
     given = section.get(_REQUESTS_FIELD) is not None
     requests = section.whole(_REQUESTS_FIELD, unit="days") if given else None
-    return Retention(**days, remote_deletion_retry_minutes=retry, requests=requests)
+    waiting = section.whole(_WAITING_FIELD, default=WAITING_LIST_DAYS, unit="days")
+    return Retention(
+        **days, remote_deletion_retry_minutes=retry, requests=requests, waiting_list=waiting
+    )
 
 
 def parse_policy(data: object, source: str = "recordings_policy.yaml") -> Policy:

@@ -59,6 +59,14 @@ class DoctorSchedule:
 
 
 @dataclass(frozen=True)
+class WaitingListRules:
+    """The waiting list (``appointments.waiting_list``): how a freed slot is offered by SMS."""
+
+    offer_minutes: int = 30  # how long an offer waits for OUI
+    offer_to: int = 3  # how many entries one freed slot is offered to at once (first OUI wins)
+
+
+@dataclass(frozen=True)
 class BookingRules:
     """The practice's ``appointments:`` section, validated."""
 
@@ -78,6 +86,7 @@ class BookingRules:
     # Booking, cancelling and moving by phone while the practice is closed (nights,
     # week-ends, public holidays): automatic, and what night callers most often want.
     outside_hours: bool = True
+    waiting_list: WaitingListRules = WaitingListRules()
 
     def kind_for(self, doctor: DoctorSchedule, new_patient: bool) -> Kind:
         """The kind booked by phone: the new-patient kind for someone just registered."""
@@ -109,7 +118,7 @@ class SlotQuery:
 SECTION = "appointments"
 _FIELDS = {"horizon_days", "min_notice_minutes", "offer", "kinds", "doctors", "sms_confirmation",
            "sms_reminder", "reminder_time", "ics_patient_names", "default_kind",
-           "outside_hours", "calendar_patient_names"}  # fmt: skip
+           "outside_hours", "calendar_patient_names", "waiting_list"}  # fmt: skip
 _DOCTOR_FIELDS = {"slot_minutes", "kinds", "week", "absences", "calendar"}
 
 
@@ -190,6 +199,17 @@ def _doctor(
     )  # fmt: skip
 
 
+def _waiting_list(where: str, raw: Any) -> WaitingListRules:
+    if raw is None:
+        return WaitingListRules()
+    fields = _mapping(where, raw, "a mapping (offer_minutes, offer_to)",
+                      {"offer_minutes", "offer_to"})  # fmt: skip
+    return WaitingListRules(
+        offer_minutes=fields.whole("offer_minutes", 5, 24 * 60, default=30),
+        offer_to=fields.whole("offer_to", 1, 10, default=3),
+    )
+
+
 def parse_rules(
     raw: Any, doctor_ids: Collection[str], base: Path | None = None
 ) -> BookingRules | None:
@@ -237,6 +257,7 @@ def parse_rules(
         calendar_patient_names=rules.flag("calendar_patient_names", default=False),
         default_kind=default,
         outside_hours=rules.flag("outside_hours", default=True),
+        waiting_list=_waiting_list(f"{where}.waiting_list", raw.get("waiting_list")),
     )
 
 

@@ -37,6 +37,7 @@ from callcenter.patient_requests import desk as requests_desk
 from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
 from callcenter.security import smime
+from callcenter.waitlist import stats as waitlist_stats
 
 log = get_logger("callcenter.digests")
 
@@ -52,6 +53,8 @@ _NOUNS = {
     "appointments": ("rendez-vous", "rendez-vous"),
     "missed": ("appel manqué", "appels manqués"),
     "sms_cancellations": ("annulation par SMS", "annulations par SMS"),
+    "waitlist_offered": ("créneau libéré proposé", "créneaux libérés proposés"),
+    "waitlist_refilled": ("repris", "repris"),
 }
 EXPIRY_WARNING_DAYS = 30  # urgent notices older than this get no e-mail any more
 
@@ -129,6 +132,9 @@ def build(
         "sms_cancellations": sum(1 for change, a in appointments
                                  if change == "cancelled" and a.cancelled_via == booking.VIA_SMS),
     }  # fmt: skip
+    # Slots freed and offered to the waiting list, and those it re-filled (counts only).
+    waiting = waitlist_stats.counts(session, practice.id, period.start, period.end, doctor.id)
+    counts.update(waitlist_offered=waiting.offered, waitlist_refilled=waiting.refilled)
     variables = {
         "practice_name": practice.name,
         "doctor": doctor.called,
@@ -160,6 +166,8 @@ def build(
     out.append(t.text("digest_totals", variables))
     if counts["sms_cancellations"]:
         out.append(t.text("digest_sms_cancellations", variables))
+    if waiting.offered and t.catalogue.has("digest_waiting_list"):
+        out.append(t.text("digest_waiting_list", variables))
     out += ["", t.text("digest_footer", variables)]
     return Digest(text="\n".join(out) + "\n", items=items, counts=counts)
 

@@ -25,6 +25,7 @@ from callcenter.ivr.nodes import open_question as _open  # noqa: F401  (register
 from callcenter.ivr.nodes import requests as _requests  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes import urgent as _urgent  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes import waiting as _queue  # noqa: F401  (registers the node types)
+from callcenter.ivr.nodes import waitlist as _waitlist  # noqa: F401  (registers the node types)
 from callcenter.ivr.nodes.base import NODE_TYPES, FlowError, Node
 
 MAX_CHAIN = 40  # nodes one answer may pass through: a loop with no wait is a flow bug

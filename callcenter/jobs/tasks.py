@@ -30,6 +30,7 @@ from callcenter.notify.notices import SendReport
 from callcenter.retention import purge as retention
 from callcenter.security.rotation import encrypted_models, reencrypt_batch
 from callcenter.services import Services
+from callcenter.waitlist import offers
 
 REENCRYPT_BATCH = 500  # rows per table and run: rotation finishes in the background
 
@@ -77,6 +78,23 @@ def reminders(root: Services, now: datetime) -> SendReport:
     with root.db.session() as session:
         appointment_sms.queue_reminders(session, root.practices, now)
     return root.send_notices(now)
+
+
+def waiting_list(root: Services, now: datetime) -> offers.MatchReport:
+    """Every minute: offer freed slots to the waiting list, then send the offers at once.
+
+    One session per practice: each practice's offers commit on their own.
+    """
+    total = offers.MatchReport()
+    for practice in root.practices:
+        with root.db.session() as session:
+            done = offers.match(session, practice, now)
+        total.offered += done.offered
+        total.expired += done.expired
+        total.ended += done.ended
+    if total.offered:
+        root.send_notices(now)
+    return total
 
 
 @dataclass

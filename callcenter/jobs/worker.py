@@ -97,6 +97,8 @@ def table(root: Services, backend: Transcriber | None = None) -> list[Scheduled]
         Scheduled("mail", every_minute, tasks.mail),
         Scheduled("appointment_reminders", IntervalTrigger(minutes=15), tasks.reminders),
         Scheduled("lost_calls", IntervalTrigger(minutes=10), tasks.lost_calls),
+        # Freed slots reach the waiting list within a minute, however they freed up.
+        Scheduled("waiting_list", every_minute, tasks.waiting_list),
     ]
     if agenda.linked(root.practices):  # the doctors' own calendars: changes seen within a minute
         jobs.append(Scheduled("calendars", every_minute, tasks.calendars))

@@ -21,17 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from callcenter.appointments.sms import is_mobile
 from callcenter.calls.models import Call
 from callcenter.config.practice import Practice
 from callcenter.core.logs import get_logger
 from callcenter.patient_requests import sms
 from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
+from callcenter.waitlist import entries
 
 log = get_logger("callcenter.patient_requests")
 
@@ -165,7 +167,12 @@ def find(
 
 
 def handle(
-    session: Session, request: PatientRequest, outcome: str, user_id: str, now: datetime
+    session: Session,
+    request: PatientRequest,
+    outcome: str,
+    user_id: str,
+    now: datetime,
+    practice: Practice | None = None,
 ) -> Handled:
     """Mark an open request ``done``, ``declined`` or ``consultation``, once.
 
@@ -186,24 +193,34 @@ def handle(
     if changed and outcome == DONE:
         sms.queue_handled(session, request, now)
     if changed and outcome == CONSULTATION:
-        see_in_consultation(session, request, now)
+        see_in_consultation(session, request, now, practice)
     if changed:
         log.info("request_handled", request=request.id, outcome=outcome)
     return Handled(request, changed)
 
 
-def see_in_consultation(session: Session, request: PatientRequest, now: datetime) -> None:
-    """« À voir en consultation »: the patient is to be offered the next slots by SMS.
+def see_in_consultation(
+    session: Session, request: PatientRequest, now: datetime, practice: Practice | None = None
+) -> bool:
+    """« À voir en consultation »: the patient joins the waiting list, so the next
+    free slot is offered by SMS and a reply OUI books it.
 
-    The status is already recorded by :func:`handle`.  Offering the slots is
-    the waiting list's work: this is the one place that puts the patient on
-    it, with ``callcenter.waitlist.join(session, practice_id=request.practice_id,
-    patient_id=request.patient_id, phone=request.callback_number,
-    doctor_id=request.doctor_id, before=None, period=None, now=now,
-    source="request")``.  Until that package is merged here, nothing is
-    offered: the console says the request is to be seen in consultation and
-    the practice arranges it.
+    The entry is for the request's doctor (any doctor when it was for the
+    practice), any half-day, before the end of the practice's booking horizon.
+    False (nothing joined, the console says so) when there is no identified
+    patient or no mobile to text.
     """
+    number = request.callback_number
+    if request.patient_id is None or not number or not is_mobile(number):
+        return False
+    horizon = practice.appointments.horizon_days if practice and practice.appointments else 30
+    entries.join(
+        session, practice_id=request.practice_id, patient_id=request.patient_id, phone=number,
+        doctor_id=request.doctor_id, before=(now + timedelta(days=horizon + 1)).date(),
+        period="any", now=now, source="request",
+        bits=practice.blind_index_bits if practice else None,
+    )  # fmt: skip
+    return True
 
 
 # -- reports (no decryption) ------------------------------------------------------------

@@ -40,6 +40,8 @@ from callcenter.notify.models import Notice, OutboxMail
 from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
 from callcenter.replies import models as replies
+from callcenter.waitlist.entries import ENDED
+from callcenter.waitlist.models import WaitingEntry, WaitingOffer
 
 log = get_logger("callcenter.retention")
 
@@ -66,6 +68,7 @@ class PurgeReport:
     notices: int = 0
     mails: int = 0
     console_sessions: int = 0
+    waiting_list: int = 0
     audit: int = 0
     dry_run: bool = False
 
@@ -84,11 +87,12 @@ def expired(policy: Policy, now: datetime) -> dict[str, datetime]:
 
     Kinds: recordings, transcripts, messages, requests (``created_at``), calls
     (``started_at``), appointments (``ends_at``), patients (``last_seen_at``,
-    with the calls period), audit (``ts``).
+    with the calls period), ended waiting-list entries (``ended_at``), audit (``ts``).
     """
     r, now = policy.retention, _aware(now)
     days = {"recordings": r.recordings, "transcripts": r.transcripts, "messages": r.messages}
-    days.update(calls=r.calls, appointments=r.appointments_after, patients=r.calls, audit=r.audit)
+    days.update(calls=r.calls, appointments=r.appointments_after, patients=r.calls, audit=r.audit,
+                waiting_list=r.waiting_list)  # fmt: skip
     days["requests"] = r.requests_days
     return {kind: now - timedelta(days=n) for kind, n in days.items()}
 
@@ -143,7 +147,20 @@ def _patient_expired(cut: dict[str, datetime], now: datetime) -> ColumnElement[b
         ~exists().where(Message.patient_id == Patient.id, ~_message_expired(cut)),
         ~exists().where(PatientRequest.patient_id == Patient.id, ~_request_expired(cut)),
         ~exists().where(Appointment.patient_id == Patient.id, ~_appointment_expired(cut)),
+        ~exists().where(WaitingEntry.patient_id == Patient.id, ~_waiting_expired(cut)),
     )
+
+
+def _waiting_expired(cut: dict[str, datetime]) -> ColumnElement[bool]:
+    """Ended entries, counted from their end; an open entry lives until it ends."""
+    return and_(WaitingEntry.status == ENDED, WaitingEntry.ended_at <= cut["waiting_list"])
+
+
+def _delete_waiting(session: Session, cut: dict[str, datetime]) -> int:
+    """Expired entries with their offers (explicitly: SQLite may not cascade)."""
+    gone = select(WaitingEntry.id).where(_waiting_expired(cut))
+    _delete(session, WaitingOffer, WaitingOffer.entry_id.in_(gone))
+    return _delete(session, WaitingEntry, _waiting_expired(cut))
 
 
 def _count(session: Session, model: Any, where: ColumnElement[bool]) -> int:
@@ -271,12 +288,15 @@ def purge(
             "notices": _count(session, Notice, _notice_expired(cut)),
             "mails": _count(session, OutboxMail, _mail_expired(cut)),
             "console_sessions": _count(session, ConsoleSession, _session_expired(cut)),
+            "waiting_list": _count(session, WaitingEntry, _waiting_expired(cut)),
         }
     else:
         blank = update(Message).where(transcripts_old).values(transcript_ct=None)
         blanked = session.execute(blank.execution_options(synchronize_session=False))
         counts = {
             "transcripts": int(blanked.rowcount),  # type: ignore[attr-defined]
+            # Before patients, whose predicate looks at the entries left.
+            "waiting_list": _delete_waiting(session, cut),
             "messages": _delete(session, Message, _message_expired(cut)),
             # Their "handled" SMS rows go with them (ON DELETE CASCADE).
             "requests": _delete(session, PatientRequest, _request_expired(cut)),

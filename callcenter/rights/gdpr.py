@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -52,6 +52,7 @@ from callcenter.notify.models import SmsOptOut
 from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient
 from callcenter.security.crypto import FieldCipher
+from callcenter.waitlist.models import WaitingEntry, WaitingOffer
 
 EXPORT_ACTION = "patient.export"
 ERASE_ACTION = "patient.erase"
@@ -62,8 +63,9 @@ ABOUT = {
         "identité (nom, numéro, date de naissance), vos appels (horaires, issue, urgence, "
         "nombre de réponses du serveur vocal conservées), les messages laissés "
         "(transcription, numéro de rappel), vos demandes (ordonnance, résultats, "
-        "certificat : le détail donné et le numéro de rappel), vos rendez-vous et votre "
-        "éventuelle demande de ne plus recevoir de SMS (STOP). Les enregistrements audio "
+        "certificat : le détail donné et le numéro de rappel), vos rendez-vous, votre "
+        "inscription sur la liste d'attente (médecin, jour, demi-journée, numéro prévenu) "
+        "et votre éventuelle demande de ne plus recevoir de SMS (STOP). Les enregistrements audio "
         "éventuels sont détenus par Twilio et ne figurent pas ici. Les durées de "
         "conservation relèvent de la politique du cabinet et ne sont pas décrites ici."
     ),
@@ -72,7 +74,8 @@ ABOUT = {
         "date of birth), your calls (times, outcome, urgency, number of stored voice-server "
         "answers), the messages you left (transcript, call-back number), your requests "
         "(prescription, results, certificate: the detail given and the call-back number), "
-        "your appointments and any request to receive no more SMS (STOP). Any audio "
+        "your appointments, your waiting-list entries (doctor, day, half-day, number texted) "
+        "and any request to receive no more SMS (STOP). Any audio "
         "recordings are held by Twilio and are not included. "
         "Retention periods are set by the practice's policy and are not described here."
     ),
@@ -92,6 +95,7 @@ class PracticeRows:
     messages: list[Message] = field(default_factory=list)
     appointments: list[Appointment] = field(default_factory=list)
     requests: list[PatientRequest] = field(default_factory=list)
+    waiting_list: list[WaitingEntry] = field(default_factory=list)
     sms_opt_outs: list[SmsOptOut] = field(default_factory=list)  # kept by an erasure
 
     def counts(self) -> dict[str, int]:
@@ -124,6 +128,7 @@ class EraseReport:
     messages: int = 0
     appointments: int = 0
     requests: int = 0
+    waiting_list: int = 0
     remote_deletions: int = 0
     mails: int = 0
     by_practice: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -133,8 +138,8 @@ class EraseReport:
 
 
 _ERASE_COUNTS = (
-    "patients", "calls", "call_steps", "messages", "appointments", "requests", "remote_deletions",
-    "mails",
+    "patients", "calls", "call_steps", "messages", "appointments", "requests", "waiting_list",
+    "remote_deletions", "mails",
 )  # fmt: skip
 
 
@@ -234,8 +239,19 @@ def _find_in_practice(
         )
         if row.patient_id in patient_ids or row.call_id in call_ids or same(row.callback_number)
     ]
-    return PracticeRows(practice_id, patients, calls, messages, appointments, requests,
-                        opt_outs)
+    # The waiting list by its own number too: an entry may text another number than the file's.
+    waiting = [
+        row
+        for row in _all(
+            session, WaitingEntry, practice_id,
+            or_(WaitingEntry.phone_index.in_(indexes), WaitingEntry.patient_id.in_(patient_ids)),
+        )
+        if row.patient_id in patient_ids or same(row.phone)
+    ]  # fmt: skip
+    return PracticeRows(
+        practice_id, patients, calls, messages, appointments, requests=requests,
+        waiting_list=waiting, sms_opt_outs=opt_outs,
+    )  # fmt: skip
 
 
 def _all(session: Session, model: Any, practice_id: str, criterion: Any) -> list[Any]:
@@ -292,6 +308,10 @@ _EXPORTED = {
     "requests": (
         "id", "call_id", "patient_id", "doctor_id", "kind", "detail", "callback_number",
         "status", "created_at", "handled_at",
+    ),
+    "waiting_list": (
+        "id", "patient_id", "phone", "doctor_id", "before", "period", "source", "status",
+        "created_at", "ended_at", "end_reason",
     ),
     "sms_opt_outs": ("phone", "created_at"),
 }  # fmt: skip
@@ -401,6 +421,8 @@ def _erase_practice(session: Session, rows: PracticeRows, now: datetime) -> dict
         # Steps first, explicitly: counted, and gone even where ON DELETE CASCADE is not enforced.
         "call_steps": _delete(session, CallStep, CallStep.call_id.in_(call_ids)),
         "messages": _delete(session, Message, Message.id.in_([m.id for m in messages])),
+        # The entries (their offers with them) before the appointments they may point to.
+        "waiting_list": _erase_waiting(session, practice_id, rows, patient_ids),
         "appointments": _delete(session, Appointment, Appointment.id.in_(appointment_ids)),
         # Their "handled" SMS rows go with them (ON DELETE CASCADE): they hold no number.
         "requests": _delete(session, PatientRequest, PatientRequest.id.in_(request_ids)),
@@ -411,6 +433,21 @@ def _erase_practice(session: Session, rows: PracticeRows, now: datetime) -> dict
         "mails": outbox.drop_unsent(session, practice_id),
     }
     return {name: counts[name] for name in _ERASE_COUNTS}
+
+
+def _erase_waiting(
+    session: Session, practice_id: str, rows: PracticeRows, patient_ids: list[str]
+) -> int:
+    """The subject's waiting-list entries and their offers (explicitly: SQLite may not cascade)."""
+    entry_ids = session.scalars(
+        select(WaitingEntry.id).where(
+            WaitingEntry.practice_id == practice_id,
+            or_(WaitingEntry.id.in_([e.id for e in rows.waiting_list]),
+                WaitingEntry.patient_id.in_(patient_ids)),
+        )
+    ).all()  # fmt: skip
+    _delete(session, WaitingOffer, WaitingOffer.entry_id.in_(entry_ids))
+    return _delete(session, WaitingEntry, WaitingEntry.id.in_(entry_ids))
 
 
 def _delete(session: Session, model: Any, criterion: Any) -> int:
@@ -442,5 +479,7 @@ def _iso(value: datetime) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON value: datetimes as ISO 8601 in UTC, the rest (text, numbers, flags) as is."""
-    return _iso(value) if isinstance(value, datetime) else value
+    """A JSON value: datetimes as ISO 8601 in UTC, dates as ISO 8601, the rest as is."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    return value.isoformat() if isinstance(value, date) else value

@@ -236,3 +236,12 @@ def test_realtime_records_nothing_and_stays_when_message_recording_is_off(tmp_pa
     data = changed("recording.messages", False)
     data["transcription"]["engine"] = "realtime"
     assert load_policy(write(tmp_path, data)).message_engine == "realtime"
+
+
+def test_the_waiting_list_period_is_read_and_defaults_for_older_files() -> None:
+    data = shipped()
+    assert parse_policy(data).retention.waiting_list == 30
+    del data["retention_days"]["waiting_list"]
+    assert parse_policy(data).retention.waiting_list == 30  # a file older than the list
+    data["retention_days"]["waiting_list"] = 7
+    assert parse_policy(data).retention.waiting_list == 7

@@ -55,6 +55,12 @@ def test_no_section_means_no_booking_by_phone() -> None:
     assert parse_rules(None, DOCTORS) is None
 
 
+def test_the_waiting_list_offers_for_30_minutes_to_3_entries_unless_told() -> None:
+    assert (rules().waiting_list.offer_minutes, rules().waiting_list.offer_to) == (30, 3)
+    told = rules(waiting_list={"offer_minutes": 15, "offer_to": 1}).waiting_list
+    assert (told.offer_minutes, told.offer_to) == (15, 1)
+
+
 def test_booking_by_phone_works_outside_opening_hours_unless_turned_off() -> None:
     assert rules().outside_hours is True
     assert rules(outside_hours=False).outside_hours is False
@@ -95,6 +101,10 @@ def test_booking_by_phone_works_outside_opening_hours_unless_turned_off() -> Non
          "appointments.colour: unknown field"),
         ({"outside_hours": "la nuit", "doctors": {"dr-martin": {"week": {}}}},
          "appointments.outside_hours: must be true or false"),
+        ({"waiting_list": {"offer_minutes": 2}, "doctors": {"dr-martin": {"week": {}}}},
+         "appointments.waiting_list.offer_minutes: must be a whole number from 5 to 1440"),
+        ({"waiting_list": {"offer_to": 3, "sms": 1}, "doctors": {"dr-martin": {"week": {}}}},
+         "appointments.waiting_list.sms: unknown field"),
     ],
 )  # fmt: skip
 def test_every_mistake_is_named_precisely(raw: Any, message: str) -> None:

@@ -157,7 +157,8 @@ def test_a_digest_lists_the_doctors_items_urgent_first_with_totals(db, practice,
     assert "09:" not in rest.split("APPELS MANQUÉS")[1].split("Totaux")[0]  # earlier call out
     assert digest.counts == {"calls": 3, "messages": 4, "requests": 0, "urgent": 2,
                              "callbacks": 1, "appointments": 3, "missed": 1,
-                             "sms_cancellations": 0}  # fmt: skip
+                             "sms_cancellations": 0, "waitlist_offered": 0,
+                             "waitlist_refilled": 0}  # fmt: skip
     totals = "Totaux : 3 appels, 4 messages, 0 demande, 2 urgences, 1 demande de rappel,"
     assert totals in text and "1 appel manqué." in text
     assert "par SMS" not in text  # no cancellation by SMS, no line for none

@@ -21,7 +21,7 @@ def test_the_table_names_each_job_once_and_each_is_a_function_of_the_root(app):
     jobs = table(services(app))
     assert [job.name for job in jobs] == [
         "purge", "remote_deletions", "audit_checkpoint", "reencrypt", "notices", "mail",
-        "appointment_reminders", "lost_calls",
+        "appointment_reminders", "lost_calls", "waiting_list",
     ]  # fmt: skip
     assert tasks.notices in [job.job for job in jobs]
 

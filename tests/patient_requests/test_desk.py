@@ -14,7 +14,9 @@ from callcenter.calls.models import Call
 from callcenter.config.practice import Practice
 from callcenter.patient_requests import desk
 from callcenter.patient_requests.models import PatientRequest, RequestSms
+from callcenter.patients.models import Patient
 from callcenter.storage.db import Database
+from callcenter.waitlist.models import WaitingEntry
 
 pytestmark = pytest.mark.usefixtures("cipher")
 
@@ -80,6 +82,28 @@ def test_declined_or_to_be_seen_queues_no_sms(db: Database, outcome: str) -> Non
         assert desk.handle(session, request, outcome, "u1", NOW).changed
         assert request.status == outcome
         assert session.scalars(select(RequestSms)).all() == []
+
+
+def test_to_be_seen_puts_an_identified_caller_with_a_mobile_on_the_waiting_list(
+    db: Database,
+) -> None:
+    """« À voir en consultation »: the next free slot with the request's doctor is offered
+    by SMS through the waiting list; a caller never identified is not put on it."""
+    with db.session() as session:
+        patient = Patient(practice_id="p1", created_at=NOW, last_seen_at=NOW)
+        patient.phone = CALLER
+        session.add(patient)
+        session.flush()
+        request = a_request(session, doctor_id="dr-a")
+        request.patient_id = patient.id
+        anonymous = a_request(session)
+        assert desk.handle(session, request, desk.CONSULTATION, "u1", NOW).changed
+        assert desk.handle(session, anonymous, desk.CONSULTATION, "u1", NOW).changed
+        (entry,) = session.scalars(select(WaitingEntry)).all()
+        assert (entry.patient_id, entry.doctor_id, entry.source, entry.period) == (
+            patient.id, "dr-a", "request", "any",
+        )  # fmt: skip
+        assert entry.phone == CALLER and entry.before > NOW.date()
 
 
 def test_an_unknown_outcome_is_refused(db: Database) -> None:

@@ -103,9 +103,11 @@ def test_an_unknown_practice_number_or_sender_gets_no_answer(app) -> None:
     assert {r.outcome for r in replies(app)} == {"no-sender"}
 
 
-def test_the_registry_of_the_root_answers_annuler_only(app) -> None:
+def test_the_registry_of_the_root_answers_annuler_and_oui_and_lets_the_waiting_list_go(
+    app,
+) -> None:
     registry = sms_replies(services(app).practices, services(app).replies.catalogues)
-    assert set(registry.handlers) == {"ANNULER"} and registry.stop_hooks == []
+    assert set(registry.handlers) == {"ANNULER", "OUI"} and len(registry.stop_hooks) == 1
 
 
 def test_the_generic_answer_is_rationed_so_an_auto_responder_loop_ends(app, monkeypatch) -> None:

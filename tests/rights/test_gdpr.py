@@ -252,7 +252,7 @@ def test_export_returns_exactly_the_subjects_rows(
         entries = audit_rows(session, gdpr.EXPORT_ACTION)
         assert [(e.practice_id, e.actor) for e in entries] == [(A, ACTOR), (B, ACTOR)]
         counts = {"patients": 2, "calls": 3, "messages": 4, "appointments": 2, "requests": 0,
-                  "sms_opt_outs": 0}  # fmt: skip
+                  "sms_opt_outs": 0, "waiting_list": 0}  # fmt: skip
         assert json.loads(entries[0].details or "") == counts
         assert entries[0].object_ref in world.subject["patients"]
         assert_no_number(entries, world.subject["patients"] | world.subject_b["patients"])
@@ -287,7 +287,13 @@ def test_erase_removes_exactly_the_subjects_rows(
     # Remote deletions: in A 4 recordings + 1 found in call state + 3 calls, minus the one
     # already queued; in B 1 recording + 1 call.
     counts = {"patients": 3, "calls": 4, "call_steps": 7, "messages": 5, "appointments": 3}
-    assert report.as_dict() == {**counts, "requests": 0, "remote_deletions": 9, "mails": 0}
+    assert report.as_dict() == {
+        **counts,
+        "requests": 0,
+        "waiting_list": 0,
+        "remote_deletions": 9,
+        "mails": 0,
+    }
     assert report.by_practice[B]["patients"] == 1
     with db.session() as session:
         after = all_ids(session)

@@ -155,12 +155,14 @@ def test_the_models_with_encrypted_fields_are_found_through_the_registry():
     from callcenter.patients.models import Patient
     from callcenter.security.models import KeyCheck
     from callcenter.security.rotation import encrypted_models
+    from callcenter.waitlist.models import WaitingEntry
 
     found = set(encrypted_models())
     assert found == {
         Patient, Call, CallStep, Message, KeyCheck, TranscriptPart, OutboxMail, ConsoleUser,
         SmsOptOut,
         PatientRequest,
+        WaitingEntry,
     }  # fmt: skip
     indexed = {m: (m.blind_index.plain, m.blind_index.index) for m in found if m.blind_index}
     assert indexed == {
@@ -169,4 +171,5 @@ def test_the_models_with_encrypted_fields_are_found_through_the_registry():
         Message: ("callback_number", "callback_index"),
         SmsOptOut: ("phone", "phone_index"),
         PatientRequest: ("callback_number", "callback_index"),
+        WaitingEntry: ("phone", "phone_index"),
     }

@@ -218,35 +218,41 @@ class OfferSlots(AskingNode):
     secretariat.  By speech, at either level: "le premier", "autres créneaux",
     "jeudi matin", "le 3 décembre".  A day asked with no free slot (the doctor
     away, or full) is said so and the first slots from that day on follow.
-    No free slot at all goes to ``none``.
+    No free slot at all goes to ``none``.  With ``waitlist`` (a ``waitlist_join``
+    node), key 5 one level down joins the waiting list.
     """
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"next", "none", "on_failure", "failure_prompt", "max_attempts", "timeout"}
+        {"next", "none", "waitlist", "on_failure", "failure_prompt", "max_attempts", "timeout"}
     )
     TEXTS: ClassVar[dict[str, str]] = {
         "intro": "appt_offer_intro", "slot": "appt_offer_slot", "options": "appt_offer_options",
         "more": "appt_offer_more", "day_question": "appt_day_question",
         "day_invalid": "appt_day_invalid", "none_then": "appt_no_slot_then",
         "absent": "appt_doctor_absent", "no_more": "appt_no_more", "none": "appt_no_slot",
+        "waitlist": "appt_offer_waitlist",
     }  # fmt: skip
     OWN_INTENTS = ("more_slots", "other_day", "other_choice", "secretary", *SLOT_INTENTS,
                    *DAY_INTENTS)  # fmt: skip
     OTHER_KEY = "4"  # "autre choix", after the (at most three) slots
     # One level down: the key, what it asks for.
     MORE_KEYS: ClassVar[dict[str, str]] = {"1": "later", "2": "day", "3": "morning",
-                                           "4": "afternoon"}  # fmt: skip
+                                           "4": "afternoon", "5": "waitlist"}  # fmt: skip
 
     def parse(self) -> None:
         self.next: str = self.req("next", str)
         self.none: str = self.req("none", str)
+        self.waitlist: str | None = self.opt("waitlist", str)
         self.parse_common()
 
     def targets(self) -> dict[str, str]:
-        return {"next": self.next, "none": self.none, "on_failure": self.on_failure}
+        found = {"next": self.next, "none": self.none, "on_failure": self.on_failure}
+        return found | ({"waitlist": self.waitlist} if self.waitlist else {})
 
     def prompts(self) -> dict[str, str]:
-        return {**self.TEXTS, **self.common_prompts()}
+        texts = self.TEXTS if self.waitlist else {k: v for k, v in self.TEXTS.items()
+                                                  if k != "waitlist"}  # fmt: skip
+        return {**texts, **self.common_prompts()}
 
     def intents(self) -> list[str]:
         return list(self.OWN_INTENTS)
@@ -290,6 +296,8 @@ class OfferSlots(AskingNode):
     def _ask_more(self, ctx: CallContext, reply: Reply, before: list[str]) -> None:
         ctx.remember(phase=f"{self.key}:more")
         texts = [*before, ctx.text(self.TEXTS["more"])]
+        if self.waitlist:
+            texts.append(ctx.text(self.TEXTS["waitlist"]))
         self.ask(ctx, reply, texts, hints(ctx, ["more_slots", "other_day", *DAY_INTENTS[:6]]))
 
     def barge_in(self, ctx: CallContext) -> BargeIn:
@@ -355,6 +363,9 @@ class OfferSlots(AskingNode):
         if wanted in HALVES:
             ctx.remember(appt_half=wanted, appt_after=None)
             return self.enter(ctx, reply)
+        if wanted == "waitlist" and self.waitlist:
+            ctx.remember(phase=None, waitlist_wanted=True)
+            return self.waitlist
         handled, ref = self._spoken_choice(ctx, reply, "" if key else speech)
         if handled:
             return ref

@@ -17,9 +17,11 @@ from callcenter.web.console import (
     insight,
     patient_requests,
     secretary,
+    waiting_list,
 )
 from callcenter.web.console.blueprint import bp
 
 __all__ = [
     "admin", "auth", "bp", "doctor", "guard", "insight", "patient_requests", "secretary",
+    "waiting_list",
 ]  # fmt: skip

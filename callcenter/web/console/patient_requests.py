@@ -65,8 +65,9 @@ def request_handled(request_id: str, outcome: str) -> ResponseReturnValue:
     found = desk.find(db(), allowed, request_id, doctor_id=doctor_id)
     if found is None:
         abort(404)
-    if not desk.may_handle(practice(found.practice_id), user().role):
+    its = practice(found.practice_id)
+    if not desk.may_handle(its, user().role):
         abort(403, description="this practice's requests are handled by its doctors")
-    if desk.handle(db(), found, outcome, user().id, now()).changed:
+    if desk.handle(db(), found, outcome, user().id, now(), its).changed:
         audit_action(f"request_{outcome}", found.practice_id, found.id)
     return redirect(url_for("console.requests_page"))

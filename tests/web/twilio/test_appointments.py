@@ -380,7 +380,9 @@ def test_asking_past_the_last_slot_starts_again_from_the_first(app, twilio, prac
     services(app).db.dispose()
 
 
-def test_no_free_slot_at_all_goes_to_the_secretariat(app, twilio, practice_number, settings):
+def test_no_free_slot_at_all_offers_the_waiting_list_then_the_secretariat(
+    app, twilio, practice_number, settings
+):
     from tests.conftest import write_practice
 
     demo = write_practice(settings.home)
@@ -391,7 +393,9 @@ def test_no_free_slot_at_all_goes_to_the_secretariat(app, twilio, practice_numbe
     app = restart(settings)
     seed(app, "1980-03-15")
     call = identified(emulator(app), practice_number, "keypad").press("1")
-    assert "Aucun créneau n'est libre" in call.last_heard() and call.waiting_for == "Dial"
+    assert "Aucun créneau n'est libre" in call.last_heard()
+    assert "prévenu par SMS si un créneau se libère" in call.last_heard()
+    assert call.press("2").waiting_for == "Dial"  # no, thank you: a person
     services(app).db.dispose()
 
 

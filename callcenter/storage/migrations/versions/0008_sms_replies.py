@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0008_sms_replies"
-down_revision: str | Sequence[str] | None = "0006_patient_requests"
+down_revision: str | Sequence[str] | None = "0007_waiting_list"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
