@@ -8,7 +8,7 @@ caller's number is an encrypted field, found through its keyed blind index.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -63,6 +63,25 @@ class Call(EncryptedRow, Base):
     steps: Mapped[list[CallStep]] = relationship(
         back_populates="call", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class CallRecord(Protocol):
+    """A call as flows and messages use it: a mapped :class:`Call` or a webhook's
+    :class:`~callcenter.calls.live.LiveCall`, the same attributes either way."""
+
+    id: str
+    practice_id: str
+    call_sid: str
+    caller: Any  # the number, encrypted in the row
+    caller_index: int | None
+    patient_id: str | None
+    started_at: datetime
+    flow: str
+    node: str
+    seq: int
+    state: dict[str, Any]
+    outcome: str | None
+    urgent: bool
 
 
 class CallStep(EncryptedRow, Base):
