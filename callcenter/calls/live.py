@@ -30,7 +30,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter
@@ -44,9 +43,7 @@ CALLS = cast(Table, Call.__table__)
 STEPS = cast(Table, CallStep.__table__)
 QUEUE = cast(Table, QueueEntry.__table__)
 #: Attribute name → column of ``calls`` (``caller_ct`` is the column ``caller``).
-COLUMNS: dict[str, Any] = {
-    attr.key: attr.columns[0] for attr in Call.__mapper__.column_attrs
-}
+COLUMNS: dict[str, Any] = {attr.key: attr.columns[0] for attr in Call.__mapper__.column_attrs}
 WITHHELD = "withheld"  # in a call's state: the caller's number was withheld on arrival
 
 
@@ -90,7 +87,8 @@ class LiveCall:
         """A new call, its id given before any encrypted value (they are bound to it)."""
         caller = values.pop("caller", None)
         defaults = {"status": "in-progress", "patient_id": None, "ended_at": None,
-                    "duration": None, "outcome": None, "urgent": False, "caller_ct": None}  # fmt: skip
+                    "duration": None, "outcome": None, "urgent": False,
+                    "caller_ct": None}  # fmt: skip
         call = cls({"id": new_id(), **defaults, **values}, new=True)
         if caller is not None:
             call.caller = caller
@@ -225,11 +223,16 @@ def _call_and_step(keys: frozenset[str], new: bool) -> Insert:
     """PostgreSQL: the call's write and the answer's row in one statement.
 
     The answer is inserted from the call's ``RETURNING``: when the version
-    check matches no row, nothing is inserted and the count says so.
+    check matches no row, nothing is inserted and nothing is returned (the
+    driver's row count of such a statement is not to be trusted).
     """
     written = _call_write(keys, new).returning(CALLS.c.id).cte("written")
     columns = [*_STEP_PARAMS, "call_id"]
-    return insert(STEPS).from_select(columns, select(*_STEP_PARAMS.values(), written.c.id))
+    return (
+        insert(STEPS)
+        .from_select(columns, select(*_STEP_PARAMS.values(), written.c.id))
+        .returning(STEPS.c.id)
+    )
 
 
 def store_step(
@@ -257,7 +260,7 @@ def store_step(
         session.flush()  # what the flow added first: the call may now point at a new patient
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        moved = session.execute(_call_and_step(keys, call.new), params).rowcount  # type: ignore[attr-defined]
+        moved = len(session.execute(_call_and_step(keys, call.new), params).all())
     else:
         moved = session.execute(_call_write(keys, call.new), params).rowcount  # type: ignore[attr-defined]
         if moved:

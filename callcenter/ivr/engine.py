@@ -133,7 +133,11 @@ class CallEngine:
 
     def _too_many_calls(
         self,
-        session: Session, practice: Practice, caller: str | None, index: int | None, now: datetime
+        session: Session,
+        practice: Practice,
+        caller: str | None,
+        index: int | None,
+        now: datetime,
     ) -> bool:
         """More than the practice allows from this number in the last minute.
 
