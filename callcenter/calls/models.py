@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -29,9 +30,15 @@ class Call(EncryptedRow, Base):
     """One phone call, keyed by Twilio's CallSid; the caller's number only encrypted."""
 
     __tablename__ = "calls"
+    # What a new call's throttles read, by an index range whatever the number of calls:
+    # the caller's calls of the last minute, the practice's calls of the last hour.
+    __table_args__ = (
+        Index("ix_calls_practice_caller_started", "practice_id", "caller_index", "started_at"),
+        Index("ix_calls_practice_started", "practice_id", "started_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    practice_id: Mapped[str] = mapped_column(String(64))
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     caller_index: Mapped[int | None] = mapped_column(Integer, index=True)
     caller_ct: Mapped[bytes | None] = mapped_column("caller", LargeBinary)
