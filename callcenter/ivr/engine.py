@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from callcenter.calls import live, repository
 from callcenter.calls.live import WITHHELD
-from callcenter.calls.models import Call
+from callcenter.calls.models import Call, CallStep
 from callcenter.config.practice import Practice, PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core import routes
@@ -74,9 +74,9 @@ class CallEngine:
         call_sid = params["CallSid"]
         practice = self.practices.by_number(params.get("To"))
         if practice is None:
-            known, _ = live.load(session, call_sid, 0, self.cipher)
+            known, stored = live.load(session, call_sid, 0, self.cipher)
             if known is not None:
-                return self._replay(session, known, 0)
+                return self._replay(session, known, stored)
             return Answer(self.safe.unknown_number(), outcome="unknown-number")
         runtime = self.runtimes[practice.id]
         flow = runtime.flows.flows[practice.start_flow]
@@ -171,10 +171,8 @@ class CallEngine:
             # Not a call we know (or its practice left): route it to people.
             practice = self.practices.by_number(params.get("To"))
             return Answer(self.safe.reach_someone(practice), outcome="unknown-call")
-        if stored is not None:
-            return Answer(stored.twiml, node=stored.node, outcome="replayed")
-        if seq != call.seq:
-            return self._replay(session, call, seq)
+        if stored is not None or seq != call.seq:
+            return self._replay(session, call, stored)
         runtime = self.runtimes[call.practice_id]
         if seq >= MAX_REQUESTS:
             # However the flows are written, a call never loops for ever: after
@@ -330,17 +328,19 @@ class CallEngine:
             if known is None or stored is None:
                 # Another constraint failed: the caller gets the safe answer.
                 raise error or StaleCall("the call moved on without an answer stored")
-            return Answer(stored.twiml, node=stored.node, outcome="replayed")
+            return self._replay(session, known, stored)
         return Answer(twiml, node=node, outcome=call.outcome or "")
 
-    def _replay(self, session: Session, call: live.LiveCall, seq: int) -> Answer:
-        stored = repository.step(session, call.id, seq) or repository.last_step(session, call.id)
-        if stored is None:
+    def _replay(self, session: Session, call: live.LiveCall, stored: live.Stored | None) -> Answer:
+        """The answer stored under the request's seq, else the call's last one (a request
+        out of order hears the current question again)."""
+        found: live.Stored | CallStep | None = stored or repository.last_step(session, call.id)
+        if found is None:
             runtime = self.runtimes.get(call.practice_id)
             return Answer(
                 self.safe.reach_someone(runtime.practice if runtime else None), outcome="no-step"
             )
-        return Answer(stored.twiml, node=stored.node, outcome="replayed")
+        return Answer(found.twiml, node=found.node, outcome="replayed")
 
 
 class StaleCall(Exception):
