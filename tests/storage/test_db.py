@@ -67,7 +67,7 @@ def test_two_workers_writing_at_once_on_sqlite_both_succeed(sqlite_url: str):
 @pytest.fixture
 def postgres_url(database_url: str) -> str:
     if not database_url.startswith("postgresql"):
-        pytest.skip("statement timeouts are a PostgreSQL setting")
+        pytest.skip("a PostgreSQL setting")
     return database_url
 
 
