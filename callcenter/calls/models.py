@@ -8,12 +8,13 @@ caller's number is an encrypted field, found through its keyed blind index.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -29,9 +30,15 @@ class Call(EncryptedRow, Base):
     """One phone call, keyed by Twilio's CallSid; the caller's number only encrypted."""
 
     __tablename__ = "calls"
+    # What a new call's throttles read, by an index range whatever the number of calls:
+    # the caller's calls of the last minute, the practice's calls of the last hour.
+    __table_args__ = (
+        Index("ix_calls_practice_caller_started", "practice_id", "caller_index", "started_at"),
+        Index("ix_calls_practice_started", "practice_id", "started_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    practice_id: Mapped[str] = mapped_column(String(64), index=True)
+    practice_id: Mapped[str] = mapped_column(String(64))
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     caller_index: Mapped[int | None] = mapped_column(Integer, index=True)
     caller_ct: Mapped[bytes | None] = mapped_column("caller", LargeBinary)
@@ -63,6 +70,25 @@ class Call(EncryptedRow, Base):
     steps: Mapped[list[CallStep]] = relationship(
         back_populates="call", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class CallRecord(Protocol):
+    """A call as flows and messages use it: a mapped :class:`Call` or a webhook's
+    :class:`~callcenter.calls.live.LiveCall`, the same attributes either way."""
+
+    id: str
+    practice_id: str
+    call_sid: str
+    caller: Any  # the number, encrypted in the row
+    caller_index: int | None
+    patient_id: str | None
+    started_at: datetime
+    flow: str
+    node: str
+    seq: int
+    state: dict[str, Any]
+    outcome: str | None
+    urgent: bool
 
 
 class CallStep(EncryptedRow, Base):

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from callcenter.calls import repository
-from callcenter.calls.models import Call, QueueEntry
+from callcenter.calls import live, repository
+from callcenter.calls.live import WITHHELD
+from callcenter.calls.models import Call, CallStep
 from callcenter.config.practice import Practice, PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core import routes
@@ -37,7 +37,6 @@ from callcenter.security.crypto import FieldCipher
 __all__ = ["Answer", "CallEngine", "PracticeRuntime"]
 
 MAX_REQUESTS = 80  # answers in one call; a booking takes about twenty
-WITHHELD = "withheld"  # in a call's state: the caller's number was withheld on arrival
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -66,13 +65,18 @@ class CallEngine:
 
     # -- calls -------------------------------------------------------------
     def incoming(self, session: Session, params: Mapping[str, str], now: datetime) -> Answer:
-        """A new call: pick the practice by the called number and start its flows."""
+        """A new call: pick the practice by the called number and start its flows.
+
+        Twilio's retry of this request is found when the call's row is written
+        (its SID is unique): the flows' work is rolled back and the first answer
+        replayed, so the first request of every call costs no read of its own.
+        """
         call_sid = params["CallSid"]
-        known = repository.call_by_sid(session, call_sid)
-        if known is not None:
-            return self._replay(session, known, 0)
         practice = self.practices.by_number(params.get("To"))
         if practice is None:
+            known, stored = live.load(session, call_sid, 0, self.cipher)
+            if known is not None:
+                return self._replay(session, known, stored)
             return Answer(self.safe.unknown_number(), outcome="unknown-number")
         runtime = self.runtimes[practice.id]
         flow = runtime.flows.flows[practice.start_flow]
@@ -84,7 +88,7 @@ class CallEngine:
         )
         throttled = self._too_many_calls(session, practice, caller, index, now)
         withheld_over = caller is None and self._too_many_withheld(session, practice, now)
-        call = Call(
+        call = live.LiveCall.start(
             practice_id=practice.id,
             call_sid=call_sid,
             caller=caller,
@@ -127,9 +131,13 @@ class CallEngine:
             self._run(runtime.flows, ctx, reply, flow.nodes[flow.start], resume=False)
         return self._store(session, call, 0, reply, now)
 
-    @staticmethod
     def _too_many_calls(
-        session: Session, practice: Practice, caller: str | None, index: int | None, now: datetime
+        self,
+        session: Session,
+        practice: Practice,
+        caller: str | None,
+        index: int | None,
+        now: datetime,
     ) -> bool:
         """More than the practice allows from this number in the last minute.
 
@@ -139,16 +147,9 @@ class CallEngine:
         """
         if not practice.calls_per_minute or caller is None or index is None:
             return False
-        recent = session.scalars(
-            select(Call).where(
-                Call.practice_id == practice.id,
-                Call.caller_index == index,
-                Call.started_at > now - timedelta(minutes=1),
-                # A frozen clock set back (a demo, a test) never counts calls "from the future".
-                Call.started_at <= now,
-            )
-        )
-        return sum(1 for c in recent if c.caller == caller) >= practice.calls_per_minute
+        since = now - timedelta(minutes=1)
+        numbers = live.recent_numbers(session, practice.id, index, since, now, self.cipher)
+        return numbers.count(caller) >= practice.calls_per_minute
 
     @staticmethod
     def _too_many_withheld(session: Session, practice: Practice, now: datetime) -> bool:
@@ -156,29 +157,22 @@ class CallEngine:
 
         A withheld caller has no number to be counted by, and a keyed number is
         theirs to choose: they are counted together, per practice.  Only the
-        hour's states are read (a practice takes a few hundred calls an hour).
+        hour's calls are counted, by the database (one number back, however many calls).
         """
         if not practice.withheld_calls_per_hour:
             return False
-        states = session.scalars(
-            select(Call.state).where(
-                Call.practice_id == practice.id,
-                Call.started_at > now - timedelta(hours=1),
-                Call.started_at <= now,
-            )
-        )
-        withheld = sum(1 for state in states if state and state.get(WITHHELD))
+        withheld = live.withheld_calls(session, practice.id, now - timedelta(hours=1), now)
         return withheld >= practice.withheld_calls_per_hour
 
     def step(self, session: Session, params: Mapping[str, str], seq: int, now: datetime) -> Answer:
         """Twilio's request back to the waiting node (Gather, Record or Dial action)."""
-        call = repository.call_by_sid(session, params["CallSid"])
+        call, stored = live.load(session, params["CallSid"], seq, self.cipher)
         if call is None or call.practice_id not in self.runtimes:
             # Not a call we know (or its practice left): route it to people.
             practice = self.practices.by_number(params.get("To"))
             return Answer(self.safe.reach_someone(practice), outcome="unknown-call")
-        if repository.step(session, call.id, seq) is not None or seq != call.seq:
-            return self._replay(session, call, seq)
+        if stored is not None or seq != call.seq:
+            return self._replay(session, call, stored)
         runtime = self.runtimes[call.practice_id]
         if seq >= MAX_REQUESTS:
             # However the flows are written, a call never loops for ever: after
@@ -227,35 +221,16 @@ class CallEngine:
         duration = params.get("CallDuration", "")
         # A plain conditional UPDATE, not the versioned row: the callback may
         # race the call's last step (a Record action on hang-up), and Twilio
-        # does not send it again.
-        closed = session.execute(
-            update(Call)
-            .where(Call.call_sid == params.get("CallSid", ""), Call.ended_at.is_(None))
-            .values(
-                status=status,
-                ended_at=now,
-                duration=int(duration) if duration.isdigit() and len(duration) < 7 else None,
-                outcome=func.coalesce(Call.outcome, "hung-up"),
-            )
-            .execution_options(synchronize_session=False)
+        # does not send it again.  A caller who hung up while waiting leaves
+        # the queue too, even if the Enqueue action never comes.
+        outcome = live.close(
+            session,
+            params.get("CallSid", ""),
+            status,
+            int(duration) if duration.isdigit() and len(duration) < 7 else None,
+            now,
         )
-        # A caller who hung up while waiting leaves the queue even if the
-        # Enqueue action never comes.
-        session.execute(
-            update(QueueEntry)
-            .where(
-                QueueEntry.call_id.in_(
-                    select(Call.id).where(Call.call_sid == params.get("CallSid"))
-                ),
-                QueueEntry.left_at.is_(None),
-            )
-            .values(left_at=now, result="hangup")
-            .execution_options(synchronize_session=False)
-        )
-        if not closed.rowcount:  # type: ignore[attr-defined]
-            return "ignored"
-        outcome = session.scalar(select(Call.outcome).where(Call.call_sid == params.get("CallSid")))
-        return outcome or "hung-up"
+        return "ignored" if outcome is None else outcome
 
     # -- transfers ---------------------------------------------------------
     def whisper(self, session: Session, call_id: str, reason: str) -> Answer:
@@ -334,30 +309,39 @@ class CallEngine:
         if not reply.waits and not reply.ends:
             reply.hangup()
 
-    def _store(self, session: Session, call: Call, seq: int, reply: Reply, now: datetime) -> Answer:
+    def _store(
+        self, session: Session, call: live.LiveCall, seq: int, reply: Reply, now: datetime
+    ) -> Answer:
         twiml = reply.to_xml()
-        call.seq = seq + 1
         node = f"{call.flow}.{call.node}"
+        error: IntegrityError | None = None
         try:
-            if call not in session:
-                session.add(call)
-            repository.add_step(session, call, seq, node, twiml, now)
-            session.flush()
-        except (IntegrityError, StaleDataError):
+            moved = live.store_step(session, call, seq, node, twiml, now, self.cipher)
+        except IntegrityError as exc:
+            moved, error = False, exc
+        if not moved:
             # The same request was answered meanwhile by another worker (the step
-            # key is unique and the call row is versioned by seq): use its answer.
+            # key and the call SID are unique, the call row is versioned by seq):
+            # use its answer.
             session.rollback()
-            known = repository.call_by_sid(session, call.call_sid)
-            if known is None or repository.step(session, known.id, seq) is None:
-                raise  # another constraint failed: the caller gets the safe answer
-            return self._replay(session, known, seq)
+            known, stored = live.load(session, call.call_sid, seq, self.cipher)
+            if known is None or stored is None:
+                # Another constraint failed: the caller gets the safe answer.
+                raise error or StaleCall("the call moved on without an answer stored")
+            return self._replay(session, known, stored)
         return Answer(twiml, node=node, outcome=call.outcome or "")
 
-    def _replay(self, session: Session, call: Call, seq: int) -> Answer:
-        stored = repository.step(session, call.id, seq) or repository.last_step(session, call.id)
-        if stored is None:
+    def _replay(self, session: Session, call: live.LiveCall, stored: live.Stored | None) -> Answer:
+        """The answer stored under the request's seq, else the call's last one (a request
+        out of order hears the current question again)."""
+        found: live.Stored | CallStep | None = stored or repository.last_step(session, call.id)
+        if found is None:
             runtime = self.runtimes.get(call.practice_id)
             return Answer(
                 self.safe.reach_someone(runtime.practice if runtime else None), outcome="no-step"
             )
-        return Answer(stored.twiml, node=stored.node, outcome="replayed")
+        return Answer(found.twiml, node=found.node, outcome="replayed")
+
+
+class StaleCall(Exception):
+    """The call's row could not be written and no other request answered it either."""

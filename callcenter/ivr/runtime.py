@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from callcenter.ivr.twiml import Voice
 
 if TYPE_CHECKING:
-    from callcenter.calls.models import Call
+    from callcenter.calls.models import CallRecord
     from callcenter.config.practice import Practice
     from callcenter.config.prompts import Catalogue
     from callcenter.ivr.loader import FlowSet
@@ -31,7 +31,7 @@ class PracticeRuntime:
         return Voice(self.practice.language, self.practice.voice)
 
 
-def call_context(runtime: PracticeRuntime, call: Call, reason: str) -> list[str]:
+def call_context(runtime: PracticeRuntime, call: CallRecord, reason: str) -> list[str]:
     """What a secretary is told of a call: practice first, no name or number."""
     catalogue = runtime.catalogue
     variables = {"practice_name": runtime.practice.name}

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.calls import repository
-from callcenter.calls.models import Call
+from callcenter.calls.models import Call, CallRecord
 from callcenter.core.logs import get_logger
 from callcenter.core.twilio_rest import valid_sid
 from callcenter.messages.models import Message
@@ -69,7 +69,7 @@ def seconds(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 6 else None
 
 
-def new_message(call: Call, now: datetime, **values: Any) -> Message:
+def new_message(call: CallRecord, now: datetime, **values: Any) -> Message:
     """A message of ``call``: its caller's number (encrypted) for the call-back, and the
     patient identified on the call (so the digest can name them)."""
     values.setdefault("urgent", call.urgent)
@@ -109,7 +109,7 @@ def by_recording(session: Session, sid: str) -> Message | None:
 
 def recorded(
     session: Session,
-    call: Call,
+    call: CallRecord,
     sid: str,
     duration: int | None,
     now: datetime,
@@ -138,7 +138,7 @@ def recorded(
 
 def spoken(
     session: Session,
-    call: Call,
+    call: CallRecord,
     words: str,
     now: datetime,
     *,

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.calls import repository
-from callcenter.calls.models import Call
+from callcenter.calls.models import Call, CallRecord
 from callcenter.config.practice import Practice
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
@@ -57,7 +57,7 @@ def _utterance(params: Mapping[str, str]) -> str:
     return " ".join(words.split()) if isinstance(words, str) else ""
 
 
-def _add_part(session: Session, call: Call, ref: str, sequence: int, kind: str,
+def _add_part(session: Session, call: CallRecord, ref: str, sequence: int, kind: str,
               text: str | None, now: datetime) -> None:  # fmt: skip
     part = TranscriptPart(practice_id=call.practice_id, call_id=call.id, ref=ref,
                           sequence=sequence, kind=kind, text=text, created_at=now)  # fmt: skip
@@ -79,7 +79,7 @@ def heard_anything(session: Session, ref: str) -> bool:
 
 
 def open_message(
-    session: Session, call: Call, ref: str, now: datetime, *, practice: Practice
+    session: Session, call: CallRecord, ref: str, now: datetime, *, practice: Practice
 ) -> Message:
     """The message of transcription ``ref``, created once (by the call or by the stop event)."""
     message, created = messages.message_once(
@@ -95,7 +95,7 @@ def open_message(
 
 def finish(
     session: Session,
-    call: Call,
+    call: CallRecord,
     ref: str,
     now: datetime,
     *,

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, insert, literal, or_, select
+from sqlalchemy import and_, bindparam, case, delete, insert, literal, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -86,12 +86,24 @@ def find_candidates(
     indexes = cipher.phone_index_all(e164, practice=practice_id, bits=bits)
     if not indexes:
         return []
-    query = (
-        select(Patient)
-        .where(Patient.practice_id == practice_id, Patient.phone_index.in_(indexes))
-        .order_by(Patient.created_at, Patient.id)
+    params = {"practice": practice_id, "indexes": indexes}
+    return [row for row in session.scalars(_BY_INDEX, params) if _same_number(row.phone, e164)]
+
+
+# Built once: a caller's first step runs both, and building a statement costs
+# more than running it on an index.
+_BY_INDEX = (
+    select(Patient)
+    .where(
+        Patient.practice_id == bindparam("practice"),
+        Patient.phone_index.in_(bindparam("indexes", expanding=True)),
     )
-    return [row for row in session.scalars(query) if _same_number(row.phone, e164)]
+    .order_by(Patient.created_at, Patient.id)
+)
+_LOCKED_UNTIL = select(IdentificationGuard.locked_until).where(
+    IdentificationGuard.practice_id == bindparam("practice"),
+    IdentificationGuard.phone_index == bindparam("key"),
+)
 
 
 def _same_number(stored: str | None, e164: str) -> bool:
@@ -170,12 +182,7 @@ def is_locked(session: Session, practice_id: str, phone_index: int, now: datetim
 
     ``phone_index`` here and below is the number's :func:`guard_key`.
     """
-    until = session.scalar(
-        select(IdentificationGuard.locked_until).where(
-            IdentificationGuard.practice_id == practice_id,
-            IdentificationGuard.phone_index == phone_index,
-        )
-    )
+    until = session.scalar(_LOCKED_UNTIL, {"practice": practice_id, "key": phone_index})
     return until is not None and until > now
 
 

@@ -68,7 +68,9 @@ class EncryptedField:
 
     ``column`` overrides the column name bound into the ciphertext (default:
     the database name of ``column_attr``); ``row_attr`` and ``practice_attr``
-    name the attributes holding the row id and the practice.
+    name the attributes holding the row id and the practice.  ``table`` (with
+    ``column``) names the place for a class that is not mapped (a row read by a
+    Core statement): its values are the same bytes a mapped model stores.
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class EncryptedField:
         column_attr: str,
         *,
         column: str | None = None,
+        table: str | None = None,
         row_attr: str = "id",
         practice_attr: str = "practice_id",
     ) -> None:
@@ -85,6 +88,7 @@ class EncryptedField:
         self._column = column
         self.name = column_attr
         self._names_cache: dict[type, tuple[str, str]] = {}
+        self._table = table
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -137,6 +141,8 @@ class EncryptedField:
     def _names(self, cls: type) -> tuple[str, str]:
         """Database table and column names, looked up once per class."""
         names = self._names_cache.get(cls)
+        if names is None and self._table is not None:
+            names = self._names_cache[cls] = (self._table, self._column or self.column_attr)
         if names is None:
             prop: Any = sa_inspect(cls).get_property(self.column_attr)
             column = prop.columns[0]

@@ -21,7 +21,7 @@ from callcenter.ivr.urgency import ANSWER, BargeIn
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from callcenter.calls.models import Call
+    from callcenter.calls.models import CallRecord
     from callcenter.config.practice import Practice
     from callcenter.security.crypto import FieldCipher
     from callcenter.understanding import Catalogue as Understanding
@@ -51,7 +51,7 @@ class CallContext:
 
     practice: Practice
     catalogue: Catalogue
-    call: Call
+    call: CallRecord
     now: datetime
     params: Mapping[str, str]
     seq: int  # the sequence number of the request being answered
