@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from callcenter.appointments.sms import is_mobile
-from callcenter.calls.models import Call
+from callcenter.calls.models import CallRecord
 from callcenter.config.practice import Practice
 from callcenter.core.logs import get_logger
 from callcenter.patient_requests import sms
@@ -53,7 +53,7 @@ MAX_DETAIL_CHARS = 500
 
 def capture(
     session: Session,
-    call: Call,
+    call: CallRecord,
     kind: str,
     detail: str | None,
     now: datetime,

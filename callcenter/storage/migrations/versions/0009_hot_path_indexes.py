@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0009_hot_path_indexes"
-down_revision: str | Sequence[str] | None = "0005_message_kind"
+down_revision: str | Sequence[str] | None = "0008_sms_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
