@@ -318,8 +318,8 @@ ENCRYPTED_COLUMNS = re.compile(r"\b(caller|callback_number|transcript|twiml|name
 
 
 def test_it_reads_no_encrypted_column_and_needs_no_key(db):
-    """Narrow queries (three of calls, three of the waiting list); with no cipher installed
-    any decryption would raise."""
+    """Narrow queries (three of calls, one each of requests and SMS cancellations, three of
+    the waiting list); with no cipher installed any decryption would raise."""
     with db.session() as session:
         add_call(session, paris("2026-11-24T10:00"), "transferred", duration=60, urgent=True)
         add_wait(session, paris("2026-11-24T10:05"), 30)
@@ -337,7 +337,7 @@ def test_it_reads_no_encrypted_column_and_needs_no_key(db):
         event.remove(db.engine, "before_cursor_execute", capture)
     assert result.total == 2 and result.urgent == 1 and result.messages.callback_requested == 1
     queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(queries) == 7
+    assert len(queries) == 8
     for query in queries:
         assert not ENCRYPTED_COLUMNS.search(query), query
 
