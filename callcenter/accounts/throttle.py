@@ -17,10 +17,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.accounts.models import LoginThrottle
+from callcenter.storage.insert_once import insert_once
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,8 @@ def second_factor_key(user_id: str) -> str:
 def _locked_row(session: Session, key: str, now: datetime) -> LoginThrottle:
     """The key's row, created if missing, locked until the transaction ends."""
     values = {"key_hash": key, "failures": 0, "window_started_at": now}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Two first attempts at once: one row, no unique-key error.
-    session.execute(
-        insert(LoginThrottle).values(**values).on_conflict_do_nothing(index_elements=["key_hash"])
-    )
+    insert_once(session, LoginThrottle, values, ("key_hash",))
     row = session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
     assert row is not None  # inserted above, and throttle rows are deleted only when stale
     return row

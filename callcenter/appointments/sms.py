@@ -20,7 +20,6 @@ from typing import Any
 
 import phonenumbers
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.appointments.booking import BOOKED
@@ -33,6 +32,7 @@ from callcenter.core.spoken import spoken_datetime
 from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_batch
 from callcenter.patients.models import Patient
 from callcenter.storage.db import Database, new_id
+from callcenter.storage.insert_once import insert_once
 from callcenter.storage.unit_of_work import Task, after_commit
 
 log = get_logger("callcenter.appointment_sms")
@@ -49,12 +49,11 @@ def queue(
     session: Session, practice_id: str, appointment_id: str, kind: str, now: datetime
 ) -> bool:
     """Queue one SMS per (appointment, kind); whether it is new.  Does not commit."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(AppointmentSms).values(
-        id=new_id(), practice_id=practice_id, appointment_id=appointment_id, kind=kind,
-        status="pending", attempts=0, due_at=now,
-    ).on_conflict_do_nothing(index_elements=["appointment_id", "kind"])  # fmt: skip
-    added = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    values = {
+        "id": new_id(), "practice_id": practice_id, "appointment_id": appointment_id,
+        "kind": kind, "status": "pending", "attempts": 0, "due_at": now,
+    }  # fmt: skip
+    added = insert_once(session, AppointmentSms, values, ("appointment_id", "kind"))
     if added:
         after_commit(session, Task.SEND_SMS)  # the boundary sends it after answering
     return added

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.calls import repository
@@ -40,6 +39,7 @@ from callcenter.core.twilio_rest import valid_sid
 from callcenter.messages.models import Message
 from callcenter.notify.deletions import enqueue_deletion
 from callcenter.notify.notices import queue_notice
+from callcenter.storage.insert_once import insert_once
 from callcenter.storage.unit_of_work import Task, after_commit
 
 if TYPE_CHECKING:
@@ -96,9 +96,7 @@ def message_once(session: Session, message: Message, unique: str) -> tuple[Messa
         for attr in sa_inspect(Message).column_attrs
         if (value := getattr(message, attr.key)) is not None
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Message).values(**values).on_conflict_do_nothing(index_elements=[unique])
-    created = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    created = insert_once(session, Message, values, (unique,))
     row = session.scalars(select(Message).where(getattr(Message, unique) == values[unique])).one()
     return row, created
 

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.calls import repository
@@ -34,6 +33,7 @@ from callcenter.core.logs import get_logger
 from callcenter.messages import desk as messages
 from callcenter.messages.models import Message, TranscriptPart
 from callcenter.storage.db import Database, new_id
+from callcenter.storage.insert_once import insert_once
 
 log = get_logger("callcenter.realtime")
 
@@ -65,9 +65,7 @@ def _add_part(session: Session, call: CallRecord, ref: str, sequence: int, kind:
         "id": part.id, "practice_id": part.practice_id, "call_id": call.id, "ref": ref,
         "sequence": sequence, "kind": kind, "text_ct": part.text_ct, "created_at": now,
     }  # fmt: skip
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(TranscriptPart).values(**values)
-    session.execute(statement.on_conflict_do_nothing(index_elements=["ref", "sequence"]))
+    insert_once(session, TranscriptPart, values, ("ref", "sequence"))
 
 
 def heard_anything(session: Session, ref: str) -> bool:

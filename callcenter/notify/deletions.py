@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from twilio.rest import Client
 
@@ -30,6 +29,7 @@ from callcenter.core.twilio_rest import KINDS, RemoteDeletionFailed, delete_remo
 from callcenter.notify.models import RemoteDeletion
 from callcenter.notify.workqueue import FAILED, SKIPPED, Backoff, Failed, WorkQueue
 from callcenter.storage.db import new_id
+from callcenter.storage.insert_once import insert_once
 
 # The events keep the logger they always had: operators filter on it.
 log = get_logger("callcenter.retention")
@@ -111,14 +111,11 @@ def enqueue_deletion(
     if row is None:
         if dry_run:
             return True
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = {"practice_id": practice_id, "kind": kind, "sid": sid, "due_at": due_at}
-        stmt = insert(RemoteDeletion).values(id=new_id(), attempts=0, **values)
+        values = {"id": new_id(), "practice_id": practice_id, "kind": kind, "sid": sid,
+                  "due_at": due_at, "attempts": 0}  # fmt: skip
         # A concurrent purge or erasure may have queued it meanwhile: the unique
         # (kind, sid) makes the second insert a no-op instead of an error.
-        result = session.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "sid"]))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return insert_once(session, RemoteDeletion, values, ("kind", "sid"))
     # Bring an untried deletion forward (e.g. its message is deleted early);
     # never one done, being retried, or held by a worker (attempts counts claims).
     if row.done_at is not None or row.attempts != 0 or row.due_at <= due_at:

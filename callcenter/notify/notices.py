@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
 from callcenter.config.practice import PracticeDirectory
@@ -25,6 +24,7 @@ from callcenter.notify.models import Notice
 from callcenter.notify.workqueue import FAILED, GIVEN_UP, Backoff, Failed, WorkQueue
 from callcenter.security.encrypted import current_cipher
 from callcenter.storage.db import Database, new_id
+from callcenter.storage.insert_once import insert_once
 from callcenter.storage.unit_of_work import Task, after_commit
 
 log = get_logger("callcenter.notices")
@@ -59,12 +59,12 @@ def queue_notice(
     session: Session, *, practice_id: str, call_id: str, doctor_id: str, kind: str, now: datetime
 ) -> bool:
     """Queue one notice per (call, kind); returns whether it is new.  Does not commit."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Notice).values(
-        id=new_id(), practice_id=practice_id, call_id=call_id, kind=kind, doctor_id=doctor_id,
-        reference=reference_for(call_id), status="pending", attempts=0, due_at=now,
-    ).on_conflict_do_nothing(index_elements=["call_id", "kind"])  # fmt: skip
-    added = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    values = {
+        "id": new_id(), "practice_id": practice_id, "call_id": call_id, "kind": kind,
+        "doctor_id": doctor_id, "reference": reference_for(call_id), "status": "pending",
+        "attempts": 0, "due_at": now,
+    }  # fmt: skip
+    added = insert_once(session, Notice, values, ("call_id", "kind"))
     if added:
         after_commit(session, Task.SEND_SMS)  # the boundary sends it after answering
     return added

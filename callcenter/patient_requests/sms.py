@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.appointments.sms import SKIPPED, is_mobile
@@ -28,6 +27,7 @@ from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_batch
 from callcenter.patient_requests.models import PatientRequest, RequestSms
 from callcenter.patients.models import Patient
 from callcenter.storage.db import Database, new_id
+from callcenter.storage.insert_once import insert_once
 from callcenter.storage.unit_of_work import Task, after_commit
 
 log = get_logger("callcenter.request_sms")
@@ -37,12 +37,11 @@ TEMPLATE = "sms_request_handled"
 
 def queue_handled(session: Session, request: PatientRequest, now: datetime) -> bool:
     """Queue the request's one SMS; whether it is new.  Does not commit."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(RequestSms).values(
-        id=new_id(), practice_id=request.practice_id, request_id=request.id,
-        status="pending", attempts=0, due_at=now,
-    ).on_conflict_do_nothing(index_elements=["request_id"])  # fmt: skip
-    added = bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    values = {
+        "id": new_id(), "practice_id": request.practice_id, "request_id": request.id,
+        "status": "pending", "attempts": 0, "due_at": now,
+    }  # fmt: skip
+    added = insert_once(session, RequestSms, values, ("request_id",))
     if added:
         after_commit(session, Task.SEND_SMS)  # the boundary sends it after answering
     return added

@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.config.practice import Practice, PracticeDirectory
@@ -46,6 +45,7 @@ from callcenter.notify import optout
 from callcenter.replies.keywords import START, STOP, keyword
 from callcenter.replies.models import SmsReply
 from callcenter.security.crypto import FieldCipher
+from callcenter.storage.insert_once import insert_once
 
 #: An answer's prompt key and its variables (the practice's name is added).
 Prompt = tuple[str, Mapping[str, Any]]
@@ -169,13 +169,6 @@ def _claim(session: Session, message_sid: str, practice_id: str, word: str,
     On PostgreSQL a concurrent delivery of the same SID waits for the first
     one's commit, then inserts nothing.
     """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(SmsReply)
-        .values(message_sid=message_sid, practice_id=practice_id, keyword=word,
-                outcome="received", received_at=now)
-        .on_conflict_do_nothing(index_elements=["message_sid"])
-        .returning(SmsReply.message_sid)
-    )  # fmt: skip
-    # RETURNING names the row inserted: psycopg's rowcount is -1 for this INSERT.
-    return session.execute(statement).first() is not None
+    values = {"message_sid": message_sid, "practice_id": practice_id, "keyword": word,
+              "outcome": "received", "received_at": now}  # fmt: skip
+    return insert_once(session, SmsReply, values, ("message_sid",))
