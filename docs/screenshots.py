@@ -59,7 +59,7 @@ NUMBER = str(DEMO_PRACTICE["number"])
 # Invented patients: (name, date of birth as stored, phone in the fiction range).
 PATIENTS = {
     "hortense": ("Hortense Valmoral", "1980-03-15", "+33199000001"),
-    "basile": ("Basile Ferrandou", "1992-07-08", "+33199000002"),
+    "basile": ("Basile Ferrandou", "1992-07-08", "+33612345680"),  # a mobile: SMS
     "josephine": ("Joséphine Carabin", "1967-11-30", "+33199000003"),
 }
 UNKNOWN = ["+33199000004", "+33199000005", "+33199000006", "+33199000007"]
@@ -177,6 +177,11 @@ def phone_line(app: Flask) -> None:
     book(phone, hortense[2], keyed(hortense[1]), "1", "1")
     book(phone, josephine[2], keyed(josephine[1]), "1", "1")
     book(phone, basile[2], keyed(basile[1]), "2", "1")
+    at(app, NOW - timedelta(minutes=10))
+    waiting = phone.place_call(basile[2], NUMBER).press("1").press(keyed(basile[1]))
+    waiting.press("1").press("1").press("4").press("5")  # Martin, « autre choix », the list
+    waiting.say("mercredi").press("1")  # before Wednesday (tomorrow), in the morning
+    assert waiting.ended, waiting.last_heard()
     at(app, NOW - timedelta(minutes=2))
     first = phone.place_call(UNKNOWN[2], NUMBER).press("3")  # ringing the secretaries
     at(app, NOW - timedelta(minutes=1))
@@ -249,6 +254,8 @@ def photograph(app: Flask, base: str, login: dict[str, str], out: Path) -> None:
             save(page, out, "04-live-calls")
             page.get_by_role("link", name="Rendez-vous").click()
             save(page, out, "05-appointments")
+            page.get_by_role("link", name="Liste d’attente").click()
+            save(page, out, "12-waiting-list")
             page.get_by_role("link", name="Recherche par numéro").click()
             page.get_by_label("Numéro de téléphone").fill(PATIENTS["hortense"][2])
             page.get_by_role("button", name="Rechercher").click()
