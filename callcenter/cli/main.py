@@ -354,5 +354,40 @@ def call(
     sys.exit(run_call(settings, caller, called, url, in_process or bool(at), script, voice_path))
 
 
+@main.command()
+@click.option("--from", "sender", required=True, help="The patient's number.")
+@click.option("--to", "called", help="The practice number (default: the first practice).")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="The running server (as configured at Twilio).",
+)
+@click.option(
+    "--at",
+    "at",
+    help="Send it at this moment (ISO 8601 with offset); "
+    "runs the server in-process with its clock frozen.",
+)
+@click.option("--in-process", is_flag=True, help="Run the server inside this command.")
+@click.argument("text", nargs=-1, required=True)
+def sms(
+    sender: str, called: str | None, url: str, at: str | None, in_process: bool, text: tuple[str]
+) -> None:
+    """A patient's SMS to the practice's number, as Twilio delivers it: prints the answer.
+
+    E.g. ``callcenter sms --from +33612345678 ANNULER`` (also OUI, STOP, START).
+    """
+    from callcenter.phone.terminal import run_sms
+
+    settings = _settings()
+    if at:
+        try:
+            settings = dataclasses.replace(settings, now=parse_now(at))
+        except SettingsError as exc:
+            _fail(str(exc))
+    sys.exit(run_sms(settings, sender, called, url, in_process or bool(at), " ".join(text)))
+
+
 if __name__ == "__main__":
     main()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -132,37 +133,84 @@ def run_call(
     voice_path: str | None = None,
 ) -> int:
     """Place the call; 0 when it ended normally, 1 on an application error."""
-    if in_process:
-        from callcenter.services import StartupError
-        from callcenter.web.app import create_app
+    with _server(settings, url, in_process) as server:
+        if server is None:
+            return 1
+        transport, base, first_number = server
+        return _place(
+            transport, settings, base, caller, called or first_number, url, script, voice_path
+        )
 
+
+def run_sms(
+    settings: Settings, sender: str, called: str | None, url: str, in_process: bool, text: str
+) -> int:
+    """Send one SMS to the practice's number as Twilio would; print what it answers.
+
+    0 when the server answered (with a text or with nothing), 1 otherwise.
+    """
+    with _server(settings, url, in_process) as server:
+        if server is None:
+            return 1
+        transport, base, first_number = server
+        emulator = TwilioEmulator(
+            transport, settings.twilio_auth_token, base, account_sid=settings.twilio_account_sid
+        )
+        click.echo(f"> {text}")
         try:
-            app = create_app(settings)
-        except StartupError as exc:
+            answer = emulator.send_sms(sender, called or first_number, text)
+        except EmulatorError as exc:
             click.echo(f"error: {exc}", err=True)
             return 1
-        transport: FlaskTransport | HttpTransport = FlaskTransport(app.test_client())
-        base = settings.public_base_url or "http://localhost"
-        if called is None:
-            called = next(iter(app.extensions["callcenter"].practices)).number
-    else:
-        transport = HttpTransport(url)
-        base = settings.public_base_url or url
-        if called is None:
-            from callcenter.config.practice import PracticeDirectory
+        except OSError as exc:
+            click.echo(f"error: cannot reach the server at {url} ({exc.strerror or exc})", err=True)
+            return 1
+        if answer.status != 200:
+            click.echo(f"error: the server answered HTTP {answer.status}", err=True)
+            return 1
+        for line in answer.messages:
+            click.echo(f"< {line}")
+        if not answer.messages:
+            click.echo("[pas de réponse]")
+        return 0
 
-            practices = list(PracticeDirectory.load(settings.practices_dir))
-            if not practices:
-                click.echo("error: no practice; run 'callcenter init --demo'", err=True)
-                return 1
-            called = practices[0].number
+
+@contextmanager
+def _server(
+    settings: Settings, url: str, in_process: bool
+) -> Iterator[tuple[FlaskTransport | HttpTransport, str, str] | None]:
+    """The server to talk to (in this process, or the running one at ``url``), its public
+    base URL and the first practice's number; None, with the error said, when there is none."""
+    if not in_process:
+        from callcenter.config.practice import PracticeDirectory
+
+        practices = list(PracticeDirectory.load(settings.practices_dir))
+        if not practices:
+            click.echo("error: no practice; run 'callcenter init --demo'", err=True)
+            yield None
+            return
+        yield HttpTransport(url), settings.public_base_url or url, practices[0].number
+        return
+    from callcenter.services import StartupError
+    from callcenter.web.app import create_app
+
     try:
-        return _place(transport, settings, base, caller, called, url, script, voice_path)
-    finally:
-        if in_process:  # the webhooks flush past a hundred encryptions: count the rest
-            root = app.extensions["callcenter"]
-            root.flush_usage()
-            root.db.dispose()
+        app = create_app(settings)
+    except StartupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        yield None
+        return
+    root = app.extensions["callcenter"]
+    try:
+        number = next(iter(root.practices)).number
+        yield (
+            FlaskTransport(app.test_client()),
+            settings.public_base_url or "http://localhost",
+            number,
+        )
+    finally:  # the webhooks flush past a hundred encryptions: count the rest
+        root.flush_usage()
+        root.db.dispose()
 
 
 def _place(

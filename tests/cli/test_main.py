@@ -372,3 +372,25 @@ def test_call_reaches_the_secretaries_line_with_the_pin(instance: Path, monkeypa
     assert result.exit_code == 0, result.output
     assert "Tapez votre code personnel" in result.output
     assert "Aucun patient en attente." in result.output and "Au revoir." in result.output
+
+
+def test_sms_sends_a_patients_text_and_prints_the_practices_answer(instance: Path):
+    CliRunner().invoke(main, ["init", "--demo"])
+    at = ["--at", "2026-11-24T10:00:00+01:00"]
+    stop = CliRunner().invoke(main, ["sms", "--from", "+33612345678", *at, "STOP"])
+    assert stop.exit_code == 0, stop.output
+    assert "> STOP" in stop.output.splitlines()
+    assert "< Vous ne recevrez plus de SMS du cabinet médical des Tilleuls" in stop.output
+    after = CliRunner().invoke(main, ["sms", "--from", "+33612345678", *at, "Bonjour"])
+    assert after.exit_code == 0 and "[pas de réponse]" in after.output  # STOP: no SMS at all
+    other = CliRunner().invoke(main, ["sms", "--from", "+33611223344", *at, "Bonjour", "docteur"])
+    assert other.exit_code == 0, other.output
+    assert "> Bonjour docteur" in other.output and "appelez le 01 84 88 00 00" in other.output
+
+
+def test_sms_to_a_server_that_does_not_answer_fails_with_one_clear_line(instance: Path):
+    CliRunner().invoke(main, ["init", "--demo"])
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = CliRunner().invoke(main, ["sms", "--from", "+33612345678", "--url", url, "OUI"])
+    assert result.exit_code == 1
+    assert f"cannot reach the server at {url}" in result.output
