@@ -292,7 +292,10 @@ def _leave_queue() -> Update:
     return (
         update(QUEUE)
         .where(
-            QUEUE.c.call_id.in_(select(CALLS.c.id).where(CALLS.c.call_sid == bindparam("sid"))),
+            # A scalar subquery (a call_sid names one call): the queue row is then found by
+            # its key whatever the planner's statistics, never by a walk through the table.
+            QUEUE.c.call_id
+            == select(CALLS.c.id).where(CALLS.c.call_sid == bindparam("sid")).scalar_subquery(),
             QUEUE.c.left_at.is_(None),
         )
         .values(left_at=bindparam("now", type_=UTCDateTime()), result="hangup")
