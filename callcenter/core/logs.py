@@ -10,6 +10,7 @@ which request logs would otherwise print whole.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -89,6 +90,11 @@ _TIMESTAMP = re.compile(
 )
 
 
+# Every pattern above needs a digit, "://" or "/calendar/": most values (event and route
+# names, node keys, outcomes) hold none and skip the ten passes.
+_MAYBE_PERSONAL = re.compile(r"\d|://|/calendar/")
+
+
 def _mask_plain(text: str) -> str:
     text = _FEED_PATH.sub(rf"\g<1>{MASK}", text)
     for pattern in _PATTERNS:
@@ -101,8 +107,15 @@ def _personal(name: object) -> bool:
     return str(name).lower().replace("_", "").replace("-", "") in _PERSONAL_KEYS
 
 
+# An event's own field names come from the code (keyword arguments), a few dozen in all:
+# decided once each.  Keys inside values may be data, so they are never kept.
+_personal_field = functools.lru_cache(maxsize=512)(_personal)
+
+
 def mask_text(text: str) -> str:
     """Mask numbers, dates and sensitive URLs; timestamps are kept as they are."""
+    if not _MAYBE_PERSONAL.search(text):
+        return text
     parts: list[str] = []
     last = 0
     for match in _TIMESTAMP.finditer(text):
@@ -131,7 +144,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
 def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """structlog processor: personal fields dropped by name, patterns masked in values."""
     for key in list(event_dict):
-        if _personal(key):
+        if _personal_field(key):
             event_dict[key] = MASK
         elif key == "exc_info":
             continue
@@ -167,7 +180,10 @@ def configure(log_format: str = "console", level: int = logging.INFO, stream: An
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
+        # A logger binds its processors once, at its first event, not at every event; the
+        # chain up to the stdlib hand-over is the same at every configure(), and the
+        # stream is the stdlib handler's, replaced by configure(): caching is safe.
+        cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,

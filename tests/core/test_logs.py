@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcenter.core import logs
 
@@ -296,3 +298,28 @@ def test_a_number_glued_to_a_word_is_masked(configured):
     structlog.get_logger().info("raw", detail="From+33612345678To+33184880000")
     output = stream.getvalue()
     assert "612345678" not in output and "184880000" not in output
+
+
+def _masked_the_long_way(text: str) -> str:
+    """mask_text without its shortcut: every pattern on every part."""
+    parts, last = [], 0
+    for match in logs._TIMESTAMP.finditer(text):
+        parts += [logs._mask_plain(text[last : match.start()]), match.group(0)]
+        last = match.end()
+    return "".join([*parts, logs._mask_plain(text[last:])])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(list("0123456789+-./: %2Bé٣۶")),
+            st.sampled_from(["https://", "/calendar/", "/Recordings/", "user:pw@", "T"]),
+            st.characters(blacklist_categories=["Cs"]),
+        ),
+        max_size=40,
+    ).map("".join)
+)
+def test_the_shortcut_for_values_without_digits_or_urls_masks_the_same(text: str) -> None:
+    """Values skipped by the shortcut are exactly those no pattern could have changed."""
+    assert logs.mask_text(text) == _masked_the_long_way(text)
