@@ -52,38 +52,43 @@ def postgres_answers() -> bool:
 
 @contextmanager
 def instance(
-    database: str, public_base: str, folder: Path | None = None
+    database: str, public_base: str, folder: Path | None = None, schema: str | None = None
 ) -> Iterator[dict[str, str]]:
     """A demo instance; yields the environment a server for it needs.
 
-    ``folder`` keeps the instance (and its SQLite file) where the caller says,
-    else a temporary folder holds it for the block's duration.
+    With ``folder`` (and, on PostgreSQL, ``schema``) the instance is kept for the
+    next run, and reused when it is there; else it lasts for the block.
     """
     with tempfile.TemporaryDirectory() as scratch:
         home = (folder or Path(scratch)) / "instance"
         env = {**os.environ, "CALLCENTER_HOME": str(home), "CALLCENTER_NOW": NOW,
                "CALLCENTER_LOG_FORMAT": "json", "PUBLIC_BASE_URL": public_base}  # fmt: skip
-        schema = None
-        admin = None
-        if database == "postgresql":
-            schema = "bench_" + secrets.token_hex(4)
-            admin = create_engine(PG)
+        admin = create_engine(PG) if database == "postgresql" else None
+        temporary = schema is None
+        if admin is not None:
+            schema = schema or "bench_" + secrets.token_hex(4)
             with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
+                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
             env["DATABASE_URL"] = f"{PG}?options=-csearch_path%3D{schema}"
         saved = dict(os.environ)
         os.environ.update({k: v for k, v in env.items() if k != "PATH"})
-        if not (home / "settings.yaml").exists():
-            init_instance(home, demo=True)
         try:
+            if not (home / "settings.yaml").exists():
+                init_instance(home, demo=True)
             yield env
         finally:
             os.environ.clear()
             os.environ.update(saved)
             if admin is not None:
-                with admin.begin() as conn:
-                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                if temporary:
+                    with admin.begin() as conn:
+                        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
                 admin.dispose()
+
+
+def new_caller() -> str:
+    """A mobile number no one called from before (bench/seed.py seeds 068 numbers)."""
+    return f"+3367{secrets.randbelow(10**7):07d}"
 
 
 def record_journeys(public_base: str) -> list[list[Request]]:
@@ -103,7 +108,7 @@ def record_journeys(public_base: str) -> list[list[Request]]:
         twilio = TwilioEmulator(FlaskTransport(app.test_client()), settings.twilio_auth_token,
                                 public_base, account_sid=settings.twilio_account_sid,
                                 on_request=keep)  # fmt: skip
-        call = twilio.place_call(f"+3361234567{len(journeys)}", number)  # a new caller each
+        call = twilio.place_call(new_caller(), number)  # a new caller each
         if script == "message":
             # A new patient registers (date of birth, name), leaves a message, asks a call-back.
             call.press("2").press("01021980").say("Jean Dupont")
@@ -123,7 +128,7 @@ def record_journeys(public_base: str) -> list[list[Request]]:
 def fresh(journey: list[Request]) -> list[Request]:
     """The same journey as another caller's call: new CallSid, number (and RecordingSid)."""
     caller = journey[0][1]["From"]
-    ids = {journey[0][1]["CallSid"]: new_sid("CA"), caller: f"+336{secrets.randbelow(10**8):08d}"}
+    ids = {journey[0][1]["CallSid"]: new_sid("CA"), caller: new_caller()}
     out = []
     for path, form in journey:
         for key in ("RecordingSid", "DialCallSid"):
