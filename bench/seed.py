@@ -7,8 +7,8 @@ database column names.  Values are what the app stores: patients' phone, name
 and date of birth, and the callers' numbers, encrypted under the instance's
 key ring with their blind indexes (lookups and counts by caller meet real
 buckets); a step's TwiML, never read back for an ended call, is random bytes
-of a stored answer's size.  Rows go in with Core inserts (SQLite) or COPY
-(PostgreSQL), in batches: about two minutes for a million calls.
+of a stored answer's size.  Rows go straight to the driver, in batches:
+executemany on SQLite, COPY on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -123,15 +123,52 @@ def _batches(rows: Iterator[dict]) -> Iterator[list[dict]]:
         yield batch
 
 
-def _copy(raw: Any, table: Any, rows: Iterator[dict]) -> None:
-    """PostgreSQL: COPY, one batch at a time."""
-    with raw.cursor() as cur:
+def _sqlite_value(value: Any) -> Any:
+    """As SQLAlchemy stores it on SQLite: naive UTC text, JSON text, 0/1."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")  # all UTC already
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return int(value) if isinstance(value, bool) else value
+
+
+def _copy_value(value: Any) -> str:
+    """COPY's text format (our texts hold no tab, newline or backslash)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)  # a datetime's str() is what COPY reads
+
+
+def _insert(engine: Any, table: str, rows: Iterator[dict]) -> None:
+    """Batches straight to the driver: COPY on PostgreSQL, executemany on SQLite."""
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        cur = driver.cursor()
+        if engine.dialect.name == "sqlite":
+            cur.execute("PRAGMA synchronous=OFF")
         for batch in _batches(rows):
-            keys = list(batch[0])
-            with cur.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as copy:
-                for row in batch:
-                    copy.write_row([json.dumps(row[k]) if k == "state" else row[k] for k in keys])
-    raw.commit()
+            names = ", ".join(batch[0])
+            if engine.dialect.name == "postgresql":
+                lines = ("\t".join(_copy_value(v) for v in row.values()) for row in batch)
+                with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    copy.write("\n".join(lines) + "\n")
+            else:
+                marks = ", ".join("?" * len(batch[0]))
+                cur.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                    [tuple(_sqlite_value(v) for v in row.values()) for row in batch],
+                )
+            driver.commit()
+        cur.close()
+    finally:
+        raw.close()
 
 
 def seed(url: str, home: Path) -> None:
@@ -142,23 +179,13 @@ def seed(url: str, home: Path) -> None:
     numbers = _numbers(rng)
     engine = create_engine(url)
     work = [
-        (Patient, _patients(cipher, numbers, rng)),
-        (Call, _calls(cipher, numbers, rng)),
-        (CallStep, _steps(rng)),
+        (Patient.__tablename__, _patients(cipher, numbers, rng)),
+        (Call.__tablename__, _calls(cipher, numbers, rng)),
+        (CallStep.__tablename__, _steps(rng)),
     ]
-    for model, rows in work:
-        table = model.__table__
-        if engine.dialect.name == "postgresql":
-            raw = engine.raw_connection()
-            try:
-                _copy(raw.driver_connection, table, rows)
-            finally:
-                raw.close()
-        else:
-            for batch in _batches(rows):
-                with engine.begin() as conn:
-                    conn.execute(table.insert(), batch)
-        print(f"  seeded {table.name} ({time.time() - started:.0f} s)", file=sys.stderr)
+    for table, rows in work:
+        _insert(engine, table, rows)
+        print(f"  seeded {table} ({time.time() - started:.0f} s)", file=sys.stderr)
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()
