@@ -172,6 +172,9 @@ def measure(app: str, env: dict[str, str], token: str, stream: Stream) -> dict[s
         wrk(port, warm, WARM_UP)
         result = wrk(port, timed, SECONDS)
         result["mb"] = worker_memory_mb(server.pid)
+    if result["wrapped"] and "bare" not in app:
+        print(f"{app}: BENCH_MAX_RATE={MAX_RATE} was too low, calls were replayed (retries): "
+              "raise it", file=sys.stderr)  # fmt: skip
     if result["errors"] or result["status_errors"]:
         raise SystemExit(f"{app}: {result['errors']} failed requests, "
                          f"{result['status_errors']} answered 4xx/5xx")  # fmt: skip

@@ -91,7 +91,7 @@ _TIMESTAMP = re.compile(
 
 
 # Every pattern above needs a digit, "://" or "/calendar/": most values (event and route
-# names, node keys, outcomes) hold none and skip the ten passes.
+# names, node keys, outcomes) hold none and skip the passes below.
 _MAYBE_PERSONAL = re.compile(r"\d|://|/calendar/")
 
 
