@@ -49,6 +49,7 @@ from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import seed
 from bench.recorded import (
     PG,
     Request,
@@ -183,8 +184,6 @@ def measure(app: str, env: dict[str, str], token: str, stream: Stream) -> dict[s
 
 def fingerprint() -> str:
     """What the seeded database depends on: the schema and the seeding script."""
-    from bench import seed
-
     ddl = [str(CreateTable(t)) for t in Base.metadata.sorted_tables]
     ddl += sorted(str(CreateIndex(i)) for t in Base.metadata.sorted_tables for i in t.indexes)
     ddl.append(Path(seed.__file__).read_text())
@@ -195,16 +194,17 @@ def fingerprint() -> str:
 @contextmanager
 def seeded(database: str) -> Iterator[dict[str, str]]:
     """The demo instance holding a year of calls, from the cache or seeded now."""
-    from bench import seed
-
     stamp = fingerprint()
     folder = CACHE / f"seeded-{database}-{stamp}"
     schema = f"bench_seeded_{stamp}" if database == "postgresql" else None
+    ready = (folder / "seeded").exists()
+    if database == "postgresql":
+        ready = _drop_schemas(keep=schema if ready else None)
+    if not ready:  # never seeded, cut short, or its schema gone: start afresh
+        shutil.rmtree(folder, ignore_errors=True)
     for old in CACHE.glob(f"seeded-{database}-*"):
-        if old != folder or not (old / "seeded").exists():
+        if old != folder:
             shutil.rmtree(old)
-            if database == "postgresql":
-                _drop_schema(f"bench_seeded_{old.name.rsplit('-', 1)[1]}")
     folder.mkdir(parents=True, exist_ok=True)
     with instance(database, BASE, folder=folder, schema=schema) as env:
         if not (folder / "seeded").exists():
@@ -215,11 +215,19 @@ def seeded(database: str) -> Iterator[dict[str, str]]:
         yield env
 
 
-def _drop_schema(schema: str) -> None:
+def _drop_schemas(keep: str | None) -> bool:
+    """Every seeded schema but ``keep`` goes (one is kept at a time); is ``keep`` there?"""
     engine = create_engine(PG)
     with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        names = list(
+            conn.scalars(
+                text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench\\_seeded\\_%'")
+            )
+        )
+        for name in [n for n in names if n != keep]:
+            conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
     engine.dispose()
+    return keep in names
 
 
 def row(database: str, load: str, result: dict[str, float], bare: float) -> str:
@@ -250,7 +258,8 @@ def main() -> None:
         with seeded(database) as env:
             journeys = record_journeys(BASE)
             token = load_settings().twilio_auth_token
-            results["journeys, 1M stored calls"] = measure(app, env, token, journeys_of(journeys))
+            stored = f"journeys, {seed.CALLS:,} stored calls"
+            results[stored] = measure(app, env, token, journeys_of(journeys))
         rows += [row(database, load, result, bare["rps"]) for load, result in results.items()]
     cpu = platform.processor() or platform.machine()
     print(f"gunicorn {WORKERS} sync workers, {CONNECTIONS} connections (wrk), {SECONDS:.0f} s "
