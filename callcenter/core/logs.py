@@ -160,6 +160,55 @@ def _mask_rendered(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     return event_dict
 
 
+class _HandOver:
+    """The stdlib logger our events go to, without the caller's frame looked up.
+
+    ``logging.Logger._log`` walks the stack for the caller's file and line, which
+    no renderer of ours prints (a webhook's stack is deep): the record is made and
+    handled directly, through the same levels, filters and handlers.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self.name = logger.name
+
+    def _emit(self, level: int, msg: Any, *args: Any, **kw: Any) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        exc_info = kw.get("exc_info")
+        if exc_info and not isinstance(exc_info, tuple):
+            exc_info = sys.exc_info() if exc_info is True else None
+        record = self._logger.makeRecord(self.name, level, "(structlog)", 0, msg, args,
+                                         exc_info or None, None, kw.get("extra"))  # fmt: skip
+        self._logger.handle(record)
+
+    def debug(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.DEBUG, msg, *args, **kw)
+
+    def info(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.INFO, msg, *args, **kw)
+
+    def warning(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.WARNING, msg, *args, **kw)
+
+    def error(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.ERROR, msg, *args, **kw)
+
+    def critical(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.CRITICAL, msg, *args, **kw)
+
+    warn = warning
+    exception = error
+    fatal = critical
+
+    def __getattr__(self, name: str) -> Any:  # level, handlers...: the stdlib logger's
+        return getattr(self._logger, name)
+
+
+def _hand_over(*args: Any) -> _HandOver:
+    return _HandOver(structlog.stdlib.LoggerFactory()(*args))
+
+
 def configure(log_format: str = "console", level: int = logging.INFO, stream: Any = None) -> None:
     """Route structlog and stdlib logging through one redacting chain."""
     shared: list[Any] = [
@@ -178,7 +227,7 @@ def configure(log_format: str = "console", level: int = logging.INFO, stream: An
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=_hand_over,
         wrapper_class=structlog.stdlib.BoundLogger,
         # A logger binds its processors once, at its first event, not at every event; the
         # chain up to the stdlib hand-over is the same at every configure(), and the

@@ -323,3 +323,21 @@ def _masked_the_long_way(text: str) -> str:
 def test_the_shortcut_for_values_without_digits_or_urls_masks_the_same(text: str) -> None:
     """Values skipped by the shortcut are exactly those no pattern could have changed."""
     assert logs.mask_text(text) == _masked_the_long_way(text)
+
+
+def test_our_events_keep_the_standard_levels_and_reach_every_handler(configured: Configure) -> None:
+    """Handed to the stdlib logger directly: its level still filters, other handlers still hear."""
+    stream = configured("json")
+    heard: list[logging.LogRecord] = []
+    other = logging.Handler()
+    other.emit = heard.append  # type: ignore[method-assign]
+    root = logging.getLogger()
+    root.addHandler(other)
+    try:
+        root.setLevel(logging.WARNING)
+        structlog.get_logger("callcenter.test").info("quiet_event")
+        structlog.get_logger("callcenter.test").warning("loud_event", call_sid=CALL_SID)
+    finally:
+        root.removeHandler(other)
+    assert [r["event"] for r in records(stream)] == ["loud_event"]
+    assert [r.levelno for r in heard] == [logging.WARNING]
