@@ -2,13 +2,13 @@
 
 ``seed(url, home)`` fills the demo instance's database with PATIENTS patients
 and CALLS ended calls (STEPS steps each) spread over the year before the
-bench's frozen clock.  Rows are keyed by
-database column names.  Values are what the app stores: patients' phone, name
+bench's frozen clock.  Values are what the app stores: patients' phone, name
 and date of birth, and the callers' numbers, encrypted under the instance's
 key ring with their blind indexes (lookups and counts by caller meet real
 buckets); a step's TwiML, never read back for an ended call, is random bytes
-of a stored answer's size.  Rows go straight to the driver, in batches:
-executemany on SQLite, COPY on PostgreSQL.
+of a stored answer's size.  Rows, keyed by database column names, go straight
+to the driver in batches: executemany on SQLite, COPY on PostgreSQL (a new
+NOT NULL column in these tables needs a value here).
 """
 
 from __future__ import annotations
