@@ -91,7 +91,10 @@ bench: bench-crypto bench-webhooks bench-understanding
 bench-crypto: $(TESTING)
 	$(PY) bench/bench_crypto.py
 
+# The load bench drives gunicorn with wrk (apt-get install -y wrk); about 5 minutes,
+# more the first time (a million calls seeded, then kept under $$TMPDIR/callcenter-bench).
 bench-webhooks: $(TESTING)
+	@command -v wrk >/dev/null || { echo "bench-webhooks needs wrk: apt-get install -y wrk"; exit 1; }
 	$(PY) bench/bench_webhooks.py
 
 bench-understanding: $(TESTING)

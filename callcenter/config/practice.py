@@ -135,15 +135,32 @@ class Practice:
     def next_opening(self, now: datetime) -> datetime | None:
         """The next moment the practice opens, within two weeks, or ``None``."""
         local = now.astimezone(self.tz)
-        for offset in range(15):
-            day = local.date() + timedelta(days=offset)
-            if day in self.closures or self._is_holiday(day):
-                continue
-            for start, _end in self.hours.get(day.weekday(), ()):
-                moment = datetime.combine(day, start, tzinfo=self.tz)
-                if moment > local:
-                    return moment
-        return None
+        return next((moment for moment in self._openings(local.date()) if moment > local), None)
+
+    def _openings(self, day: date) -> tuple[datetime, ...]:
+        """The opening moments of ``day`` and the 14 days after it, in order.
+
+        They depend on the practice and the day only, and every prompt that may
+        say when the practice opens asks: computed once a day per process.
+        """
+        known = self._openings_by_day
+        moments = known.get(day)
+        if moments is None:
+            if len(known) > 8:  # yesterday's (or a frozen clock's) days are not asked again
+                known.clear()
+            tz = self.tz
+            days = (day + timedelta(days=offset) for offset in range(15))
+            moments = known[day] = tuple(
+                datetime.combine(d, start, tzinfo=tz)
+                for d in days
+                if not (d in self.closures or self._is_holiday(d))
+                for start, _end in self.hours.get(d.weekday(), ())
+            )
+        return moments
+
+    @functools.cached_property
+    def _openings_by_day(self) -> dict[date, tuple[datetime, ...]]:
+        return {}
 
     def closed_on(self, day: date) -> bool:
         """A closure or a public holiday: no appointment that day."""

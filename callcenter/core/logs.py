@@ -10,6 +10,7 @@ which request logs would otherwise print whole.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -89,6 +90,11 @@ _TIMESTAMP = re.compile(
 )
 
 
+# Every pattern above needs a digit, "://" or "/calendar/": most values (event and route
+# names, node keys, outcomes) hold none and skip the passes below.
+_MAYBE_PERSONAL = re.compile(r"\d|://|/calendar/")
+
+
 def _mask_plain(text: str) -> str:
     text = _FEED_PATH.sub(rf"\g<1>{MASK}", text)
     for pattern in _PATTERNS:
@@ -101,8 +107,15 @@ def _personal(name: object) -> bool:
     return str(name).lower().replace("_", "").replace("-", "") in _PERSONAL_KEYS
 
 
+# An event's own field names come from the code (keyword arguments), a few dozen in all:
+# decided once each.  Keys inside values may be data, so they are never kept.
+_personal_field = functools.lru_cache(maxsize=512)(_personal)
+
+
 def mask_text(text: str) -> str:
     """Mask numbers, dates and sensitive URLs; timestamps are kept as they are."""
+    if not _MAYBE_PERSONAL.search(text):
+        return text
     parts: list[str] = []
     last = 0
     for match in _TIMESTAMP.finditer(text):
@@ -131,7 +144,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
 def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """structlog processor: personal fields dropped by name, patterns masked in values."""
     for key in list(event_dict):
-        if _personal(key):
+        if _personal_field(key):
             event_dict[key] = MASK
         elif key == "exc_info":
             continue
@@ -145,6 +158,55 @@ def _mask_rendered(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     if isinstance(event_dict.get("exception"), str):
         event_dict["exception"] = mask_text(event_dict["exception"])
     return event_dict
+
+
+class _HandOver:
+    """The stdlib logger our events go to, without the caller's frame looked up.
+
+    ``logging.Logger._log`` walks the stack for the caller's file and line, which
+    no renderer of ours prints (a webhook's stack is deep): the record is made and
+    handled directly, through the same levels, filters and handlers.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self.name = logger.name
+
+    def _emit(self, level: int, msg: Any, *args: Any, **kw: Any) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        exc_info = kw.get("exc_info")
+        if exc_info and not isinstance(exc_info, tuple):
+            exc_info = sys.exc_info() if exc_info is True else None
+        record = self._logger.makeRecord(self.name, level, "(structlog)", 0, msg, args,
+                                         exc_info or None, None, kw.get("extra"))  # fmt: skip
+        self._logger.handle(record)
+
+    def debug(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.DEBUG, msg, *args, **kw)
+
+    def info(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.INFO, msg, *args, **kw)
+
+    def warning(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.WARNING, msg, *args, **kw)
+
+    def error(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.ERROR, msg, *args, **kw)
+
+    def critical(self, msg: Any, *args: Any, **kw: Any) -> None:
+        self._emit(logging.CRITICAL, msg, *args, **kw)
+
+    warn = warning
+    exception = error
+    fatal = critical
+
+    def __getattr__(self, name: str) -> Any:  # level, handlers...: the stdlib logger's
+        return getattr(self._logger, name)
+
+
+def _hand_over(*args: Any) -> _HandOver:
+    return _HandOver(structlog.stdlib.LoggerFactory()(*args))
 
 
 def configure(log_format: str = "console", level: int = logging.INFO, stream: Any = None) -> None:
@@ -165,9 +227,12 @@ def configure(log_format: str = "console", level: int = logging.INFO, stream: An
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=_hand_over,
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
+        # A logger binds its processors once, at its first event, not at every event; the
+        # chain up to the stdlib hand-over is the same at every configure(), and the
+        # stream is the stdlib handler's, replaced by configure(): caching is safe.
+        cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,

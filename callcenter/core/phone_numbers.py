@@ -6,6 +6,8 @@ may use ("06 12 34 56 78", "+33 6…", "0033…") reaches one canonical form.
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 # Sentinels carriers use when the caller ID is withheld (docs/operations/twilio.md), keypad
@@ -33,6 +35,10 @@ def is_withheld(caller: str | None) -> bool:
     return value == "" or value in _WITHHELD
 
 
+# A call's numbers are normalised by several layers (the practice called, the caller's
+# blind index, identification): parsed once, the others are answered from here.  A few
+# hundred entries: the calls in progress, and the practices' own numbers.
+@functools.lru_cache(maxsize=512)
 def normalize(number: str | None, region: str = "FR") -> str | None:
     """The E.164 form of ``number``, or ``None`` when it is not a valid number."""
     if number is None or is_withheld(number):

@@ -251,6 +251,17 @@ def test_the_next_opening_skips_closures(tmp_path: Path) -> None:
     assert practice.next_opening(paris(2026, 11, 22, 21, 0)) == paris(2026, 11, 24, 8, 30)
 
 
+def test_the_next_opening_asked_again_on_one_practice_answers_each_moment(tmp_path: Path) -> None:
+    """The day's openings are kept per practice: every moment of the day still gets its own."""
+    practice = demo(tmp_path, closures=[date(2026, 11, 23)])
+    assert practice.next_opening(paris(2026, 11, 24, 7, 0)) == paris(2026, 11, 24, 8, 30)
+    later = practice.next_opening(paris(2026, 11, 24, 8, 30))
+    assert later is not None and later > paris(2026, 11, 24, 8, 30)
+    assert practice.next_opening(paris(2026, 11, 22, 21, 0)) == paris(2026, 11, 24, 8, 30)
+    for day in range(1, 30):  # more days than are kept: older ones are dropped, not wrong
+        assert practice.next_opening(paris(2026, 12, day, 23, 0)) is not None
+
+
 def test_a_practice_without_hours_has_no_next_opening(tmp_path: Path) -> None:
     """With no sessions at all, there is no next opening (None, not a loop)."""
     assert demo(tmp_path, hours={}).next_opening(paris(2026, 11, 24, 10, 0)) is None

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcenter.core import logs
 
@@ -296,3 +298,46 @@ def test_a_number_glued_to_a_word_is_masked(configured):
     structlog.get_logger().info("raw", detail="From+33612345678To+33184880000")
     output = stream.getvalue()
     assert "612345678" not in output and "184880000" not in output
+
+
+def _masked_the_long_way(text: str) -> str:
+    """mask_text without its shortcut: every pattern on every part."""
+    parts, last = [], 0
+    for match in logs._TIMESTAMP.finditer(text):
+        parts += [logs._mask_plain(text[last : match.start()]), match.group(0)]
+        last = match.end()
+    return "".join([*parts, logs._mask_plain(text[last:])])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(list("0123456789+-./: %2Bé٣۶")),
+            st.sampled_from(["https://", "/calendar/", "/Recordings/", "user:pw@", "T"]),
+            st.characters(blacklist_categories=["Cs"]),
+        ),
+        max_size=40,
+    ).map("".join)
+)
+def test_the_shortcut_for_values_without_digits_or_urls_masks_the_same(text: str) -> None:
+    """Values skipped by the shortcut are exactly those no pattern could have changed."""
+    assert logs.mask_text(text) == _masked_the_long_way(text)
+
+
+def test_our_events_keep_the_standard_levels_and_reach_every_handler(configured: Configure) -> None:
+    """Handed to the stdlib logger directly: its level still filters, other handlers still hear."""
+    stream = configured("json")
+    heard: list[logging.LogRecord] = []
+    other = logging.Handler()
+    other.emit = heard.append  # type: ignore[method-assign]
+    root = logging.getLogger()
+    root.addHandler(other)
+    try:
+        root.setLevel(logging.WARNING)
+        structlog.get_logger("callcenter.test").info("quiet_event")
+        structlog.get_logger("callcenter.test").warning("loud_event", call_sid=CALL_SID)
+    finally:
+        root.removeHandler(other)
+    assert [r["event"] for r in records(stream)] == ["loud_event"]
+    assert [r.levelno for r in heard] == [logging.WARNING]

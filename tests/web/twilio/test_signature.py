@@ -6,10 +6,15 @@ import dataclasses
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as budget
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from callcenter.config.file_modes import loose_secret_files
 from callcenter.web.app import create_app
+from callcenter.web.twilio.signature import signature_matches
 from tests.conftest import AUTH_TOKEN, CALLER, PUBLIC_BASE, create_tables, services
 
 SID = "CA" + "a" * 32
@@ -41,6 +46,43 @@ def test_twilios_own_signature_vector_validates():
     assert (
         RequestValidator("12345").compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
     )
+
+
+# -- one HMAC, the same verdicts as twilio's RequestValidator ------------------------------------
+URLS = st.builds(
+    "{}://{}{}{}{}".format,
+    st.sampled_from(["https", "http"]),
+    st.sampled_from(["cc.example.test", "127.0.0.1", "localhost"]),
+    st.sampled_from(["", ":443", ":80", ":8443", ":5000"]),
+    st.sampled_from(["/twilio/voice", "/twilio/step", "/twilio/whisper/accept", "/"]),
+    st.sampled_from(["", "?seq=1", "?call=%7Eodd&reason=other", "?a=1&a=2"]),
+)
+TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
+FORMS = st.lists(
+    st.tuples(st.sampled_from(["CallSid", "From", "Digits", "SpeechResult", "é"]), TEXT),
+    max_size=6,
+)
+
+
+@budget(max_examples=300, deadline=None)
+@given(url=URLS, signed_url=URLS, form=FORMS, token=st.sampled_from(["tok", "tök", AUTH_TOKEN]))
+def test_the_check_agrees_with_twilios_validator(url, signed_url, form, token):
+    """Signed for this URL, for its other port form, for another URL: twilio's verdict each time."""
+    params = MultiDict(form)
+    for made_for in (url, signed_url):
+        signature = RequestValidator(token).compute_signature(made_for, params)
+        expected = RequestValidator(token).validate(url, params, signature)
+        assert signature_matches(token, url, params, signature) is expected
+    for wrong in ("", "x" * 28, "é", RequestValidator("other").compute_signature(url, params)):
+        assert signature_matches(token, url, params, wrong) is False
+
+
+@pytest.mark.parametrize("form", ["https://cc.example.test:443", "https://cc.example.test"])
+def test_a_signature_over_the_public_url_with_or_without_its_default_port_signs(app, form):
+    """Twilio's own validator accepts both forms; so does the check."""
+    headers = signed(form + "/twilio/voice", PARAMS)
+    response = app.test_client().post("/twilio/voice", data=PARAMS, headers=headers)
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("route", ROUTES)
