@@ -59,7 +59,7 @@ from callcenter.security.keyring import KeyRing, KeyRingError, load_keyring
 from callcenter.security.keyring_watch import KeyRingWatcher, keyring_path
 from callcenter.security.models import KeyCheck
 from callcenter.storage.db import Database
-from callcenter.storage.migrate import not_at_head
+from callcenter.storage.revision import not_at_head
 from callcenter.storage.unit_of_work import Task, UnitOfWork, unit_of_work
 from callcenter.understanding import Catalogue as Understanding
 from callcenter.understanding import CatalogueError as UnderstandingError

@@ -68,7 +68,7 @@ def open_root(
 
 
 def _warn_not_at_head(db: Database, warn: Callable[[str], None]) -> None:
-    from callcenter.storage.migrate import not_at_head
+    from callcenter.storage.revision import not_at_head
 
     try:
         behind = not_at_head(db.engine)

@@ -20,12 +20,11 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, MetaData, create_engine, inspect
 
 from callcenter.storage.db import Base
+from callcenter.storage.revision import UPGRADE_HINT, VERSION_TABLE
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The schema ``Database.create_all`` made before migrations existed.
 FIRST_REVISION = "0001"
-VERSION_TABLE = "alembic_version"
-UPGRADE_HINT = "back up the database and the key ring, then run `callcenter db upgrade`"
 
 
 class MigrationError(Exception):
@@ -87,22 +86,6 @@ def status(engine: Engine) -> Status:
         current = MigrationContext.configure(conn).get_current_revision()
         tables = frozenset(inspect(conn).get_table_names()) - {VERSION_TABLE}
     return Status(current, head_revision(), tables)
-
-
-def not_at_head(engine: Engine) -> str | None:
-    """A warning when the database is not at head (start-up and worker); None when it is."""
-    with engine.connect() as conn:  # one query: every web process runs this at start
-        current = MigrationContext.configure(conn).get_current_revision()
-    try:
-        head = head_revision()
-    except MigrationError as exc:  # a broken install still answers calls
-        return f"database_not_at_head: {exc}"
-    if current == head:
-        return None
-    return (
-        f"database_not_at_head: the database is at revision {current or 'none'}, "
-        f"this version needs {head}; {UPGRADE_HINT}"
-    )
 
 
 def upgrade(engine: Engine) -> list[str]:

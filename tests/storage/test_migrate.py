@@ -157,3 +157,11 @@ def test_the_worker_warns_and_does_not_migrate(cli_env, monkeypatch, caplog):
         assert migrate.status(db.engine).tables == frozenset()  # nothing created
     finally:
         db.dispose()
+
+
+def test_the_start_up_check_knows_the_newest_migration():
+    """Processes compare the database with ``revision.HEAD`` without importing Alembic:
+    a new migration must move it too."""
+    from callcenter.storage import revision
+
+    assert migrate.head_revision() == revision.HEAD
