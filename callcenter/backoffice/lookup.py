@@ -1,6 +1,6 @@
 """Everything held for one phone number: patients, messages, calls, appointments, requests.
 
-The open waiting-list entries of the number come along too.
+The number's open waiting-list entries come along too.
 
 A caller who is not identified (an urgent call skips identification, a new
 number, a refused date of birth) leaves rows that no patient links: the
@@ -15,7 +15,7 @@ is decrypted; the page showing it audits the row ids.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -78,8 +78,8 @@ class Found:
     messages: list[inbox.MessageView]
     calls: list[CallView]
     upcoming: list[diary.AppointmentView]
-    requests: list[RequestView] = field(default_factory=list)
-    waiting: list[WaitingView] = field(default_factory=list)
+    requests: list[RequestView]
+    waiting: list[WaitingView]
 
     def __bool__(self) -> bool:
         return bool(
@@ -99,7 +99,7 @@ def by_number(
     """What the practices hold for ``number`` (any common format), newest first."""
     e164 = normalize(number, "FR")
     if e164 is None:  # not a number: no query at all
-        return Found([], [], [], [])
+        return Found([], [], [], [], [], [])
     patients = inbox.by_phone(session, cipher, practice_ids, e164, bits_for)
     patient_ids = [p.id for p in patients]
     messages: list[inbox.MessageView] = []
@@ -195,13 +195,18 @@ def _requests(
         .limit(LIMIT * 2)
     )
     return [
-        RequestView(
-            id=r.id, practice_id=r.practice_id, kind=r.kind, created_at=r.created_at,
-            doctor_id=r.doctor_id, status=r.status, detail=r.detail,
-        )  # fmt: skip
+        _request_view(r)
         for r in session.scalars(query)
         if r.patient_id in patient_ids or _same(r.callback_number, e164)
     ]
+
+
+def _request_view(request: PatientRequest) -> RequestView:
+    return RequestView(
+        id=request.id, practice_id=request.practice_id, kind=request.kind,
+        created_at=request.created_at, doctor_id=request.doctor_id, status=request.status,
+        detail=request.detail,
+    )  # fmt: skip
 
 
 def _waiting(
@@ -219,8 +224,11 @@ def _waiting(
         )
     ).all()
     found = {e.id: e for e in [*by_number, *by_patient] if e.status == entries.OPEN}
-    return [
-        WaitingView(id=e.id, practice_id=e.practice_id, doctor_id=e.doctor_id,
-                    before=e.before, period=e.period)  # fmt: skip
-        for e in found.values()
-    ]
+    return [_waiting_view(e) for e in found.values()]
+
+
+def _waiting_view(entry: WaitingEntry) -> WaitingView:
+    return WaitingView(
+        id=entry.id, practice_id=entry.practice_id, doctor_id=entry.doctor_id,
+        before=entry.before, period=entry.period,
+    )  # fmt: skip

@@ -55,8 +55,9 @@ def request(session: Session, practice: str = "demo", **values: object) -> str:
 def entry(session: Session, patient_id: str, practice: str = "demo", **values: object) -> str:
     values.setdefault("phone", CALLER)
     values.setdefault("status", "open")
-    row = WaitingEntry(practice_id=practice, patient_id=patient_id, before=date(2026, 12, 24),
-                       period="morning", source="phone", created_at=OPEN_HOURS, **values)  # fmt: skip
+    values.setdefault("before", date(2026, 12, 24))
+    row = WaitingEntry(practice_id=practice, patient_id=patient_id, period="morning",
+                       source="phone", created_at=OPEN_HOURS, **values)  # fmt: skip
     session.add(row)
     session.flush()
     return row.id
