@@ -136,6 +136,16 @@ def listed(
     return [_view(r, p) for r, p in session.execute(query)]
 
 
+def open_count(session: Session, practice_ids: Sequence[str], doctor_id: str) -> int:
+    """How many open requests await this doctor: theirs and their practices' (one count)."""
+    query = select(func.count()).where(
+        PatientRequest.practice_id.in_(practice_ids),
+        PatientRequest.status == OPEN,
+        _for_doctor(doctor_id),
+    )
+    return session.scalar(query) or 0
+
+
 def _view(request: PatientRequest, patient: Patient | None) -> RequestView:
     return RequestView(
         id=request.id, practice_id=request.practice_id, kind=request.kind,

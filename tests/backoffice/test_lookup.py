@@ -3,7 +3,7 @@ or not, through the blind indexes and an exact match of the decrypted number."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import count
 
 from flask import Flask
@@ -13,6 +13,8 @@ from callcenter.appointments.models import Appointment
 from callcenter.backoffice import lookup
 from callcenter.calls.models import Call
 from callcenter.messages.models import Message
+from callcenter.patient_requests.models import PatientRequest
+from callcenter.waitlist.models import WaitingEntry
 from tests.backoffice.test_inbox import patient, session_of
 from tests.conftest import CALLER, OPEN_HOURS, services
 
@@ -38,6 +40,27 @@ def call(session: Session, **values: object) -> Call:
     session.add(row)
     session.flush()
     return row
+
+
+def request(session: Session, practice: str = "demo", **values: object) -> str:
+    values.setdefault("created_at", OPEN_HOURS)
+    values.setdefault("callback_number", CALLER)
+    values.setdefault("status", "open")
+    row = PatientRequest(practice_id=practice, kind="prescription", **values)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def entry(session: Session, patient_id: str, practice: str = "demo", **values: object) -> str:
+    values.setdefault("phone", CALLER)
+    values.setdefault("status", "open")
+    values.setdefault("before", date(2026, 12, 24))
+    row = WaitingEntry(practice_id=practice, patient_id=patient_id, period="morning",
+                       source="phone", created_at=OPEN_HOURS, **values)  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row.id
 
 
 def index(app: Flask, number: str, practice: str = "demo", bits: int = 12) -> int:
@@ -102,3 +125,58 @@ def test_the_search_keeps_to_the_practices_given_and_to_the_exact_number(app):
         assert [m.id for m in both.messages] == [theirs]
         nothing = lookup.by_number(session, svc.cipher, ["demo"], "n'importe", BITS, OPEN_HOURS)
     assert not nothing and nothing.messages == []
+
+
+def test_a_numbers_requests_and_open_waiting_entries_are_found(app):
+    with session_of(app) as session:
+        someone = patient(app, session, OTHER)  # another patient, waiting at this number
+        left = request(session, callback_index=index(app, CALLER), detail="Doliprane",
+                       doctor_id="dr-martin")  # fmt: skip
+        done = request(session, callback_index=index(app, CALLER), status="consultation",
+                       created_at=OPEN_HOURS - timedelta(days=1))  # fmt: skip
+        request(session, callback_number=OTHER, callback_index=index(app, OTHER))
+        waits = entry(session, someone, phone_index=index(app, CALLER), doctor_id="dr-martin")
+        entry(session, someone, phone_index=index(app, CALLER), status="ended")
+        entry(session, someone, phone=OTHER, phone_index=index(app, OTHER))
+        found = find(app, session, "06 12 34 56 78")
+    assert found.patients == [] and found
+    assert [(r.id, r.status, r.detail, r.doctor_id) for r in found.requests] == [
+        (left, "open", "Doliprane", "dr-martin"), (done, "consultation", None, None),
+    ]  # fmt: skip
+    assert [(w.id, w.doctor_id, w.period) for w in found.waiting] == [
+        (waits, "dr-martin", "morning")
+    ]
+
+
+def test_a_patients_requests_and_entries_come_from_any_number(app):
+    with session_of(app) as session:
+        mine = patient(app, session, CALLER)
+        # Left from another phone; the entry texts another phone, with an index of
+        # another width than the practice's (the list's own search covers them all).
+        theirs = request(session, patient_id=mine, callback_number=OTHER,
+                         callback_index=index(app, OTHER))  # fmt: skip
+        waits = entry(session, mine, phone=OTHER, phone_index=index(app, OTHER))
+        by_number = entry(session, mine, phone_index=index(app, CALLER, bits=16))
+        found = find(app, session, CALLER)
+    assert [r.id for r in found.requests] == [theirs]
+    assert sorted(w.id for w in found.waiting) == sorted([waits, by_number])
+
+
+def test_requests_and_entries_keep_to_the_practices_and_the_exact_number(app):
+    target = index(app, CALLER, bits=8)
+    twin = next(
+        number for n in range(10_000)
+        if (number := f"+336{n:08d}") != CALLER and index(app, number, bits=8) == target
+    )  # fmt: skip
+    with session_of(app) as session:
+        request(session, callback_number=twin, callback_index=target)  # the same bucket
+        entry(session, patient(app, session, twin), phone=twin, phone_index=target)
+        portside = patient(app, session, OTHER, practice="port")
+        at_port = request(session, practice="port", callback_index=index(app, CALLER, "port", 8))
+        waits_at_port = entry(session, portside, practice="port",
+                              phone_index=index(app, CALLER, "port", 8))  # fmt: skip
+        bits = {"demo": 8, "port": 8}
+        assert not find(app, session, CALLER, bits=bits)
+        both = find(app, session, CALLER, ("demo", "port"), bits)
+    assert [r.id for r in both.requests] == [at_port]
+    assert [w.id for w in both.waiting] == [waits_at_port]

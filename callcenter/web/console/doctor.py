@@ -1,5 +1,5 @@
-"""The doctors' page: their messages, appointments and urgent calls, their digest
-settings, and a new link for their calendar feed.
+"""The doctors' page: their messages, appointments and urgent calls, how many requests
+await them, their digest settings, and a new link for their calendar feed.
 
 A doctor sees what concerns them: messages addressed to them (or to nobody in
 particular at a practice they work at), their own appointments.
@@ -17,6 +17,7 @@ from callcenter.backoffice import diary, inbox
 from callcenter.config.practice import Practice
 from callcenter.config.staff import Doctor
 from callcenter.digests.compose import certificate_problem
+from callcenter.patient_requests import desk
 from callcenter.web.console.blueprint import bp
 from callcenter.web.console.guard import (
     audit_action,
@@ -48,6 +49,7 @@ def _page(feed_links: list[tuple[str, str]] | None = None) -> ResponseReturnValu
     shown = inbox.messages(db(), ids, moment - RECENT, doctor_id=me.doctor_id or "-")
     rows = diary.between(db(), ids, moment - timedelta(hours=2), moment + AHEAD, me.doctor_id)
     urgent = inbox.urgent_calls(db(), ids, moment - RECENT)
+    awaiting = desk.open_count(db(), ids, me.doctor_id or "-")
     digests = [
         {
             "practice": p.name,
@@ -61,6 +63,7 @@ def _page(feed_links: list[tuple[str, str]] | None = None) -> ResponseReturnValu
     return render_template(
         "console/doctor.html", messages=shown, rows=rows, urgent=urgent, digests=digests,
         names=names(), feed_links=feed_links or [], pairs=pairs, outcome=outcome_label,
+        awaiting=awaiting,
     )  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 
 Each page that shows decrypted data writes one audit entry per practice
 shown; every search writes one per practice searched, found or not, with the
-row ids of the patients, messages, appointments and calls shown; each change
+row ids of the patients, messages, appointments, calls, requests and
+waiting-list entries shown; each change
 (handled, cancelled, moved) writes its own.  Ids in paths are random row
 ids, never a name or a number; a phone number searched for travels in a POST
 body, never in a URL.
@@ -218,9 +219,11 @@ def search() -> ResponseReturnValue:
         "messages": [(m.practice_id, m.id) for m in found.messages],
         "appointments": [(a.practice_id, a.id) for a in found.upcoming],
         "calls": [(c.practice_id, c.id) for c in found.calls],
+        "requests": [(r.practice_id, r.id) for r in found.requests],
+        "waiting": [(w.practice_id, w.id) for w in found.waiting],
     })  # fmt: skip
     return render_template(
         "console/search.html", searched=True, found=found, patients=found.patients,
         messages=found.messages, upcoming=found.upcoming, calls=found.calls, names=names(),
-        outcome=outcome_label,
+        outcome=outcome_label, requests=found.requests, waiting=found.waiting,
     )  # fmt: skip

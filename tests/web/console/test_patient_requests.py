@@ -9,6 +9,7 @@ practice has two doctors, so the caller is asked which one unless they named one
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -18,10 +19,12 @@ from sqlalchemy import select, text
 from callcenter.audit.models import AuditEntry
 from callcenter.patient_requests.models import PatientRequest, RequestSms
 from callcenter.phone.emulator import PhoneCall, TwilioEmulator
-from tests.conftest import CALLER, services, write_practice
+from tests.conftest import CALLER, OPEN_HOURS, services, write_practice
 from tests.fake_twilio import FakeTwilio
 from tests.ivr.test_identify import DOB, NAME, seed
+from tests.waitlist.conftest import join
 from tests.web.console.conftest import Console
+from tests.web.console.test_secretary_pages import audited, search
 
 DEMO = "+33184880000"
 WITHHELD = "anonymous"
@@ -239,3 +242,45 @@ def test_a_withheld_callers_sms_goes_to_the_number_they_keyed(app, twilio, marti
     page(martin)
     assert act(martin, request.id, "done") == 302
     assert [to for to, _ in sms_bodies(fake_twilio)] == ["+33698765432"]
+
+
+# -- the search by number and the doctor's page ---------------------------------------
+
+
+def test_the_search_lists_the_numbers_requests_and_waiting_entries_and_audits_their_ids(
+    app, twilio, secretary
+):
+    patient = seed(app, "1980-03-15")
+    leave_request(twilio)  # for Dr Martin
+    waiting = join(app, patient, period="morning")
+    elsewhere = join(app, patient, phone="+33698765432", doctor=None)  # the patient's too
+    request_id = the_request(app).id
+    found = search(secretary, "06 12 34 56 78")
+    row = row_of(found, request_id)
+    assert "Renouvellement d'ordonnance" in row and "Claire Martin" in row
+    assert MEDICATION in row and "En attente" in row
+    entry_row = re.search(rf'<tr[^>]*id="entry-{waiting}".*?</tr>', found, re.S)
+    assert entry_row and "Claire Martin" in entry_row.group(0) and "Matin" in entry_row.group(0)
+    assert f'id="entry-{elsewhere}"' in found
+    [entry] = audited(app, "console.view.search")
+    details = json.loads(entry.details or "")
+    assert details["requests"] == [request_id]
+    assert sorted(details["waiting"]) == sorted([waiting, elsewhere])
+    # Another number finds neither.
+    other = search(secretary, "06 11 22 33 44")
+    assert f"request-{request_id}" not in other and "entry-" not in other
+
+
+def test_the_doctors_page_counts_the_open_requests_for_them_and_the_practice(app, martin):
+    with services(app).db.session() as session:
+        for practice, doctor, status in [
+            ("demo", "dr-martin", "open"), ("demo", None, "open"),  # counted
+            ("demo", "dr-martin", "done"), ("demo", "dr-bernard", "open"), ("port", None, "open"),
+        ]:  # fmt: skip
+            session.add(PatientRequest(practice_id=practice, doctor_id=doctor, status=status,
+                                       kind="results", created_at=OPEN_HOURS))  # fmt: skip
+    answer = martin.get("/console/doctor")
+    shown = html.unescape(answer.get_data(as_text=True))
+    counted = re.search(r'<p id="requests-awaiting">(.*?)</p>', shown, re.S)
+    assert counted and "<strong>2</strong>" in counted.group(1)
+    assert 'href="/console/requests"' in counted.group(1)

@@ -545,7 +545,8 @@ def test_a_different_number_finds_nobody_and_the_search_is_still_audited(app, tw
         assert "Rien pour ce numéro : aucun patient, aucun message" in page, typed
         assert NAME not in page and "Bérénice Lavande" not in page, typed
     assert views(app, "search") == [("demo", None)] * len(tried)
-    nobody = {"rows": 0, "patients": [], "messages": [], "appointments": [], "calls": []}
+    nobody = {"rows": 0, "patients": [], "messages": [], "appointments": [], "calls": [],
+              "requests": [], "waiting": []}  # fmt: skip
     assert {e.details for e in audited(app, "console.view.search")} == {
         json.dumps(nobody, sort_keys=True, separators=(",", ":"))
     }
@@ -567,7 +568,7 @@ def test_a_search_records_the_row_ids_of_the_patients_messages_and_appointments_
     assert sorted(details.pop("calls")) == sorted(call_ids(app))  # the message's, the booking's
     assert details == {
         "rows": 1, "patients": [patient], "messages": [message_id(app, WORDS)],
-        "appointments": [appointment.id],
+        "appointments": [appointment.id], "requests": [], "waiting": [],
     }  # fmt: skip
     assert "0612345678" not in (entry.details or "") and NAME not in (entry.details or "")
     assert chain_verifies(app)
@@ -599,6 +600,7 @@ def test_a_search_lists_an_urgent_unidentified_message_left_from_the_number(app,
     [entry] = audited(app, "console.view.search")
     assert json.loads(entry.details or "") == {
         "rows": 0, "patients": [], "messages": [ident], "appointments": [], "calls": [call],
+        "requests": [], "waiting": [],
     }  # fmt: skip
     # Another number, even one sharing the practice: nothing of this caller.
     other = search(secretary, "06 12 34 56 78")
