@@ -59,6 +59,8 @@ run: $(RUNTIME)
 	@echo "            app (FreeOTP, Aegis, Google Authenticator...), then type the 6-digit code."
 	@echo "  A call (a weekday morning, whatever the hour now; from a second terminal):"
 	@echo "            $(BIN)/callcenter call --from +33612345678 --at 2026-11-24T10:00:00+01:00 --press 3 --answer 1"
+	@echo "  A patient's SMS reply: $(BIN)/callcenter sms --from +33612345678 ANNULER   (also OUI, STOP)"
+	@echo "  Reminders, digests and the waiting list's offers: $(BIN)/callcenter worker (another terminal)."
 	@echo
 	@$(BIN)/callcenter serve
 

@@ -13,7 +13,8 @@ JOB_STATEMENT_TIMEOUT_MS = 10 * 60 * 1000
 
 @click.command()
 def worker() -> None:
-    """Run the scheduled jobs: purge, Twilio deletions, SMS notices, checkpoints, re-encryption."""
+    """Run the scheduled jobs: SMS (notices, reminders, the waiting list's offers), digests,
+    purge, Twilio deletions, audit checkpoints, re-encryption, lost calls."""
     from callcenter.core.logs import configure, get_logger
     from callcenter.jobs import worker as scheduler
 
