@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 
 from callcenter.appointments.booking import BOOKED
 from callcenter.appointments.models import Appointment, AppointmentSms
-from callcenter.audit import trail as audit
 from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
 from callcenter.core.spoken import spoken_datetime
-from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_batch
+from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_audited
 from callcenter.patients.models import Patient
 from callcenter.storage.db import Database, new_id
 from callcenter.storage.insert_once import insert_once
@@ -88,14 +87,9 @@ def send_due(
     now: datetime,
     limit: int = 20,
 ) -> SendReport:
-    """Send the due SMS; a failure is retried later with back-off, never dropped silently."""
-    with db.session() as session:
-        report = send_batch(session, _Sms(practices, catalogues), client_factory, now, limit)
-        if report.sent:
-            # The patients' numbers were decrypted outside a call: traced, as counts only.
-            audit.append(session, actor="system:sms", action="appointments.sms_sent",
-                         details={"sent": report.sent}, now=now)  # fmt: skip
-    return report
+    """Send the due confirmations and reminders (see ``notices.send_audited``)."""
+    queue = _Sms(practices, catalogues)
+    return send_audited(db, queue, client_factory, now, limit, "appointments.sms_sent")
 
 
 class _Sms(SmsQueue[AppointmentSms]):

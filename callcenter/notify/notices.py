@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, object_session
 
+from callcenter.audit import trail as audit
 from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
@@ -141,6 +142,28 @@ def send_batch(
         close_client(queue.client)
     return SendReport(sent=outcomes[SENT], failed=outcomes[FAILED], given_up=outcomes[GIVEN_UP],
                       opted_out=outcomes[OPTED_OUT])  # fmt: skip
+
+
+def send_audited(
+    db: Database,
+    queue: SmsQueue[Any],
+    client_factory: Callable[[], Any],
+    now: datetime,
+    limit: int,
+    action: str,
+) -> SendReport:
+    """Send a patients' SMS queue's due rows in one session of their own.
+
+    Their numbers were decrypted outside a call: how many were sent is audited
+    (``action``, counts only).  A failure is retried later with back-off, never
+    dropped silently.
+    """
+    with db.session() as session:
+        report = send_batch(session, queue, client_factory, now, limit)
+        if report.sent:
+            audit.append(session, actor="system:sms", action=action,
+                         details={"sent": report.sent}, now=now)  # fmt: skip
+    return report
 
 
 #: The caller's number of a call, for the notices that go to the caller.

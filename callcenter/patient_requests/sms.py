@@ -19,11 +19,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from callcenter.appointments.sms import SKIPPED, is_mobile
-from callcenter.audit import trail as audit
 from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
-from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_batch
+from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_audited
 from callcenter.patient_requests.models import PatientRequest, RequestSms
 from callcenter.patients.models import Patient
 from callcenter.storage.db import Database, new_id
@@ -55,14 +54,9 @@ def send_due(
     now: datetime,
     limit: int = 20,
 ) -> SendReport:
-    """Send the due SMS; a failure is retried later with back-off, never dropped silently."""
-    with db.session() as session:
-        report = send_batch(session, _Sms(practices, catalogues), client_factory, now, limit)
-        if report.sent:
-            # The call-back numbers were decrypted outside a call: traced, as counts only.
-            audit.append(session, actor="system:sms", action="requests.sms_sent",
-                         details={"sent": report.sent}, now=now)  # fmt: skip
-    return report
+    """Send the due "request handled" SMS (see ``notices.send_audited``)."""
+    queue = _Sms(practices, catalogues)
+    return send_audited(db, queue, client_factory, now, limit, "requests.sms_sent")
 
 
 class _Sms(SmsQueue[RequestSms]):

@@ -16,12 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from callcenter.audit import trail as audit
 from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
 from callcenter.core.spoken import spoken_datetime
-from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_batch
+from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_audited
 from callcenter.storage.db import Database
 from callcenter.waitlist.models import WaitingEntry, WaitingOffer
 
@@ -39,13 +38,9 @@ def send_due(
     now: datetime,
     limit: int = 20,
 ) -> SendReport:
-    """Send the due offers; a failure is retried later with back-off while the offer lasts."""
-    with db.session() as session:
-        report = send_batch(session, _OfferSms(practices, catalogues), client_factory, now, limit)
-        if report.sent:
-            audit.append(session, actor="system:sms", action="waitlist.offers_sent",
-                         details={"sent": report.sent}, now=now)  # fmt: skip
-    return report
+    """Send the due offers; a failed one is retried while the offer lasts."""
+    queue = _OfferSms(practices, catalogues)
+    return send_audited(db, queue, client_factory, now, limit, "waitlist.offers_sent")
 
 
 class _OfferSms(SmsQueue[WaitingOffer]):
