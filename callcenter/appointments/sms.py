@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,7 @@ from callcenter.appointments.models import Appointment, AppointmentSms
 from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
+from callcenter.core.phone_numbers import is_mobile
 from callcenter.core.spoken import spoken_datetime
 from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_audited
 from callcenter.patients.models import Patient
@@ -40,7 +40,6 @@ CONFIRMATION = "confirmation"
 REMINDER = "reminder"
 #: Status (and outcome, counted in no report) of an SMS that must not go: the
 #: appointment was cancelled or moved, or is past, or the patient has no mobile.
-SKIPPED = "skipped"
 TEMPLATES = {CONFIRMATION: "sms_appointment_confirmation", REMINDER: "sms_appointment_reminder"}
 
 
@@ -99,16 +98,13 @@ class _Sms(SmsQueue[AppointmentSms]):
         appointment = session.get(Appointment, row.appointment_id)
         practice = self.practices.by_id(row.practice_id)
         if appointment is None or appointment.status != BOOKED or practice is None:
-            row.status, row.last_error = SKIPPED, "not-booked"
-            return SKIPPED
+            return self.skip(row, "not-booked")
         if row.kind == REMINDER and appointment.starts_at <= now:
-            row.status, row.last_error = SKIPPED, "past"
-            return SKIPPED
+            return self.skip(row, "past")
         patient = session.get(Patient, appointment.patient_id) if appointment.patient_id else None
         number = patient.phone if patient is not None else None
         if not number or not is_mobile(number):
-            row.status, row.last_error = SKIPPED, "no-mobile"
-            return SKIPPED
+            return self.skip(row, "no-mobile")
         body = self.catalogues[practice.id].text(
             TEMPLATES[row.kind],
             {"practice_name": practice.name,
@@ -117,14 +113,3 @@ class _Sms(SmsQueue[AppointmentSms]):
         self.text(row, to=number, from_=practice.number, body=body, now=now)
         log.info("appointment_sms_sent", sms=row.id, kind=row.kind, message_sid=row.message_sid)
         return SENT
-
-
-def is_mobile(e164: str) -> bool:
-    """Only mobiles receive SMS; a landline is skipped rather than failed eight times."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return False
-    kind = phonenumbers.number_type(number)
-    return kind in (phonenumbers.PhoneNumberType.MOBILE,
-                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)  # fmt: skip

@@ -35,6 +35,7 @@ LEASE = timedelta(minutes=2)
 BACKOFF = Backoff(first=timedelta(minutes=2), doublings=5)  # 2, 4 … 64 minutes
 SENT = "sent"
 #: Status (and outcome) of an SMS not sent because its number replied STOP.
+NOT_SENT = "skipped"  # a patients' SMS with nothing left to send (see SmsQueue.skip)
 OPTED_OUT = "opted-out"
 #: A notice's kind: the urgent ones go to the doctor on call; this one to the
 #: caller who asked for the data notice's link (the number read from the call).
@@ -112,6 +113,12 @@ class SmsQueue(WorkQueue[Row]):
         except Exception as exc:
             raise Failed(type(exc).__name__) from exc
         row.status, row.sent_at, row.message_sid = SENT, now, str(sms.sid)[:64]
+
+    @staticmethod
+    def skip(row: Any, reason: str) -> str:
+        """Settle a row that has nothing to send any more (``reason``: short, no personal data)."""
+        row.status, row.last_error = NOT_SENT, reason
+        return NOT_SENT
 
     def _attempt(self, session: Session, row: Row, now: datetime) -> str:
         """One row's attempt, an opt-out settled here for every SMS queue."""

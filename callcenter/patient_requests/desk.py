@@ -26,10 +26,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from callcenter.appointments.sms import is_mobile
 from callcenter.calls.models import CallRecord
 from callcenter.config.practice import Practice
 from callcenter.core.logs import get_logger
+from callcenter.core.phone_numbers import is_mobile
 from callcenter.patient_requests import sms
 from callcenter.patient_requests.models import PatientRequest
 from callcenter.patients.models import Patient

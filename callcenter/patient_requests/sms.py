@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from callcenter.appointments.sms import SKIPPED, is_mobile
 from callcenter.config.practice import PracticeDirectory
 from callcenter.config.prompts import Catalogue
 from callcenter.core.logs import get_logger
+from callcenter.core.phone_numbers import is_mobile
 from callcenter.notify.notices import SENT, SendReport, SmsQueue, send_audited
 from callcenter.patient_requests.models import PatientRequest, RequestSms
 from callcenter.patients.models import Patient
@@ -66,15 +66,13 @@ class _Sms(SmsQueue[RequestSms]):
         request = session.get(PatientRequest, row.request_id)
         practice = self.practices.by_id(row.practice_id)
         if request is None or practice is None:
-            row.status, row.last_error = SKIPPED, "gone"
-            return SKIPPED
+            return self.skip(row, "gone")
         number = request.callback_number
         if not number and request.patient_id:
             patient = session.get(Patient, request.patient_id)
             number = patient.phone if patient is not None else None
         if not number or not is_mobile(number):
-            row.status, row.last_error = SKIPPED, "no-mobile"
-            return SKIPPED
+            return self.skip(row, "no-mobile")
         body = self.catalogues[practice.id].text(TEMPLATE, {"practice_name": practice.name})
         self.text(row, to=number, from_=practice.number, body=body, now=now)
         log.info("request_sms_sent", sms=row.id, message_sid=row.message_sid)

@@ -27,7 +27,6 @@ from callcenter.waitlist.models import WaitingEntry, WaitingOffer
 log = get_logger("callcenter.waitlist")
 
 OFFER_TEXT = "sms_waitlist_offer"
-SKIPPED = "skipped"
 
 
 def send_due(
@@ -51,11 +50,9 @@ class _OfferSms(SmsQueue[WaitingOffer]):
         entry = session.get(WaitingEntry, row.entry_id)
         rules = practice.appointments if practice else None
         if practice is None or rules is None or entry is None or entry.phone is None:
-            row.status, row.last_error = SKIPPED, "no-entry"
-            return SKIPPED
+            return self.skip(row, "no-entry")
         if row.state != "open" or row.expires_at <= now or row.starts_at <= now:
-            row.status, row.last_error = SKIPPED, "not-open"
-            return SKIPPED
+            return self.skip(row, "not-open")
         minutes = rules.waiting_list.offer_minutes
         body = self.catalogues[practice.id].text(
             OFFER_TEXT,

@@ -388,7 +388,7 @@ class Record(Node):
         return WORDS if phase == f"{self.key}:speech" else CAPTURE
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
-        # The call's own changes are flushed by the engine, under its retry check.
+        # What this step adds is written with the call, last, under the engine's retry check.
         with ctx.session.no_autoflush:
             return self._resume(ctx, reply)
 
@@ -519,7 +519,7 @@ class SpeechMessage(Node):
             return self.on_person
         words = ctx.params.get("SpeechResult", "").strip()
         if words:
-            with ctx.session.no_autoflush:  # the engine flushes the call under its retry check
+            with ctx.session.no_autoflush:  # written with the call, under its retry check
                 message = messages.spoken(
                     ctx.session, ctx.call, words, ctx.now,
                     practice=ctx.practice, catalogue=ctx.catalogue,

@@ -52,7 +52,7 @@ class PrivacyNotice(Node):
 
     def resume(self, ctx: CallContext, reply: Reply) -> str | None:
         if ctx.params.get("Digits", "")[:1] == self.SMS_KEY and self._can_send(ctx):
-            with ctx.session.no_autoflush:  # the engine flushes the call under its retry check
+            with ctx.session.no_autoflush:  # written with the call, under its retry check
                 queue_notice(ctx.session, practice_id=ctx.practice.id, call_id=ctx.call.id,
                              doctor_id="", kind=PRIVACY_NOTICE, now=ctx.now)  # fmt: skip
             reply.say(ctx.text("privacy_sms_sent"))

@@ -158,7 +158,7 @@ class RequestDetail(Node):
         if not words and ctx.count_attempt(self.key) < MAX_SILENCES:
             reply.say(ctx.text(self.no_input))
             return self.enter(ctx, reply)
-        with ctx.session.no_autoflush:  # the engine flushes the call under its retry check
+        with ctx.session.no_autoflush:  # written with the call, under its retry check
             request = desk.capture(ctx.session, ctx.call, kind, words or None, ctx.now,
                                    doctor_id=ctx.state.get(DOCTOR))  # fmt: skip
         ctx.remember(request_id=request.id)

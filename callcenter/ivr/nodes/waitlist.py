@@ -16,9 +16,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import ClassVar
 
-from callcenter.appointments.sms import is_mobile
 from callcenter.appointments.wishes import DAY_INTENTS, spoken_wish
 from callcenter.config.schedules import SlotQuery
+from callcenter.core.phone_numbers import is_mobile
 from callcenter.core.spoken import DAYS, MONTHS
 from callcenter.ivr.nodes.appointment import free_slots, schedule_of
 from callcenter.ivr.nodes.asking import PERSON_KEY, AskingNode, heard, hints, intent, rules_of
