@@ -44,6 +44,21 @@ def test_after_autre_choix_a_caller_joins_the_list_for_the_doctor_before_a_day(
     assert waiting(app) == []
 
 
+def test_silence_at_the_day_is_not_a_day_misheard_and_a_third_miss_reaches_a_person(
+    app, twilio, practice_number
+) -> None:
+    martins_week_full(app)
+    call = identified(twilio, practice_number, "keypad")
+    call.press("1").press("1").press("4").press("5")
+    call.silence()
+    assert call.last_heard().startswith("Je ne vous ai pas entendu. Avant quel jour ?")
+    call.say("le jour de la marmotte")
+    assert call.last_heard().startswith("Je n'ai pas compris ce jour. Avant quel jour ?")
+    call.silence()
+    assert "secrétariat" in call.last_heard()  # the third miss: a person, never a loop
+    assert waiting(app) == []
+
+
 def test_with_no_slot_free_at_all_the_caller_is_asked_and_can_join(
     app, twilio, practice_number
 ) -> None:

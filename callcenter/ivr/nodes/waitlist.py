@@ -120,7 +120,9 @@ class WaitlistJoin(AskingNode):
             if self.gives_up(ctx, reply):
                 ctx.remember(**{WANTED: None})
                 return self.on_failure
-            self._ask_before(ctx, reply, [ctx.text(self.TEXTS["day_invalid"])])
+            # Silence is not a day misheard: the caller is told they were not heard.
+            why = self.TEXTS["day_invalid"] if keys or speech else "menu_no_input"
+            self._ask_before(ctx, reply, [ctx.text(why)])
             return None
         ctx.remember(phase=f"{self.key}:period", waitlist_before=day.isoformat())
         self._ask_period(ctx, reply)
