@@ -16,6 +16,9 @@ from callcenter.config.settings import SettingsError, home_from_env, load_settin
 from callcenter.core import routes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from callcenter.config.settings import Settings
     from callcenter.ivr.loader import FlowSet
 
 
@@ -294,22 +297,34 @@ def secretaries_pin() -> None:
         _fail(str(exc))
 
 
+def _local_phone_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``call`` and ``sms`` share: which practice, which server, when."""
+    for option in reversed([
+        click.option("--to", "called", help="The practice number (default: the first practice)."),
+        click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+                     help="The running server (as configured at Twilio)."),
+        click.option("--at", "at", help="At this moment (ISO 8601 with offset): runs the "
+                     "server in-process with its clock frozen."),
+        click.option("--in-process", is_flag=True, help="Run the server inside this command."),
+    ]):  # fmt: skip
+        command = option(command)
+    return command
+
+
+def _settings_at(at: str | None) -> Settings:
+    """The instance's settings, the clock frozen at ``at`` when given."""
+    settings = _settings()
+    if at:
+        try:
+            settings = dataclasses.replace(settings, now=parse_now(at))
+        except SettingsError as exc:
+            _fail(str(exc))
+    return settings
+
+
 @main.command()
 @click.option("--from", "caller", required=True, help="The caller's number (or 'anonymous').")
-@click.option("--to", "called", help="The practice number (default: the first practice).")
-@click.option(
-    "--url",
-    default="http://127.0.0.1:5000",
-    show_default=True,
-    help="The running server (as configured at Twilio).",
-)
-@click.option(
-    "--at",
-    "at",
-    help="Place the call at this moment (ISO 8601 with offset); "
-    "runs the server in-process with its clock frozen.",
-)
-@click.option("--in-process", is_flag=True, help="Run the server inside this command.")
+@_local_phone_options
 @click.option(
     "--secretaries-line",
     "line",
@@ -341,12 +356,7 @@ def call(
     """
     from callcenter.phone.terminal import run_call, script_from_argv, script_from_options
 
-    settings = _settings()
-    if at:
-        try:
-            settings = dataclasses.replace(settings, now=parse_now(at))
-        except SettingsError as exc:
-            _fail(str(exc))
+    settings = _settings_at(at)
     # Click gives each option's values apart; the order between them lives in argv.
     argv = sys.argv[sys.argv.index("call") + 1 :] if "call" in sys.argv else []
     script = script_from_argv(argv) or script_from_options(script_options)
@@ -356,20 +366,7 @@ def call(
 
 @main.command()
 @click.option("--from", "sender", required=True, help="The patient's number.")
-@click.option("--to", "called", help="The practice number (default: the first practice).")
-@click.option(
-    "--url",
-    default="http://127.0.0.1:5000",
-    show_default=True,
-    help="The running server (as configured at Twilio).",
-)
-@click.option(
-    "--at",
-    "at",
-    help="Send it at this moment (ISO 8601 with offset); "
-    "runs the server in-process with its clock frozen.",
-)
-@click.option("--in-process", is_flag=True, help="Run the server inside this command.")
+@_local_phone_options
 @click.argument("text", nargs=-1, required=True)
 def sms(
     sender: str, called: str | None, url: str, at: str | None, in_process: bool, text: tuple[str]
@@ -380,12 +377,7 @@ def sms(
     """
     from callcenter.phone.terminal import run_sms
 
-    settings = _settings()
-    if at:
-        try:
-            settings = dataclasses.replace(settings, now=parse_now(at))
-        except SettingsError as exc:
-            _fail(str(exc))
+    settings = _settings_at(at)
     sys.exit(run_sms(settings, sender, called, url, in_process or bool(at), " ".join(text)))
 
 
